@@ -163,8 +163,13 @@ export function issuesToProblems(parsed: Pick<ParsedYaml, 'file' | 'doc' | 'line
         message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, received ${describe(input)}`;
         break;
       case 'invalid_union': {
-        const disc = (issue as { note?: string }).note;
-        message = disc ? `${disc}` : `expected one of the allowed shapes, received ${describe(input)}`;
+        const u = issue as { discriminator?: string; options?: unknown[] };
+        if (u.discriminator && Array.isArray(u.options)) {
+          const got = input && typeof input === 'object' ? (input as Record<string, unknown>)[u.discriminator] : undefined;
+          message = `expected one of ${u.options.map((v) => JSON.stringify(v)).join(', ')}, received ${describe(got)}`;
+        } else {
+          message = `expected one of the allowed shapes, received ${describe(input)}`;
+        }
         break;
       }
       case 'too_small':
@@ -172,10 +177,10 @@ export function issuesToProblems(parsed: Pick<ParsedYaml, 'file' | 'doc' | 'line
           ? `expected at least ${String(issue.minimum)} item(s), received ${Array.isArray(input) ? input.length : describe(input)}`
           : issue.origin === 'string'
             ? `expected a non-empty string, received ${describe(input)}`
-            : `expected a value >= ${String(issue.minimum)}, received ${describe(input)}`;
+            : `expected a value ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}, received ${describe(input)}`;
         break;
       case 'too_big':
-        message = `expected a value <= ${String(issue.maximum)}, received ${describe(input)}`;
+        message = `expected a value ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}, received ${describe(input)}`;
         break;
       case 'invalid_format':
         message = `expected a valid ${issue.format === 'url' ? 'URL' : issue.format}, received ${describe(input)}`;
