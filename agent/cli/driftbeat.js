@@ -4,4 +4,8 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('./main.ts');
+const { main } = await import('./main.ts');
+const code = await main(process.argv.slice(2));
+// Exit explicitly: watchers and database handles must not keep a finished command alive.
+// stdout/stderr are synchronous for files and pipes on Linux, so nothing printed is lost.
+process.exit(code);

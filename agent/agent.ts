@@ -1,0 +1,195 @@
+/**
+ * `driftbeat run`: builds the components from the config and runs them until stopped.
+ *
+ *   FileSource (per input) ──lines──▶ Pipeline ──batches──▶ Sink (Elasticsearch | embedded)
+ *        ▲                                │
+ *        └──── Registry.ack(file, end) ◀──┘        RuleRunner (when rules.path is set)
+ *
+ * Building is separate from running (as Vector does). stop() is safe without start and safe twice,
+ * drains what it can within `drainTimeoutMs`, and leaves unacknowledged lines to the next start.
+ */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.ts';
+import { resolvePath } from './config/load.ts';
+import { createNormalizeContext, normalizeLine, type NormalizeContext } from './normalize/normalize.ts';
+import { FileDeadLetter } from './pipeline/deadletter.ts';
+import { Pipeline } from './pipeline/pipeline.ts';
+import { ElasticsearchSink } from './sinks/elasticsearch/sink.ts';
+import { EmbeddedSink } from './sinks/embedded/sink.ts';
+import { openStore, type EmbeddedStore } from './sinks/embedded/store.ts';
+import type { Sink } from './sinks/sink.ts';
+import { FileSource } from './sources/file/source.ts';
+import { Registry } from './sources/file/registry.ts';
+import { startTelemetryServer, type Health, type TelemetryServer } from './telemetry/http.ts';
+
+export interface AgentOptions {
+  config: Config;
+  logger: Logger;
+  /** Read every input to its current end, deliver everything, and return. */
+  once?: boolean;
+  /** How long stop() waits for in-flight batches before leaving them to the next start. */
+  drainTimeoutMs?: number;
+  /** Extra services started with the agent (the rule runner), stopped before the ship path. */
+  services?: AgentService[];
+}
+
+export interface AgentService {
+  name: string;
+  start(agent: Agent): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function inputIdOf(input: Config['inputs'][number], index: number): string {
+  return input.id ?? input.model.name ?? `input-${index}`;
+}
+
+export class Agent {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly dataDir: string;
+  sink: Sink | undefined;
+  store: EmbeddedStore | undefined;
+  pipeline: Pipeline | undefined;
+  registry: Registry | undefined;
+  readonly normalizers = new Map<string, NormalizeContext>();
+  private sources: FileSource[] = [];
+  private telemetry: TelemetryServer | undefined;
+  private readonly options: AgentOptions;
+  private stopping: Promise<void> | undefined;
+  private fatal: Error | undefined;
+  private stopSignal: (() => void) | undefined;
+  private readonly stopped = new Promise<void>((resolve) => { this.stopSignal = resolve; });
+
+  constructor(options: AgentOptions) {
+    this.options = options;
+    this.config = options.config;
+    this.logger = options.logger;
+    this.dataDir = resolvePath(options.config.path.data);
+  }
+
+  get telemetryUrl(): string | undefined {
+    return this.telemetry?.url;
+  }
+
+  health(): Health {
+    if (this.fatal) return { status: 'failed', error: this.fatal.message };
+    return {
+      status: 'ok',
+      queue_bytes: this.pipeline?.queuedBytes ?? 0,
+      ...(this.pipeline ? { pipeline: this.pipeline.stats } : {}),
+    };
+  }
+
+  /** Starts everything; with `once`, also runs to the end and stops. Resolves when the agent has stopped. */
+  async run(): Promise<void> {
+    await this.start();
+    if (this.options.once) {
+      try {
+        await Promise.race([Promise.all(this.sources.map((s) => s.readToEnd())), this.stopped]);
+        if (!this.fatal) await this.pipeline!.flush();
+      } finally {
+        await this.stop();
+      }
+      if (this.fatal) throw this.fatal;
+      return;
+    }
+    await this.stopped;
+    await this.stopping;
+    if (this.fatal) throw this.fatal;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    if (config.http.enabled && !this.options.once) {
+      this.telemetry = await startTelemetryServer(config.http.host, config.http.port, () => this.health());
+      logger.info({ url: this.telemetry.url }, `metrics on ${this.telemetry.url}/metrics`);
+    }
+    this.registry = await Registry.open(this.dataDir, { logger });
+    const deadLetter = new FileDeadLetter(join(this.dataDir, 'dead-letter'));
+    this.sink = await this.buildSink(deadLetter);
+    const out = config.output;
+    const batchMaxDocs = out.elasticsearch?.bulkMaxDocs ?? out.embedded!.batchMaxDocs;
+    this.pipeline = new Pipeline({
+      sink: this.sink,
+      deadLetter,
+      ack: (key, end) => this.registry!.ack(key, end),
+      logger,
+      budgetBytes: config.queue.maxBytes,
+      batchMaxDocs,
+      batchMaxBytes: out.elasticsearch?.bulkMaxBytes ?? 8 * 1024 * 1024,
+      flushIntervalMs: out.elasticsearch?.flushInterval ?? out.embedded!.flushInterval,
+      // DuckDB has one writer: more than one transaction in flight gains nothing.
+      maxInFlight: out.elasticsearch?.maxInFlight ?? 1,
+      onFatal: (err) => {
+        this.fatal = err;
+        void this.stop();
+      },
+    });
+    await this.sink.start();
+    const host = hostname();
+    config.inputs.forEach((input, i) => {
+      const id = inputIdOf(input, i);
+      const ctx = createNormalizeContext(input, { hostName: host });
+      this.normalizers.set(id, ctx);
+      this.pipeline!.addInput(id, (line, meta) => normalizeLine(line, meta, ctx));
+      this.sources.push(new FileSource({
+        input,
+        inputId: id,
+        registry: this.registry!,
+        logger: logger.child({ 'input.id': id }),
+        onLines: (lines) => this.pipeline!.onLines(id, lines),
+      }));
+    });
+    await Promise.all(this.sources.map((s) => s.start()));
+    for (const svc of this.options.services ?? []) await svc.start(this);
+    logger.info({ inputs: this.sources.length, output: this.sink.name }, `driftbeat started: ${this.sources.length} input(s) -> ${this.sink.name}`);
+  }
+
+  private async buildSink(deadLetter: FileDeadLetter): Promise<Sink> {
+    const out = this.config.output;
+    if (out.elasticsearch) {
+      return new ElasticsearchSink({ config: out.elasticsearch, deadLetter, logger: this.logger });
+    }
+    this.store = await openStore(resolvePath(out.embedded!.path));
+    return new EmbeddedSink({ store: this.store, deadLetter, logger: this.logger });
+  }
+
+  /** Stops reading, drains in-flight batches (bounded), persists acknowledged offsets. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const { logger } = this;
+    for (const svc of [...(this.options.services ?? [])].reverse()) {
+      await svc.stop().catch((err: unknown) => logger.error({ error: err }, `stopping ${svc.name} failed`));
+    }
+    await Promise.all(this.sources.map((s) => s.stop()));
+    if (this.pipeline && !this.fatal) {
+      const drain = this.options.drainTimeoutMs ?? 10_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        this.pipeline.flush().then(() => false, () => false),
+        new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), drain); }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) logger.warn(`output did not settle within ${drain} ms; unacknowledged lines will be read again at the next start`);
+    }
+    this.pipeline?.stop();
+    await this.registry?.close();
+    await this.sink?.stop();
+    await this.store?.close();
+    await this.telemetry?.close();
+    const s = this.pipeline?.stats;
+    if (s) {
+      logger.info(
+        { 'driftbeat.lines': s.linesIn, 'driftbeat.indexed': s.indexed, 'driftbeat.duplicates': s.duplicates, 'driftbeat.dead_lettered': s.deadLettered },
+        `driftbeat stopped: ${s.linesIn} lines read, ${s.indexed} indexed, ${s.duplicates} duplicates, ${s.deadLettered} dead-lettered`,
+      );
+    }
+    this.stopSignal?.();
+  }
+}
