@@ -16,9 +16,7 @@ import { resolvePath } from './config/load.ts';
 import { createNormalizeContext, normalizeLine, type NormalizeContext } from './normalize/normalize.ts';
 import { FileDeadLetter } from './pipeline/deadletter.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
-import { ElasticsearchSink } from './sinks/elasticsearch/sink.ts';
-import { EmbeddedSink } from './sinks/embedded/sink.ts';
-import { openStore, type EmbeddedStore } from './sinks/embedded/store.ts';
+import type { EmbeddedStore } from './sinks/embedded/store.ts';
 import type { Sink } from './sinks/sink.ts';
 import { FileSource } from './sources/file/source.ts';
 import { Registry } from './sources/file/registry.ts';
@@ -149,9 +147,13 @@ export class Agent {
 
   private async buildSink(deadLetter: FileDeadLetter): Promise<Sink> {
     const out = this.config.output;
+    // Each output is imported only when configured: DuckDB's native library alone is ~40 MB of RSS.
     if (out.elasticsearch) {
+      const { ElasticsearchSink } = await import('./sinks/elasticsearch/sink.ts');
       return new ElasticsearchSink({ config: out.elasticsearch, deadLetter, logger: this.logger });
     }
+    const { openStore } = await import('./sinks/embedded/store.ts');
+    const { EmbeddedSink } = await import('./sinks/embedded/sink.ts');
     this.store = await openStore(resolvePath(out.embedded!.path));
     return new EmbeddedSink({ store: this.store, deadLetter, logger: this.logger });
   }

@@ -67,7 +67,7 @@ export function readYaml(file: string, options: { env?: NodeJS.ProcessEnv; text?
         for (const name of unset) {
           problems.push({
             position: node.range ? positionOf(file, lines, node.range[0]) : { file, line: 1, col: 1 },
-            key: keyPathOfNodes(path),
+            key: keyPathOfNodes([...path, node]),
             message: `environment variable ${name} is not set (use \${${name}:-default} for a default)`,
           });
         }
@@ -79,6 +79,7 @@ export function readYaml(file: string, options: { env?: NodeJS.ProcessEnv; text?
   return { file, doc, lines, value: value ?? {}, problems, syntaxOk };
 }
 
+/** Key path of a node from its ancestors (as yaml's visit() gives them) followed by the node itself. */
 function keyPathOfNodes(path: readonly unknown[]): string {
   const parts: (string | number)[] = [];
   for (let i = 0; i < path.length; i++) {

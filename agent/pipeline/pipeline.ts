@@ -48,11 +48,13 @@ export interface PipelineOptions {
 }
 
 interface OpenBatch extends Batch {
+  /** Raw lines waiting to be normalized when the batch is sent, and how. */
+  raw: PipelineLine[];
+  rawNormalize: NormalizeFn[];
   /** Highest end offset per file key among all lines of this batch (good and bad). */
   acks: Map<string, number>;
   /** Bytes of the raw lines: what this batch holds of the memory budget. */
   lineBytes: number;
-  lines: number;
   openedAt: number;
 }
 
@@ -113,7 +115,9 @@ export class Pipeline {
     const normalize = this.normalizers.get(inputId);
     if (!normalize) throw new Error(`no input "${inputId}" registered in the pipeline`);
     let b = this.current;
-    // Hot path: one pass, no closures; the ack map is touched only when the file changes.
+    // Hot path: lines are queued raw (they hold about their own size in memory, so the budget
+    // bounds memory); they are normalized just before their batch is sent. The ack map is
+    // touched only when the file changes.
     let lastKey = '';
     let lastEnd = -1;
     for (let i = 0; i < lines.length; i++) {
@@ -121,27 +125,16 @@ export class Pipeline {
       const size = l.end - l.offset;
       this.queued += size;
       b.lineBytes += size;
-      b.lines++;
+      b.raw.push(l);
+      b.rawNormalize.push(normalize);
       this.stats.linesIn++;
-      if (l.tooLong) {
-        this.deadLetterLine(l, 'line longer than max_line_bytes', 'ERR_LINE_TOO_LONG');
-      } else {
-        const r = normalize(l.line, l);
-        if (r.ok) {
-          b.events.push(r.event);
-          b.bytes += r.event.bytes;
-          this.stats.eventsOut++;
-        } else {
-          this.deadLetterLine(l, r.reason, r.code);
-        }
-      }
       if (l.key !== lastKey) {
         if (lastKey) b.acks.set(lastKey, lastEnd);
         lastKey = l.key;
       }
       lastEnd = l.end;
-      if (b.events.length >= this.o.batchMaxDocs || b.bytes >= this.o.batchMaxBytes) {
-        if (lastKey) b.acks.set(lastKey, lastEnd);
+      if (b.raw.length >= this.o.batchMaxDocs || b.lineBytes >= this.o.batchMaxBytes) {
+        b.acks.set(lastKey, lastEnd);
         lastKey = '';
         this.seal();
         b = this.current;
@@ -156,9 +149,31 @@ export class Pipeline {
     }
   }
 
+  /** Turns a batch's raw lines into events; lines that cannot become documents go to the dead letter. */
+  private normalizeBatch(b: OpenBatch): void {
+    const { raw, rawNormalize } = b;
+    for (let i = 0; i < raw.length; i++) {
+      const l = raw[i]!;
+      if (l.tooLong) {
+        this.deadLetterLine(l, 'line longer than max_line_bytes', 'ERR_LINE_TOO_LONG');
+        continue;
+      }
+      const r = rawNormalize[i]!(l.line, l);
+      if (r.ok) {
+        b.events.push(r.event);
+        b.bytes += r.event.bytes;
+        this.stats.eventsOut++;
+      } else {
+        this.deadLetterLine(l, r.reason, r.code);
+      }
+    }
+    b.raw = [];
+    b.rawNormalize = [];
+  }
+
   /** Seals the open batch and resolves once everything handed over so far is settled and acknowledged. */
   async flush(): Promise<void> {
-    if (this.current.lines > 0) this.seal();
+    if (this.current.raw.length > 0) this.seal();
     this.pump();
     if (this.fatal) throw this.fatal;
     if (this.pending.length === 0 && this.inflight.length === 0) return;
@@ -174,7 +189,7 @@ export class Pipeline {
   }
 
   private newBatch(): OpenBatch {
-    return { events: [], bytes: 0, acks: new Map(), lineBytes: 0, lines: 0, openedAt: Date.now() };
+    return { events: [], bytes: 0, raw: [], rawNormalize: [], acks: new Map(), lineBytes: 0, openedAt: Date.now() };
   }
 
   private deadLetterLine(l: PipelineLine, reason: string, code: string): void {
@@ -186,15 +201,15 @@ export class Pipeline {
   private seal(): void {
     const b = this.current;
     this.current = this.newBatch();
-    if (b.lines > 0) this.pending.push(b);
+    if (b.raw.length > 0) this.pending.push(b);
   }
 
   private armTimer(): void {
-    if (this.timer || this.current.lines === 0) return;
+    if (this.timer || this.current.raw.length === 0) return;
     const wait = Math.max(0, this.current.openedAt + this.o.flushIntervalMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (this.current.lines > 0) {
+      if (this.current.raw.length > 0) {
         this.seal();
         this.pump();
       }
@@ -205,6 +220,7 @@ export class Pipeline {
   private pump(): void {
     while (!this.fatal && this.sending < this.o.maxInFlight && this.pending.length > 0) {
       const batch = this.pending.shift()!;
+      this.normalizeBatch(batch);
       const entry: InflightBatch = { batch, done: false };
       this.inflight.push(entry);
       this.sending++;
@@ -247,7 +263,7 @@ export class Pipeline {
   }
 
   private notifyIdle(): void {
-    if (this.pending.length === 0 && this.inflight.length === 0 && this.current.lines === 0 && this.idleWaiters.length > 0) {
+    if (this.pending.length === 0 && this.inflight.length === 0 && this.current.raw.length === 0 && this.idleWaiters.length > 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();

@@ -26,6 +26,8 @@ export function redact(text: string): string {
 export function redactObject<T>(value: T): T {
   if (typeof value === 'string') return redact(value) as T;
   if (Array.isArray(value)) return value.map((v) => redactObject(v)) as T;
+  // Errors are left to the logger's error serializer, which redacts their message and stack.
+  if (value instanceof Error) return value;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEYS.includes(k) && v != null ? REDACTED : redactObject(v);
