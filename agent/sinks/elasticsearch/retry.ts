@@ -1,0 +1,105 @@
+/**
+ * Whole-request retry decisions and backoff (pure; after Vector's `retry.rs`).
+ *
+ * - network errors, timeouts, 408, 429 and 5xx: retry with backoff (the cluster will come back);
+ * - 401/403: fatal, retrying cannot fix credentials; the agent stops and keeps its offsets;
+ * - 413: the request is larger than `http.max_content_length`: split the batch;
+ * - other 4xx: fatal as well, since the same request would fail the same way (wrong URL,
+ *   a proxy in the way, an incompatible cluster) and dead-lettering every batch would hide it.
+ */
+
+export type RequestAction = 'retry' | 'split' | 'fatal';
+
+/** A failed request, reduced to what the decision needs. */
+export interface RequestFailure {
+  /** HTTP status, absent for network errors. */
+  status?: number;
+  /** Error name from the transport (ConnectionError, TimeoutError, ...) or `error.type` of the body. */
+  type?: string;
+  /** Short text for logs (never contains credentials). */
+  detail?: string;
+}
+
+export interface RequestDecision {
+  action: RequestAction;
+  /** Low-cardinality label for metrics: network, timeout, http_429, http_5xx, http_401, ... */
+  kind: string;
+  /** Message for logs and errors. Names the output and what to check. */
+  message: string;
+}
+
+export function decideRequest(f: RequestFailure, opts: { output?: string; prefix?: string } = {}): RequestDecision {
+  const where = `output "${opts.output ?? 'elasticsearch'}"`;
+  const prefix = opts.prefix ?? 'driftbeat';
+  const detail = f.detail ? `: ${f.detail}` : '';
+  const s = f.status;
+  if (s === undefined || s === 0) {
+    if (f.type === 'ProductNotSupportedError') {
+      return {
+        action: 'fatal',
+        kind: 'not_elasticsearch',
+        message: `${where}: the server at hosts did not identify itself as Elasticsearch (no x-elastic-product header); check output.elasticsearch.hosts`,
+      };
+    }
+    if (f.type === 'ConfigurationError') {
+      return { action: 'fatal', kind: 'configuration', message: `${where}: client configuration rejected${detail}; check output.elasticsearch` };
+    }
+    const timeout = f.type === 'TimeoutError';
+    return {
+      action: 'retry',
+      kind: timeout ? 'timeout' : 'network',
+      message: `${where}: ${timeout ? 'request timed out' : 'cannot reach Elasticsearch'}${detail}; retrying`,
+    };
+  }
+  if (s === 401) {
+    return {
+      action: 'fatal',
+      kind: 'http_401',
+      message: `${where}: Elasticsearch rejected the credentials (401)${detail}; check output.elasticsearch.api_key or username/password`,
+    };
+  }
+  if (s === 403) {
+    return {
+      action: 'fatal',
+      kind: 'http_403',
+      message: `${where}: the credentials lack a privilege (403)${detail}; grant create_doc and auto_configure on ${prefix}-* (indices and data streams) to the user or API key`,
+    };
+  }
+  if (s === 413) {
+    return { action: 'split', kind: 'http_413', message: `${where}: request larger than the cluster's http.max_content_length (413); splitting the batch` };
+  }
+  if (s === 408 || s === 429 || s >= 500) {
+    const kind = s >= 500 ? 'http_5xx' : `http_${s}`;
+    return { action: 'retry', kind, message: `${where}: Elasticsearch answered ${s}${detail}; retrying` };
+  }
+  return {
+    action: 'fatal',
+    kind: 'http_4xx',
+    message: `${where}: Elasticsearch rejected the request (${s})${detail}; check output.elasticsearch.hosts (a proxy in the way?) and that the cluster runs 8.x`,
+  };
+}
+
+export interface BackoffConfig {
+  /** First delay ceiling in ms. */
+  initial: number;
+  /** Largest delay ceiling in ms. */
+  max: number;
+}
+
+/**
+ * Full-jitter exponential backoff: a uniform delay in [0, min(max, initial * 2^attempt)).
+ * Full jitter spreads the agents of a fleet apart after a cluster restart (AWS architecture blog,
+ * "Exponential Backoff And Jitter"). `attempt` counts from 0.
+ */
+export function backoffDelay(attempt: number, cfg: BackoffConfig, random: () => number = Math.random): number {
+  const ceiling = backoffCeiling(attempt, cfg);
+  return Math.floor(random() * ceiling);
+}
+
+export function backoffCeiling(attempt: number, cfg: BackoffConfig): number {
+  const initial = Math.max(0, cfg.initial);
+  const max = Math.max(initial, cfg.max);
+  // Cap the exponent so 2^attempt never overflows to Infinity on a retry loop that runs for days.
+  const exp = Math.min(Math.max(0, attempt), 52);
+  return Math.min(max, initial * 2 ** exp);
+}

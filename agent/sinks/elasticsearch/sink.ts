@@ -1,0 +1,299 @@
+/**
+ * The Elasticsearch sink: `_bulk` `create` with deterministic ids, our own retry loop.
+ *
+ * send(batch) resolves once every event is settled (indexed, duplicate or dead-lettered):
+ *   encode once -> POST /_bulk -> classify items -> resend only the retryable ones with backoff.
+ * Whole-request failures (network, 5xx, 429) resend the same items; a 413 splits the batch in
+ * halves; 401/403 reject with a permanent SinkError so the agent stops with its offsets intact.
+ * Retries run forever by default (max_retries: -1); the AbortSignal interrupts a backoff wait.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ElasticsearchOutputConfig } from '../../config/schema.ts';
+import { SinkError } from '../../errors.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import { silentLogger } from '../../telemetry/logger.ts';
+import * as metrics from '../../telemetry/metrics.ts';
+import type { Batch, DeadLetterWriter, DeliveryReport, OutEvent, Sink } from '../sink.ts';
+import { createElasticsearchClient, describeRequestError, isAbortError, type Client } from './client.ts';
+import { deadLetterIndex } from './config.ts';
+import { BulkEncoder, itemReason, parseBulkResponse, type ItemOutcome } from './encode.ts';
+import { backoffDelay, decideRequest, type RequestDecision } from './retry.ts';
+
+export interface ElasticsearchSinkOptions {
+  config: ElasticsearchOutputConfig;
+  deadLetter: DeadLetterWriter;
+  logger?: Logger;
+  /** A client to use instead of one built from the config (the sink then leaves it open on stop). */
+  client?: Client;
+  /** Instance name in messages and metrics. */
+  name?: string;
+  /** Random source of the backoff jitter (tests). */
+  random?: () => number;
+  /** Bound on start()'s connection check, ms; default min(timeout, 10s). */
+  startTimeoutMs?: number;
+}
+
+export interface ConnectionCheck {
+  ok: boolean;
+  /** Elasticsearch version number, e.g. 8.15.0. */
+  version?: string;
+  clusterName?: string;
+  /** What is wrong and what to check (when not ok). */
+  problem?: string;
+  /** Retrying cannot help: bad credentials, not Elasticsearch, unsupported version. */
+  fatal: boolean;
+  /** Failure kind (network, timeout, http_401, not_elasticsearch, unsupported_version...). */
+  kind?: string;
+}
+
+// Only the fields a bulk classification reads: a 2000-item response shrinks ~5x.
+const BULK_FILTER_PATH = 'errors,items.*.status,items.*.error.type,items.*.error.reason';
+
+interface Dead {
+  ev: OutEvent;
+  outcome: ItemOutcome;
+  reason: string;
+}
+
+export class ElasticsearchSink implements Sink {
+  readonly name: string;
+  readonly client: Client;
+  private readonly config: ElasticsearchOutputConfig;
+  private readonly deadLetter: DeadLetterWriter;
+  private readonly log: Logger;
+  private readonly random: () => number;
+  private readonly ownsClient: boolean;
+  private readonly encoder: BulkEncoder;
+  private readonly startTimeoutMs: number;
+  private stopped = false;
+
+  constructor(opts: ElasticsearchSinkOptions) {
+    this.config = opts.config;
+    this.name = opts.name ?? 'elasticsearch';
+    this.deadLetter = opts.deadLetter;
+    this.log = opts.logger ?? silentLogger;
+    this.random = opts.random ?? Math.random;
+    this.ownsClient = opts.client === undefined;
+    this.client = opts.client ?? createElasticsearchClient(opts.config);
+    this.encoder = new BulkEncoder(opts.config.indexPrefix);
+    this.startTimeoutMs = opts.startTimeoutMs ?? Math.min(opts.config.timeout, 10_000);
+  }
+
+  /**
+   * Checks the cluster once. A cluster that is down is not fatal (send() retries until it is back);
+   * bad credentials or a server that is not Elasticsearch 8+ are.
+   */
+  async start(): Promise<void> {
+    const c = await this.checkConnection(this.startTimeoutMs);
+    if (c.ok) {
+      this.log.info({ output: this.name, 'elasticsearch.version': c.version, 'elasticsearch.cluster.name': c.clusterName }, `output "${this.name}": connected to Elasticsearch ${c.version ?? '(unknown version)'}`);
+      return;
+    }
+    if (c.fatal) {
+      const code = c.kind === 'http_401' || c.kind === 'http_403' ? 'ERR_SINK_AUTH' : 'ERR_SINK_UNSUPPORTED';
+      throw new SinkError(code, c.problem ?? `output "${this.name}": connection check failed`, { permanent: true });
+    }
+    this.log.warn({ output: this.name }, `${c.problem}; documents wait in the input files and are sent once Elasticsearch answers`);
+  }
+
+  /** GET / : version and credentials. Never throws. */
+  async checkConnection(timeoutMs = this.startTimeoutMs): Promise<ConnectionCheck> {
+    let info: { version?: { number?: string }; cluster_name?: string };
+    try {
+      info = (await this.client.transport.request({ method: 'GET', path: '/' }, { requestTimeout: timeoutMs, maxRetries: 0 })) as typeof info;
+    } catch (err) {
+      const d = decideRequest(describeRequestError(err), { output: this.name, prefix: this.config.indexPrefix });
+      return { ok: false, fatal: d.action === 'fatal', kind: d.kind, problem: d.message.replace(/; retrying$/, '') };
+    }
+    const version = info?.version?.number;
+    const c: ConnectionCheck = { ok: true, fatal: false };
+    if (version !== undefined) c.version = version;
+    if (info?.cluster_name !== undefined) c.clusterName = info.cluster_name;
+    const major = Number.parseInt(version ?? '', 10);
+    if (Number.isFinite(major) && major < 8) {
+      return { ...c, ok: false, fatal: true, kind: 'unsupported_version', problem: `output "${this.name}": Elasticsearch ${version} is not supported; driftbeat needs 8.0 or later (data streams, the 8.x client)` };
+    }
+    return c;
+  }
+
+  async send(batch: Batch, signal?: AbortSignal): Promise<DeliveryReport> {
+    const report: DeliveryReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
+    const events = batch.events;
+    if (events.length === 0) return report;
+    const output = this.name;
+    const maxRetries = this.config.maxRetries;
+    const lines = this.encoder.encodeAll(events);
+    const attempts = new Uint32Array(events.length);
+    const dead: Dead[] = [];
+
+    const kill = (i: number, outcome: ItemOutcome, reason: string) => {
+      const ev = events[i]!;
+      dead.push({ ev, outcome, reason });
+      this.deadLetter.write({ reason, file: ev.doc.log?.file?.path, offset: ev.doc.log?.offset, doc: ev.doc, model: ev.doc.model?.name });
+      metrics.deadLetters.inc({ reason: outcome.errorType ?? `http_${outcome.status}` });
+      report.deadLettered++;
+    };
+    /** Counts one more attempt for an item; false (and dead-lettered) when its budget is spent. */
+    const mayRetry = (i: number, outcome: ItemOutcome): boolean => {
+      attempts[i]!++;
+      if (maxRetries >= 0 && attempts[i]! > maxRetries) {
+        kill(i, outcome, `gave up after ${maxRetries} retries: ${itemReason(outcome)}`);
+        return false;
+      }
+      return true;
+    };
+
+    const all = new Array<number>(events.length);
+    for (let i = 0; i < all.length; i++) all[i] = i;
+    let queue: number[][] = [all];
+    let again: number[] = [];
+    let backoffAttempt = 0;
+
+    while (queue.length > 0 || again.length > 0) {
+      if (queue.length === 0) {
+        await this.wait(backoffAttempt++, signal, again.length);
+        report.retries += again.length;
+        queue = [again];
+        again = [];
+        continue;
+      }
+      const chunk = queue.shift()!;
+      if (signal?.aborted) throw this.aborted(signal, events.length - report.indexed - report.duplicates - report.deadLettered);
+
+      let body = '';
+      for (const i of chunk) body += lines[i];
+      let response: unknown;
+      try {
+        response = await this.client.transport.request(
+          { method: 'POST', path: '/_bulk', bulkBody: body, querystring: { filter_path: BULK_FILTER_PATH } },
+          { requestTimeout: this.config.timeout, maxRetries: 0, ...(signal ? { signal } : {}) },
+        );
+      } catch (err) {
+        if (signal?.aborted && isAbortError(err)) throw this.aborted(signal, events.length - report.indexed - report.duplicates - report.deadLettered);
+        const d = decideRequest(describeRequestError(err), { output, prefix: this.config.indexPrefix });
+        metrics.outputErrors.inc({ output, kind: d.kind });
+        if (d.action === 'fatal') throw this.fatal(d);
+        if (d.action === 'split') {
+          if (chunk.length === 1) {
+            const i = chunk[0]!;
+            kill(i, { kind: 'permanent', status: 413, errorType: 'request_entity_too_large' },
+              `request_entity_too_large: document of ${Buffer.byteLength(lines[i]!)} bytes exceeds the cluster's http.max_content_length`);
+          } else {
+            const mid = chunk.length >>> 1;
+            queue.unshift(chunk.slice(0, mid), chunk.slice(mid));
+            this.log.warn({ output, 'bulk.documents': chunk.length }, d.message);
+          }
+          continue;
+        }
+        const outcome: ItemOutcome = { kind: 'retryable', status: describeRequestError(err).status ?? 0, errorType: d.kind };
+        const left = chunk.filter((i) => mayRetry(i, outcome));
+        if (left.length === 0) continue;
+        metrics.retries.inc({ output, cause: d.kind });
+        report.retries++;
+        await this.wait(backoffAttempt++, signal, left.length, d);
+        queue.unshift(left);
+        continue;
+      }
+
+      const parsed = parseBulkResponse(response, chunk.length);
+      let fatal: ItemOutcome | undefined;
+      let indexed = 0;
+      let duplicates = 0;
+      let retried = 0;
+      let retryCause = '';
+      for (let j = 0; j < chunk.length; j++) {
+        const i = chunk[j]!;
+        const o = parsed.items[j]!;
+        switch (o.kind) {
+          case 'created': indexed++; break;
+          case 'duplicate': duplicates++; break;
+          case 'permanent': kill(i, o, itemReason(o)); break;
+          case 'fatal': fatal ??= o; break;
+          case 'retryable':
+            if (mayRetry(i, o)) {
+              again.push(i);
+              retried++;
+              retryCause = o.errorType ?? `http_${o.status}`;
+            }
+            break;
+        }
+      }
+      report.indexed += indexed;
+      report.duplicates += duplicates;
+      if (indexed) metrics.docsIndexed.inc({ output }, indexed);
+      if (duplicates) metrics.docsDuplicate.inc({ output }, duplicates);
+      if (retried) {
+        metrics.retries.inc({ output, cause: `item_${retryCause}` }, retried);
+      } else if (again.length === 0) {
+        backoffAttempt = 0;
+      }
+      if (fatal) {
+        throw new SinkError('ERR_SINK_AUTH', `output "${this.name}": Elasticsearch refused documents with ${itemReason(fatal)}; grant create_doc and auto_configure on ${this.config.indexPrefix}-* to the user or API key`, { permanent: true });
+      }
+    }
+
+    if (dead.length > 0) await this.indexDeadLetters(dead, signal);
+    return report;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.ownsClient) await this.client.close().catch(() => undefined);
+  }
+
+  private async wait(attempt: number, signal: AbortSignal | undefined, pending: number, d?: RequestDecision): Promise<void> {
+    const ms = backoffDelay(attempt, this.config.backoff, this.random);
+    const fields = { output: this.name, 'retry.attempt': attempt + 1, 'retry.delay_ms': ms, 'bulk.documents': pending };
+    if (d) this.log.warn(fields, d.message);
+    else this.log.warn(fields, `output "${this.name}": ${pending} documents rejected for now (429/5xx per item); retrying`);
+    try {
+      await sleep(ms, undefined, signal ? { signal } : undefined);
+    } catch (err) {
+      if (signal?.aborted) throw this.aborted(signal, pending);
+      throw err;
+    }
+  }
+
+  private aborted(signal: AbortSignal, unsettled: number): SinkError {
+    return new SinkError('ERR_SINK_ABORTED', `output "${this.name}": send aborted with ${unsettled} documents unsettled; they stay unacknowledged and are sent again on restart`, { cause: signal.reason });
+  }
+
+  private fatal(d: RequestDecision): SinkError {
+    const code = d.kind === 'http_401' || d.kind === 'http_403' ? 'ERR_SINK_AUTH' : 'ERR_SINK_REJECTED';
+    // No `cause`: the transport error carries the request, headers included.
+    return new SinkError(code, d.message, { permanent: true });
+  }
+
+  /** Best effort, one attempt: the local dead letter already has these documents. */
+  private async indexDeadLetters(dead: Dead[], signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return;
+    const index = JSON.stringify(deadLetterIndex(this.config.indexPrefix));
+    const now = new Date().toISOString();
+    let body = '';
+    for (const { ev, outcome, reason } of dead) {
+      const doc = ev.doc;
+      const entry = {
+        '@timestamp': now,
+        event: { id: ev.id, original: JSON.stringify(doc) },
+        model: doc.model,
+        log: doc.log,
+        error: { type: outcome.errorType ?? `http_${outcome.status}`, message: reason },
+      };
+      body += `{"create":{"_index":${index},"_id":${JSON.stringify(ev.id)}}}\n${JSON.stringify(entry)}\n`;
+    }
+    try {
+      const res = await this.client.transport.request(
+        { method: 'POST', path: '/_bulk', bulkBody: body, querystring: { filter_path: BULK_FILTER_PATH } },
+        { requestTimeout: this.config.timeout, maxRetries: 0, ...(signal ? { signal } : {}) },
+      );
+      const failed = parseBulkResponse(res, dead.length).items.filter((o) => o.kind !== 'created' && o.kind !== 'duplicate');
+      if (failed.length > 0) {
+        this.log.warn({ output: this.name, 'bulk.documents': failed.length }, `output "${this.name}": ${failed.length} documents not written to the dead-letter index ${deadLetterIndex(this.config.indexPrefix)} (${itemReason(failed[0]!)}); they are in the local dead letter`);
+      }
+    } catch (err) {
+      const f = describeRequestError(err);
+      this.log.warn({ output: this.name }, `output "${this.name}": could not write to the dead-letter index ${deadLetterIndex(this.config.indexPrefix)} (${f.detail ?? f.status ?? 'error'}); the documents are in the local dead letter`);
+    }
+  }
+}
