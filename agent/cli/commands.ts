@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { Agent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../telemetry/logger.ts';
+import { validateRulesCommand } from '../rules/validate-command.ts';
+import { EXIT_INVALID } from '../errors.ts';
 
 const CONFIG_HELP = 'config file (YAML)';
 
@@ -35,5 +37,23 @@ Stops on SIGINT/SIGTERM: stops reading, drains in-flight batches, saves acknowle
       process.once('SIGINT', () => onSignal('SIGINT'));
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       await agent.run();
+    });
+
+  const rules = program.command('rules').description('check, try and explain rule files');
+  rules
+    .command('validate')
+    .description('check rule files (schema, cron, windows, notifiers, fields); every problem at once')
+    .argument('[paths...]', 'rule files or folders (default: rules.path of the config)')
+    .option('-c, --config <file>', `${CONFIG_HELP}: checks notifier names and finds rules.path`)
+    .addHelpText('after', `
+Examples:
+  $ driftbeat rules validate rules/
+  $ driftbeat rules validate -c driftbeat.yml          # the config's rules.path, notifiers checked too
+
+Exit 0 when every rule is valid, 2 otherwise (each problem as file:line:col: rule "name": key: message).`)
+    .action((paths: string[], opts: { config?: string }) => {
+      const r = validateRulesCommand(paths, opts.config);
+      (r.ok ? process.stdout : process.stderr).write(r.output);
+      if (!r.ok) process.exitCode = EXIT_INVALID;
     });
 }
