@@ -29,7 +29,7 @@ export interface PipelineLine {
   tooLong: boolean;
 }
 
-export type NormalizeResult = { ok: true; event: OutEvent } | { ok: false; reason: string; code: string };
+export type NormalizeResult = { ok: true; event: OutEvent } | { ok: false; reason: string; code: string; skip?: boolean };
 export type NormalizeFn = (line: Buffer, meta: { key: string; path: string; offset: number }) => NormalizeResult;
 
 export interface PipelineOptions {
@@ -163,9 +163,10 @@ export class Pipeline {
         b.events.push(r.event);
         b.bytes += r.event.bytes;
         this.stats.eventsOut++;
-      } else {
+      } else if (!r.skip) {
         this.deadLetterLine(l, r.reason, r.code);
       }
+      // Skipped lines (blank) are settled with the batch: acknowledged, neither sent nor dead-lettered.
     }
     b.raw = [];
     b.rawNormalize = [];
