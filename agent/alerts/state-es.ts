@@ -1,0 +1,198 @@
+/**
+ * Alert state in Elasticsearch.
+ *
+ *   <prefix>-state    one document per alert (`alert:<key>`), rule cursor (`cursor:<rule>`), silence
+ *                     (`silence:<rule>`) and the rules lease (`lease:rules`, see lease.ts); the
+ *                     alert state itself is kept unindexed (`enabled: false`): it is read back whole.
+ *   <prefix>-alerts   the history of transitions, for Kibana; written with `create` and a
+ *                     deterministic `_id`, so a replay is a harmless 409 and it also works when
+ *                     `driftbeat setup` made it a data stream.
+ */
+import type { Client } from '@elastic/elasticsearch';
+import type { estypes } from '@elastic/elasticsearch';
+import { errors } from '@elastic/elasticsearch';
+import { DriftbeatError } from '../errors.ts';
+import { redact } from '../telemetry/redact.ts';
+import type { AlertState } from './lifecycle.ts';
+import type { AlertEvent, Silence, StateStore } from './state.ts';
+
+/** Upper bound of documents read back per kind; more alerts than this are reported, not silently cut. */
+const MAX_DOCS = 10_000;
+
+export const STATE_MAPPINGS: estypes.MappingTypeMapping = {
+  dynamic: false,
+  properties: {
+    doc_type: { type: 'keyword' },
+    key: { type: 'keyword' },
+    rule: { type: 'keyword' },
+    status: { type: 'keyword' },
+    updated_at: { type: 'date' },
+    window_end: { type: 'date' },
+    until: { type: 'date' },
+    holder: { type: 'keyword' },
+    expires_at: { type: 'date', format: 'epoch_millis' },
+    state: { type: 'object', enabled: false },
+  },
+};
+
+export const ALERTS_MAPPINGS: estypes.MappingTypeMapping = {
+  properties: {
+    '@timestamp': { type: 'date' },
+    event: { properties: { kind: { type: 'keyword' }, action: { type: 'keyword' }, id: { type: 'keyword' } } },
+    alert: { properties: { key: { type: 'keyword' }, from: { type: 'keyword' }, to: { type: 'keyword' }, message: { type: 'keyword' }, silenced: { type: 'boolean' } } },
+    rule: { properties: { name: { type: 'keyword' }, type: { type: 'keyword' } } },
+    model: { properties: { name: { type: 'keyword' }, version: { type: 'keyword' } } },
+    field: { type: 'keyword' },
+    segment: { type: 'keyword' },
+    severity: { type: 'keyword' },
+    statistic: { type: 'keyword' },
+    value: { type: 'double' },
+    threshold: { type: 'double' },
+    window: { properties: { from: { type: 'date' }, to: { type: 'date' } } },
+    current_count: { type: 'long' },
+    reference_count: { type: 'long' },
+    // Details differ per rule type (lists of objects, maps of shares): one flattened field takes them all.
+    details: { type: 'flattened' },
+  },
+};
+
+export function stateErr(what: string, err: unknown): DriftbeatError {
+  let why = err instanceof Error ? err.message : String(err);
+  if (err instanceof errors.ResponseError) {
+    const body = err.body as { error?: { type?: string; reason?: string } } | undefined;
+    why = `HTTP ${err.statusCode ?? '?'}${body?.error?.type ? ` ${body.error.type}: ${body.error.reason ?? ''}` : ''}`;
+  }
+  return new DriftbeatError('ERR_ALERT_STATE', redact(`alert state store (Elasticsearch): ${what} failed: ${why}; check that the cluster is reachable and that the user may read and write the driftbeat-state and driftbeat-alerts indices`), { cause: err });
+}
+
+function isStatus(err: unknown, status: number): boolean {
+  return err instanceof errors.ResponseError && err.statusCode === status;
+}
+
+export class ElasticsearchStateStore implements StateStore {
+  readonly kind = 'elasticsearch' as const;
+  readonly stateIndex: string;
+  readonly alertsIndex: string;
+  private readonly client: Client;
+  private ready?: Promise<void>;
+
+  constructor(client: Client, options: { indexPrefix?: string } = {}) {
+    const prefix = options.indexPrefix ?? 'driftbeat';
+    this.client = client;
+    this.stateIndex = `${prefix}-state`;
+    this.alertsIndex = `${prefix}-alerts`;
+  }
+
+  init(): Promise<void> {
+    this.ready ??= (async () => {
+      await this.ensureIndex(this.stateIndex, STATE_MAPPINGS);
+      // The alerts index may be a data stream made by `driftbeat setup`: creating it may be refused, writing still works.
+      await this.ensureIndex(this.alertsIndex, ALERTS_MAPPINGS).catch(() => undefined);
+    })();
+    this.ready.catch(() => { this.ready = undefined; });
+    return this.ready;
+  }
+
+  private async ensureIndex(index: string, mappings: estypes.MappingTypeMapping): Promise<void> {
+    try {
+      if (await this.client.indices.exists({ index })) return;
+      await this.client.indices.create({ index, mappings });
+    } catch (err) {
+      if (isStatus(err, 400) && /already_exists/.test(JSON.stringify((err as errors.ResponseError).body))) return;
+      throw stateErr(`creating index ${index}`, err);
+    }
+  }
+
+  private async searchAll<T>(docType: string): Promise<T[]> {
+    await this.init();
+    try {
+      const r = await this.client.search<T>({ index: this.stateIndex, query: { term: { doc_type: docType } }, size: MAX_DOCS, track_total_hits: true });
+      const total = typeof r.hits.total === 'number' ? r.hits.total : r.hits.total?.value ?? 0;
+      if (total > MAX_DOCS) throw new DriftbeatError('ERR_ALERT_STATE_TOO_MANY', `alert state store: ${total} ${docType} documents in ${this.stateIndex}, more than ${MAX_DOCS}; reduce group_by cardinality or fields per rule`);
+      return r.hits.hits.map((h) => h._source as T);
+    } catch (err) {
+      if (err instanceof DriftbeatError) throw err;
+      throw stateErr(`reading ${docType} documents from ${this.stateIndex}`, err);
+    }
+  }
+
+  private async bulk(operations: estypes.BulkRequest['operations'], what: string, allowConflicts = false): Promise<void> {
+    try {
+      const r = await this.client.bulk({ operations, refresh: 'wait_for' });
+      if (!r.errors) return;
+      const bad = r.items.map((i) => Object.values(i)[0]!).filter((i) => i.error && !(allowConflicts && i.status === 409));
+      if (bad.length > 0) throw new DriftbeatError('ERR_ALERT_STATE', `alert state store (Elasticsearch): ${what}: ${bad.length} document(s) refused, first: HTTP ${bad[0]!.status} ${bad[0]!.error?.type}: ${redact(bad[0]!.error?.reason ?? '')}`);
+    } catch (err) {
+      if (err instanceof DriftbeatError) throw err;
+      throw stateErr(what, err);
+    }
+  }
+
+  async loadAlerts(): Promise<AlertState[]> {
+    const docs = await this.searchAll<{ state: AlertState }>('alert');
+    return docs.map((d) => d.state);
+  }
+
+  async saveAlerts(states: AlertState[]): Promise<void> {
+    if (states.length === 0) return;
+    await this.init();
+    const ops: NonNullable<estypes.BulkRequest['operations']> = [];
+    for (const s of states) {
+      ops.push({ index: { _index: this.stateIndex, _id: `alert:${s.key}` } });
+      ops.push({ doc_type: 'alert', key: s.key, rule: s.rule, status: s.status, updated_at: s.updatedAt, state: s });
+    }
+    await this.bulk(ops, 'saving alert states');
+  }
+
+  async loadCursors(): Promise<Record<string, string>> {
+    const docs = await this.searchAll<{ rule: string; window_end: string }>('cursor');
+    return Object.fromEntries(docs.map((d) => [d.rule, d.window_end]));
+  }
+
+  async saveCursor(rule: string, windowEnd: string): Promise<void> {
+    await this.init();
+    try {
+      await this.client.index({ index: this.stateIndex, id: `cursor:${rule}`, document: { doc_type: 'cursor', rule, window_end: windowEnd }, refresh: 'wait_for' });
+    } catch (err) {
+      throw stateErr(`saving the cursor of rule "${rule}"`, err);
+    }
+  }
+
+  async loadSilences(): Promise<Silence[]> {
+    const docs = await this.searchAll<Silence & { doc_type?: string }>('silence');
+    return docs.map(({ doc_type: _t, ...s }) => s);
+  }
+
+  async saveSilence(s: Silence): Promise<void> {
+    await this.init();
+    try {
+      await this.client.index({ index: this.stateIndex, id: `silence:${s.rule}`, document: { doc_type: 'silence', ...s }, refresh: 'wait_for' });
+    } catch (err) {
+      throw stateErr(`saving the silence of rule "${s.rule}"`, err);
+    }
+  }
+
+  async recordEvents(events: AlertEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.init();
+    const ops: NonNullable<estypes.BulkRequest['operations']> = [];
+    for (const e of events) {
+      ops.push({ create: { _index: this.alertsIndex, _id: e.event.id } });
+      ops.push(e);
+    }
+    await this.bulk(ops, `writing alert history to ${this.alertsIndex}`, true);
+  }
+
+  async history(limit: number): Promise<AlertEvent[]> {
+    await this.init();
+    try {
+      const r = await this.client.search<AlertEvent>({ index: this.alertsIndex, size: limit, sort: [{ '@timestamp': { order: 'desc' } }], query: { match_all: {} } });
+      return r.hits.hits.map((h) => h._source as AlertEvent);
+    } catch (err) {
+      if (isStatus(err, 404)) return [];
+      throw stateErr(`reading ${this.alertsIndex}`, err);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
