@@ -85,7 +85,7 @@ export async function alertsSilence(store: StateStore, rule: string, forMs: numb
 
 export function describeSilence(s: Silence, now = new Date()): string {
   const left = Date.parse(s.until) - now.getTime();
-  return left <= 0 ? `Silence of rule "${s.rule}" ended.` : `Rule "${s.rule}" silenced for ${formatDuration(left)}, until ${s.until}.`;
+  return left <= 0 ? `Silence of rule "${s.rule}" ended.` : `Rule "${s.rule}" silenced for ${formatDuration(Math.round(left / 60_000) * 60_000 || Math.round(left / 1000) * 1000)}, until ${s.until}.`;
 }
 
 export interface OpenedState {

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { validateRulesCommand } from '../rules/validate-command.ts';
 import { EXIT_INVALID } from '../errors.ts';
+import { alertsList, alertsSilence, describeSilence, formatAlertList, openStateStore } from '../alerts/commands.ts';
 
 const CONFIG_HELP = 'config file (YAML)';
 
@@ -55,5 +56,47 @@ Exit 0 when every rule is valid, 2 otherwise (each problem as file:line:col: rul
       const r = validateRulesCommand(paths, opts.config);
       (r.ok ? process.stdout : process.stderr).write(r.output);
       if (!r.ok) process.exitCode = EXIT_INVALID;
+    });
+
+  const alerts = program.command('alerts').description('see and silence alerts (state in the configured output)');
+  alerts
+    .command('list')
+    .description('firing and pending alerts (all with --all), with silences')
+    .requiredOption('-c, --config <file>', CONFIG_HELP)
+    .option('--all', 'include ok and recovered alerts')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat alerts list -c driftbeat.yml
+  $ driftbeat alerts list -c driftbeat.yml --all
+
+With the embedded output, stop the agent first: DuckDB allows one process per database file.`)
+    .action(async (opts: { config: string; all?: boolean }) => {
+      const { config } = loadConfig(opts.config);
+      const opened = await openStateStore(config);
+      try {
+        const rows = await alertsList(opened.store, { all: Boolean(opts.all) });
+        process.stdout.write(formatAlertList(rows, await opened.store.loadSilences()) + '\n');
+      } finally {
+        await opened.close();
+      }
+    });
+  alerts
+    .command('silence')
+    .description('send no messages for a rule for a while (state changes are still recorded)')
+    .argument('<rule>', 'rule name')
+    .requiredOption('-c, --config <file>', CONFIG_HELP)
+    .requiredOption('--for <duration>', 'how long, e.g. 30m, 2h, 1d')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml`)
+    .action(async (rule: string, opts: { config: string; for: string }) => {
+      const { config } = loadConfig(opts.config);
+      const opened = await openStateStore(config);
+      try {
+        const s = await alertsSilence(opened.store, rule, opts.for);
+        process.stdout.write(describeSilence(s) + '\n');
+      } finally {
+        await opened.close();
+      }
     });
 }
