@@ -37,7 +37,7 @@ export function duration(example = '10s') {
       return z.NEVER;
     }
     return ms;
-  }).meta({ description: `duration such as ${example}` });
+  }).meta({ title: 'duration' });
 }
 
 /** A byte size such as `1MiB`, `512KiB`, `64MiB`; a bare number means bytes. Parsed to bytes. */
@@ -49,7 +49,7 @@ export function bytes(example = '1MiB') {
       return z.NEVER;
     }
     return n;
-  });
+  }).meta({ title: 'size' });
 }
 
 const nonEmpty = z.string().min(1);
@@ -95,10 +95,10 @@ export const InputSchema = camel(
     fields: FieldsSchema.prefault({}),
     labels: z.record(z.string(), z.string()).default({}).describe('Constant labels added to every document as labels.*.'),
     na_values: z.array(z.string()).default(DEFAULT_NA_VALUES).describe('Strings that mean "missing", besides null, "" , NaN and ±Infinity.'),
-    max_line_bytes: bytes('1MiB').default(1024 * 1024).describe('Longer lines go to the dead letter.'),
+    max_line_bytes: bytes('1MiB').prefault('1MiB').describe('Longer lines go to the dead letter.'),
     max_features: z.int().positive().default(500).describe('Distinct feature names per model; the rest go to the flattened features_overflow field.'),
     start_position: z.enum(['beginning', 'end']).default('beginning').describe('Where to start in files seen for the first time.'),
-    scan_frequency: duration('10s').default(10_000).describe('How often globs are re-scanned (besides file-system events).'),
+    scan_frequency: duration('10s').prefault('10s').describe('How often globs are re-scanned (besides file-system events).'),
     close_removed: z.boolean().default(true).describe('Stop reading a file once it is deleted and read to its end.'),
     fingerprint_bytes: z.int().min(16).max(65536).default(1024).describe('Bytes at the start of a file that form its fingerprint.'),
   }),
@@ -109,8 +109,8 @@ export const InputSchema = camel(
 
 const BackoffSchema = camel(
   z.strictObject({
-    initial: duration('1s').default(1000),
-    max: duration('60s').default(60_000),
+    initial: duration('1s').prefault('1s'),
+    max: duration('60s').prefault('60s'),
   }),
 );
 
@@ -124,11 +124,11 @@ export const ElasticsearchOutputSchema = camel(
     ca: nonEmpty.optional().describe('Path of a PEM CA certificate file.'),
     tls_verify: z.boolean().default(true).describe('Verify server certificates. Turn off only for local tests.'),
     index_prefix: nonEmpty.default('driftbeat').describe('Prefix of every index and data stream (driftbeat-predictions-<model>, driftbeat-results, ...).'),
-    bulk_max_bytes: bytes('5MiB').default(5 * 1024 * 1024).describe('A bulk request is sent once it reaches this size...'),
+    bulk_max_bytes: bytes('5MiB').prefault('5MiB').describe('A bulk request is sent once it reaches this size...'),
     bulk_max_docs: z.int().positive().default(2000).describe('...or this many documents...'),
-    flush_interval: duration('1s').default(1000).describe('...or when the oldest buffered document is this old.'),
+    flush_interval: duration('1s').prefault('1s').describe('...or when the oldest buffered document is this old.'),
     max_in_flight: z.int().positive().max(16).default(2).describe('Bulk requests in flight at once.'),
-    timeout: duration('30s').default(30_000).describe('Request timeout.'),
+    timeout: duration('30s').prefault('30s').describe('Request timeout.'),
     backoff: BackoffSchema.prefault({}),
     max_retries: z.int().min(-1).default(-1).describe('Retries of a retryable failure; -1 retries forever (nothing is dropped).'),
   }),
@@ -146,7 +146,7 @@ export const EmbeddedOutputSchema = camel(
   z.strictObject({
     path: nonEmpty.default('./data/driftbeat.duckdb').describe('DuckDB database file.'),
     batch_max_docs: z.int().positive().default(5000).describe('Documents per insert transaction.'),
-    flush_interval: duration('1s').default(1000),
+    flush_interval: duration('1s').prefault('1s'),
   }),
 );
 
@@ -174,8 +174,8 @@ const OutputSchema = camel(
 const RetrySchema = camel(
   z.strictObject({
     max_attempts: z.int().positive().default(10).describe('Attempts before a message is given up (logged and counted).'),
-    initial_backoff: duration('1s').default(1000),
-    max_backoff: duration('5m').default(300_000),
+    initial_backoff: duration('1s').prefault('1s'),
+    max_backoff: duration('5m').prefault('5m'),
   }),
 );
 
@@ -240,7 +240,7 @@ const PathSchema = camel(
 
 const QueueSchema = camel(
   z.strictObject({
-    max_bytes: bytes('64MiB').default(64 * 1024 * 1024).describe('Memory budget for lines read but not yet acknowledged; reading pauses when it is full.'),
+    max_bytes: bytes('64MiB').prefault('64MiB').describe('Memory budget for lines read but not yet acknowledged; reading pauses when it is full.'),
   }),
 );
 
