@@ -4,7 +4,8 @@ import { Agent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { validateRulesCommand } from '../rules/validate-command.ts';
-import { EXIT_INVALID } from '../errors.ts';
+import { ConfigError, EXIT_INVALID } from '../errors.ts';
+import { runSetup, stepsFromFlags, summarizeSetup } from '../assets/setup.ts';
 import { alertsList, alertsSilence, describeSilence, formatAlertList, openStateStore } from '../alerts/commands.ts';
 
 const CONFIG_HELP = 'config file (YAML)';
@@ -98,5 +99,29 @@ Examples:
       } finally {
         await opened.close();
       }
+    });
+
+  program
+    .command('setup')
+    .description('install index templates and ILM, Kibana dashboards and Watcher watches (all by default); idempotent')
+    .requiredOption('-c, --config <file>', CONFIG_HELP)
+    .option('--templates', 'ILM policy, index templates and indices')
+    .option('--kibana', 'import the Kibana saved objects (setup.kibana in the config)')
+    .option('--watches', 'install the Watcher watches generated from the rules (rules.path)')
+    .option('--dry-run', 'print every request instead of sending it')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat setup -c driftbeat.yml                 # everything; a second run changes nothing
+  $ driftbeat setup -c driftbeat.yml --templates     # only templates and ILM
+  $ driftbeat setup -c driftbeat.yml --dry-run       # see the requests first`)
+    .action(async (opts: { config: string; templates?: boolean; kibana?: boolean; watches?: boolean; dryRun?: boolean }) => {
+      const { config } = loadConfig(opts.config);
+      if (!config.output.elasticsearch) {
+        throw new ConfigError([{ key: 'output', message: 'setup needs output.elasticsearch (the embedded store needs no setup)' }]);
+      }
+      const steps = stepsFromFlags({ templates: opts.templates, kibana: opts.kibana, watches: opts.watches });
+      const report = await runSetup({ config, ...(steps ? { steps } : {}), dryRun: Boolean(opts.dryRun) });
+      process.stdout.write(summarizeSetup(report, Boolean(opts.dryRun)) + '\n');
+      if (!report.ok) process.exitCode = 1;
     });
 }
