@@ -130,3 +130,9 @@ test('units', () => {
   assert.equal(parseBytes(4096), 4096);
   assert.equal(parseBytes('x'), undefined);
 });
+
+test('the config reference in README.md equals what the schema generates', async () => {
+  const { withConfigReference } = await import('./docs.ts');
+  const readme = readFileSync('README.md', 'utf8');
+  assert.equal(readme, withConfigReference(readme), 'README.md is stale: run node --import tsx agent/config/docs.ts');
+});
