@@ -11,7 +11,7 @@ const RULES = 'rules';
 const BAD = 'test/fixtures/rules-bad';
 /** The notifier names that config.example.yml shows (commented out) under notifiers:. */
 const NOTIFIERS = ['slack-ml', 'oncall-email', 'retrain', 'console'];
-const FRAUD_FIELDS = ['features.amount', 'features.merchant_category', 'features.country', 'features.device_type', 'features.customer_note', 'prediction.score', 'prediction.label'];
+const FRAUD_FIELDS = ['features.amount', 'features.merchant', 'features.country', 'features.channel', 'features.customer_note', 'prediction.score', 'prediction.label'];
 const ctx: LoadRulesContext = {
   notifiers: NOTIFIERS,
   referenceFields: (model) => (model === 'fraud' ? FRAUD_FIELDS : undefined),
@@ -49,7 +49,7 @@ test('every example rule in rules/ loads, and together they cover all six types'
 test('example rules load with the values a user wrote, defaults filled in', () => {
   const byName = new Map(loadRules([RULES], ctx).map((r) => [r.name, r]));
   const unseen = byName.get('fraud-unseen-categories') as Extract<Rule, { type: 'unseen_categories' }>;
-  assert.deepEqual(unseen.fields, ['features.merchant_category', 'features.country', 'features.device_type']);
+  assert.deepEqual(unseen.fields, ['features.merchant', 'features.country', 'features.channel']);
   assert.equal(unseen.fieldsDefaulted, false);
   assert.equal(unseen.window, 3_600_000);
   assert.equal(unseen.delay, 300_000);
@@ -69,7 +69,7 @@ test('example rules load with the values a user wrote, defaults filled in', () =
   assert.equal(missing.severity, 'critical');
 
   const drift = byName.get('fraud-input-drift') as Extract<Rule, { type: 'distribution_shift' }>;
-  assert.deepEqual(drift.fields, ['features.amount', 'features.merchant_category', 'features.country', 'prediction.label']);
+  assert.deepEqual(drift.fields, ['features.amount', 'features.merchant', 'features.country', 'prediction.label']);
   assert.deepEqual(drift.reference, { kind: 'profile', version: '1.5.0' });
   assert.equal(drift.method, 'auto');
   assert.equal(drift.threshold, undefined);
@@ -102,7 +102,7 @@ const EXPECTED: Record<string, string[]> = {
     `${BAD}/window-shorter-than-schedule.yml:5:9: rule "window-shorter-than-schedule": window: 10m is shorter than the schedule interval 1h ("0 * * * *"), so data between windows would never be checked; use window: 1h or more, or schedule the rule more often`,
   ],
   'field-glob-no-match.yml': [
-    `${BAD}/field-glob-no-match.yml:5:19: rule "field-glob-no-match": fields[1]: "merchant_type*" matches no field of the reference profile fraud@1.4.2 (it has features.amount, features.merchant_category, features.country, features.device_type, features.customer_note, prediction.score, prediction.label)`,
+    `${BAD}/field-glob-no-match.yml:5:19: rule "field-glob-no-match": fields[1]: "merchant_type*" matches no field of the reference profile fraud@1.4.2 (it has features.amount, features.merchant, features.country, features.channel, features.customer_note, prediction.score, prediction.label)`,
   ],
   'wrong-threshold-type.yml': [
     `${BAD}/wrong-threshold-type.yml:8:12: rule "wrong-threshold-type": threshold: expected number, received string "high"`,
