@@ -1,0 +1,53 @@
+/**
+ * Which DuckDB failures are worth retrying (pure). DuckDB reports everything as an Error whose
+ * message starts with its error type ("IO Error: ...", "TransactionContext Error: ..."), so the
+ * decision reads the message.
+ *
+ * Transient: write-write conflicts with another connection, out of memory (a big query elsewhere
+ * may finish), interrupted queries, a lock held for a moment. Permanent: disk full, a corrupt or
+ * invalidated database, and everything else (a SQL or conversion error is a bug that retrying
+ * repeats forever).
+ */
+export type Verdict = 'transient' | 'permanent';
+
+const TRANSIENT = [
+  /conflict/i,
+  /out of memory/i,
+  /could not allocate/i,
+  /interrupt/i,
+  /resource temporarily unavailable/i,
+  /could not set lock/i,
+];
+
+const PERMANENT_FIRST = [
+  /no space left on device/i,
+  /disk (?:is )?full/i,
+  /corrupt/i,
+  /database (?:has been )?invalidated/i,
+  /FATAL Error/i,
+  /INTERNAL Error/i,
+];
+
+export function classifyStoreError(err: unknown): Verdict {
+  const msg = messageChain(err);
+  if (PERMANENT_FIRST.some((re) => re.test(msg))) return 'permanent';
+  if (TRANSIENT.some((re) => re.test(msg))) return 'transient';
+  return 'permanent';
+}
+
+/** The messages of an error and its causes, joined: our wrappers keep DuckDB's text in `cause`. */
+function messageChain(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; i < 5 && e !== undefined && e !== null; i++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(' | ');
+}
+
+/** Full-jitter exponential backoff: a uniform draw in [0, min(max, initial * 2^attempt)]. */
+export function backoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const cap = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+  return Math.round(cap * random());
+}

@@ -1,0 +1,209 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SinkError } from '../../errors.ts';
+import { registry } from '../../telemetry/metrics.ts';
+import type { DeadLetterEntry } from '../sink.ts';
+import { countDocuments, listModels, queryDocuments } from './query.ts';
+import { EmbeddedSink } from './sink.ts';
+import { openStore } from './store.ts';
+import { makeBatch, makeDoc } from './testdocs.ts';
+
+function tempDb(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-embedded-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return join(dir, 'store.duckdb');
+}
+
+async function metric(name: string): Promise<number> {
+  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+  return m?.values.find((v) => v.labels.output === 'embedded')?.value ?? 0;
+}
+
+test('a batch is stored once: the same batch again is all duplicates', async (t) => {
+  const sink = new EmbeddedSink({ path: tempDb(t) });
+  t.after(() => sink.stop());
+  await sink.start();
+  const before = { indexed: await metric('driftbeat_documents_indexed_total'), dup: await metric('driftbeat_documents_duplicate_total') };
+  const batch = makeBatch(0, 100);
+  assert.deepEqual(await sink.send(batch), { indexed: 100, duplicates: 0, deadLettered: 0, retries: 0 });
+  assert.deepEqual(await sink.send(batch), { indexed: 0, duplicates: 100, deadLettered: 0, retries: 0 });
+  const store = sink.store!;
+  assert.equal(await countDocuments(store, { model: 'fraud' }), 100);
+  // Long tables hold rows of the first delivery only.
+  const [v] = await store.all<{ n: number }>('SELECT count(*) AS n FROM prediction_values');
+  assert.equal(v!.n, 100 * 6);
+  assert.equal(await metric('driftbeat_documents_indexed_total'), before.indexed + 100);
+  assert.equal(await metric('driftbeat_documents_duplicate_total'), before.dup + 100);
+});
+
+test('overlapping batches and repeats inside one batch count as duplicates', async (t) => {
+  const sink = new EmbeddedSink({ path: tempDb(t) });
+  t.after(() => sink.stop());
+  assert.deepEqual(await sink.send(makeBatch(0, 60)), { indexed: 60, duplicates: 0, deadLettered: 0, retries: 0 });
+  const overlap = makeBatch(40, 100);
+  overlap.events.push(...makeBatch(90, 95).events); // repeated within the batch
+  assert.deepEqual(await sink.send(overlap), { indexed: 40, duplicates: 25, deadLettered: 0, retries: 0 });
+  const store = sink.store!;
+  assert.equal(await countDocuments(store, { model: 'fraud' }), 100);
+  // Every stored document has exactly its own long rows: no row of a duplicate slipped in.
+  const perDoc = await store.all<{ n: number; c: number }>(
+    `SELECT count(*) AS n, count(DISTINCT event_id) AS c FROM prediction_values WHERE name = 'age'`,
+  );
+  assert.deepEqual(perDoc, [{ n: 100, c: 100 }]);
+  const text = await store.all<{ n: number }>('SELECT count(*) AS n FROM prediction_text');
+  assert.equal(text[0]!.n, 100);
+});
+
+test('the same id under another model is a different document', async (t) => {
+  const sink = new EmbeddedSink({ path: tempDb(t) });
+  t.after(() => sink.stop());
+  await sink.send(makeBatch(0, 10, 'fraud'));
+  const r = await sink.send(makeBatch(0, 10, 'churn'));
+  assert.equal(r.indexed, 10);
+  const models = await listModels(sink.store!);
+  assert.deepEqual(models.map((m) => [m.model, m.documents]), [['churn', 10], ['fraud', 10]]);
+});
+
+test('after a restart (close and reopen the file) stored ids are still duplicates', async (t) => {
+  const path = tempDb(t);
+  const first = new EmbeddedSink({ path });
+  await first.send(makeBatch(0, 50));
+  await first.stop();
+  await first.stop(); // safe twice
+
+  const second = new EmbeddedSink({ path });
+  t.after(() => second.stop());
+  assert.deepEqual(await second.send(makeBatch(25, 75)), { indexed: 25, duplicates: 25, deadLettered: 0, retries: 0 });
+  assert.equal(await countDocuments(second.store!, { model: 'fraud' }), 75);
+});
+
+test('long tables: numbers in num, strings and booleans in str, missing names, text stats', async (t) => {
+  const sink = new EmbeddedSink({ path: tempDb(t) });
+  t.after(() => sink.stop());
+  const doc = makeDoc(0, {
+    features: { age: 42, income: 1e12, country: 'de', vip: true, 'geo.city': 'Köln', zip: '01234' },
+    prediction: { value: 0.875 },
+    missing: ['height', 'prediction.label'],
+    text: {
+      comment: { content: 'a b c', token_count: 3, oov_count: 2, oov_tokens: ['b', 'c'] },
+      title: { content: 'x', token_count: 1 },
+    },
+  });
+  await sink.send({ events: [{ id: doc.event.id, doc, bytes: 1 }], bytes: 1 });
+  const store = sink.store!;
+  const values = await store.all('SELECT kind, name, num, str FROM prediction_values ORDER BY kind, name');
+  assert.deepEqual(values, [
+    { kind: 'feature', name: 'age', num: 42, str: null },
+    { kind: 'feature', name: 'country', num: null, str: 'de' },
+    { kind: 'feature', name: 'geo.city', num: null, str: 'Köln' },
+    { kind: 'feature', name: 'income', num: 1e12, str: null },
+    { kind: 'feature', name: 'vip', num: null, str: 'true' },
+    { kind: 'feature', name: 'zip', num: null, str: '01234' },
+    { kind: 'prediction', name: 'value', num: 0.875, str: null },
+  ]);
+  const missing = await store.all('SELECT kind, name FROM prediction_missing ORDER BY name');
+  assert.deepEqual(missing, [
+    { kind: 'feature', name: 'height' },
+    { kind: 'prediction', name: 'prediction.label' },
+  ]);
+  const text = await store.all('SELECT name, token_count, oov_count, oov_tokens FROM prediction_text ORDER BY name');
+  assert.deepEqual(text, [
+    { name: 'comment', token_count: 3, oov_count: 2, oov_tokens: ['b', 'c'] },
+    { name: 'title', token_count: 1, oov_count: null, oov_tokens: null },
+  ]);
+  // Every long row carries the document's model, version and time for filter-only queries.
+  const keys = await store.all(`SELECT DISTINCT model_name, event_id, ts, model_version FROM prediction_values`);
+  assert.deepEqual(keys, [{ model_name: 'fraud', event_id: 'ev-0', ts: '2024-05-01T12:00:00.000Z', model_version: '1.4.2' }]);
+  const row = await store.all(`SELECT labels['region'] AS region, host, file_path, file_offset, duration_ns, ingested FROM predictions`);
+  assert.deepEqual(row, [
+    { region: 'eu', host: 'host-a', file_path: '/var/log/model/predictions.jsonl', file_offset: 0, duration_ns: 1_500_000, ingested: '2024-05-01T13:00:00.000Z' },
+  ]);
+});
+
+test('timestamps round-trip, offsets become UTC, windows are closed-open', async (t) => {
+  const sink = new EmbeddedSink({ path: tempDb(t) });
+  t.after(() => sink.stop());
+  const stamps = ['2024-05-01T10:00:00.000Z', '2024-05-01T12:30:00.123456+02:00', '2024-05-01T11:00:00Z', '2024-05-01T12:00:00.5Z'];
+  const events = stamps.map((ts, i) => {
+    const doc = makeDoc(i, { '@timestamp': ts });
+    return { id: doc.event.id, doc, bytes: 1 };
+  });
+  await sink.send({ events, bytes: 4 });
+  const store = sink.store!;
+  const rows = await store.all<{ event_id: string; ts: string }>('SELECT event_id, ts FROM predictions ORDER BY ts');
+  assert.deepEqual(rows, [
+    { event_id: 'ev-0', ts: '2024-05-01T10:00:00.000Z' },
+    { event_id: 'ev-2', ts: '2024-05-01T11:00:00.000Z' },
+    { event_id: 'ev-3', ts: '2024-05-01T12:00:00.500Z' },
+    { event_id: 'ev-1', ts: '2024-05-01T10:30:00.123456Z' },
+  ].sort((a, b) => a.ts.localeCompare(b.ts)));
+  // The document itself is returned exactly as sent, offset included.
+  const docs = await queryDocuments(store, { model: 'fraud', from: '2024-05-01T10:00:00Z', to: new Date('2024-05-01T11:00:00Z') });
+  assert.deepEqual(docs.map((d) => d['@timestamp']), ['2024-05-01T10:00:00.000Z', '2024-05-01T12:30:00.123456+02:00']);
+  assert.deepEqual(docs[0], events[0]!.doc);
+  assert.equal(await countDocuments(store, { model: 'fraud', from: '2024-05-01T11:00:00Z' }), 2);
+  const last = await queryDocuments(store, { model: 'fraud', order: 'desc', limit: 1 });
+  assert.equal(last[0]!.event.id, 'ev-3');
+  const hours = await store.all(`SELECT date_trunc('hour', ts) AS h, count(*) AS n FROM predictions GROUP BY 1 ORDER BY 1`);
+  assert.deepEqual(hours, [
+    { h: '2024-05-01T10:00:00.000Z', n: 2 },
+    { h: '2024-05-01T11:00:00.000Z', n: 1 },
+    { h: '2024-05-01T12:00:00.000Z', n: 1 },
+  ]);
+});
+
+test('documents without a usable timestamp go to the dead letter, the rest are stored', async (t) => {
+  const entries: DeadLetterEntry[] = [];
+  const sink = new EmbeddedSink({ path: tempDb(t), deadLetter: { write: (e) => entries.push(e) } });
+  t.after(() => sink.stop());
+  const bad = makeDoc(1, { '@timestamp': 'yesterday-ish' });
+  const good = makeDoc(2);
+  const r = await sink.send({ events: [{ id: bad.event.id, doc: bad, bytes: 1 }, { id: good.event.id, doc: good, bytes: 1 }], bytes: 2 });
+  assert.deepEqual(r, { indexed: 1, duplicates: 0, deadLettered: 1, retries: 0 });
+  assert.equal(entries.length, 1);
+  assert.match(entries[0]!.reason, /ev-1: @timestamp "yesterday-ish" is not a valid time/);
+  assert.equal(entries[0]!.file, '/var/log/model/predictions.jsonl');
+  assert.equal(entries[0]!.offset, 200);
+});
+
+test('a store shared with the sink sees each batch once send() resolves, and stays open after stop()', async (t) => {
+  const store = await openStore(tempDb(t));
+  t.after(() => store.close());
+  const sink = new EmbeddedSink({ store });
+  await sink.send(makeBatch(0, 10));
+  assert.equal(await countDocuments(store, { model: 'fraud' }), 10);
+  await sink.stop();
+  assert.equal(await countDocuments(store, { model: 'fraud' }), 10);
+  await assert.rejects(sink.send(makeBatch(10, 11)), (e: unknown) => e instanceof SinkError && e.permanent);
+});
+
+test('a permanent failure rejects with a SinkError and stores nothing of the batch', async (t) => {
+  const store = await openStore(tempDb(t));
+  t.after(() => store.close());
+  const sink = new EmbeddedSink({ store });
+  await sink.start();
+  // Simulates a broken file: the long table the sink writes into is gone.
+  await store.run('DROP TABLE prediction_text');
+  await assert.rejects(sink.send(makeBatch(0, 5)), (e: unknown) => {
+    assert.ok(e instanceof SinkError);
+    assert.equal(e.permanent, true);
+    assert.match(e.message, /prediction_text/);
+    return true;
+  });
+  assert.equal(await countDocuments(store, { model: 'fraud' }), 0, 'the transaction rolled back');
+});
+
+test('50k documents in batches of 5000 are all stored', async (t) => {
+  const sink = new EmbeddedSink({ path: tempDb(t) });
+  t.after(() => sink.stop());
+  let indexed = 0;
+  for (let i = 0; i < 50_000; i += 5000) indexed += (await sink.send(makeBatch(i, i + 5000))).indexed;
+  assert.equal(indexed, 50_000);
+  const store = sink.store!;
+  assert.equal(await countDocuments(store, { model: 'fraud' }), 50_000);
+  const [m] = await store.all<{ n: number }>(`SELECT count(*) AS n FROM prediction_missing WHERE name = 'income'`);
+  assert.equal(m!.n, 12_500);
+});
