@@ -1,0 +1,95 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { startEsServer } from '../../test/support/es-server.ts';
+import { ConfigError } from '../errors.ts';
+import { referenceBuildCommand, registerReferenceCommands } from './command.ts';
+import type { ReferenceProfile } from './profile.ts';
+import { EmbeddedReferenceStore } from './store-embedded.ts';
+import { csvRows, writeCsv } from './testdata.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-cmd-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const data = join(dir, 'train.csv');
+writeCsv(data, csvRows());
+
+function config(name: string, output: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, `
+inputs:
+  - paths: ["${dir}/logs/*.jsonl"]
+    model: { name: fraud }
+    fields: { id: request_id, text: [note] }
+  - paths: ["${dir}/logs/churn-*.jsonl"]
+    model: { name: churn }
+output:
+${output}
+`);
+  return file;
+}
+
+function sink(): { write(s: string): boolean; text: string; isTTY?: boolean } {
+  return { text: '', write(s: string) { this.text += s; return true; } };
+}
+
+test('embedded output: saves in the store file, writes --out JSON, prints a summary and the phases', async () => {
+  const db = join(dir, 'data', 'driftbeat.duckdb');
+  const cfg = config('embedded.yml', `  embedded:\n    path: ${db}`);
+  const out = join(dir, 'out', 'fraud-1.4.2.json');
+  const stdout = sink();
+  const stderr = sink();
+  const r = await referenceBuildCommand({ configFile: cfg, model: 'fraud', version: '1.4.2', data, out, stdout, stderr });
+  assert.match(stdout.text, /^reference fraud@1\.4\.2: 6 fields \(3 features, 1 text, 2 predictions\) from 60 rows of .*train\.csv \(flat layout\) in \d+\.\d\d s; saved to embedded store .*driftbeat\.duckdb; written to .*fraud-1\.4\.2\.json\n$/);
+  // Not a terminal: phase names, one a line, no bar.
+  assert.match(stderr.text, /^reference: reading .*train\.csv\nreference: counts\n/);
+  assert.ok(!stderr.text.includes('\r'));
+  const json = JSON.parse(readFileSync(out, 'utf8')) as ReferenceProfile;
+  assert.deepEqual(json, r.profile);
+  const store = await EmbeddedReferenceStore.open(db);
+  try {
+    assert.deepEqual(await store.get('fraud', '1.4.2'), json);
+  } finally {
+    await store.close();
+  }
+});
+
+test('elasticsearch output: one document per field in the prefixed reference index; --progress draws a bar', async () => {
+  const es = await startEsServer();
+  try {
+    const cfg = config('es.yml', `  elasticsearch:\n    hosts: ["${es.url}"]\n    index_prefix: acme`);
+    const stdout = sink();
+    const stderr = sink();
+    await referenceBuildCommand({ configFile: cfg, model: 'fraud', version: '1.4.2', data, stdout, stderr, progress: true });
+    assert.match(stdout.text, /saved to index acme-reference\n$/);
+    assert.equal(es.docs('acme-reference').length, 6);
+    assert.match(stderr.text, /\r\[-{30}\]   0% reading /);
+    assert.ok(stderr.text.endsWith('\r\x1b[K'), 'the bar is cleared at the end');
+  } finally {
+    await es.close();
+  }
+});
+
+test('an unknown model is a config problem (exit 2) naming the models the config has', async () => {
+  const cfg = config('embedded2.yml', `  embedded:\n    path: ${join(dir, 'x.duckdb')}`);
+  await assert.rejects(referenceBuildCommand({ configFile: cfg, model: 'frod', version: '1', data, stdout: sink(), stderr: sink() }), (e: unknown) =>
+    e instanceof ConfigError && e.code === 'ERR_REFERENCE_MODEL' && /"frod".*models: fraud, churn/.test(e.message));
+});
+
+test('CLI: `reference build --version V` is the model version, not driftbeat --version', async () => {
+  const cfg = config('cli.yml', `  embedded:\n    path: ${join(dir, 'cli.duckdb')}`);
+  const out = join(dir, 'cli.json');
+  const program = new Command().version('0.0.0-test', '-V, --version').exitOverride();
+  const stdout = sink();
+  registerReferenceCommands(program, { stdout, stderr: sink() });
+  await program.parseAsync(['reference', 'build', '-c', cfg, '--model', 'fraud', '--version', '1.4.2', data, '--out', out, '--no-store', '--prediction-columns', 'score'], { from: 'user' });
+  const printed = stdout.text;
+  assert.match(printed, /^reference fraud@1\.4\.2: 6 fields \(4 features, 1 text, 1 predictions\)/);
+  assert.doesNotMatch(printed, /saved to/);
+  const json = JSON.parse(readFileSync(out, 'utf8')) as ReferenceProfile;
+  assert.equal(json.version, '1.4.2');
+  assert.ok(json.fields.some((f) => f.field === 'features.label'), '--prediction-columns score: label is a feature');
+});

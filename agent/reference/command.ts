@@ -1,0 +1,173 @@
+/**
+ * `driftbeat reference build -c FILE --model NAME --version V DATA [--out profile.json]`:
+ * builds the profile (build.ts), saves it in the configured output's store and, with --out,
+ * writes it as JSON. Also `openReferenceStore(config)` for the agent and the rule backends.
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig, resolvePath } from '../config/load.ts';
+import type { Config, InputConfig } from '../config/schema.ts';
+import { ConfigError } from '../errors.ts';
+import { createElasticsearchClient } from '../sinks/elasticsearch/client.ts';
+import { buildReferenceDetailed, type DataFormat } from './build.ts';
+import type { ReferenceProfile, ReferenceStore } from './profile.ts';
+import { createProgressReporter, type ProgressStream } from './progress.ts';
+import { ElasticsearchReferenceStore } from './store-elasticsearch.ts';
+import { EmbeddedReferenceStore } from './store-embedded.ts';
+
+export interface ReferenceBuildCommandOptions {
+  configFile: string;
+  model: string;
+  version: string;
+  /** The training data file. */
+  data: string;
+  /** Also write the profile as JSON here. */
+  out?: string;
+  /** true: always a progress bar; false: never; undefined: a bar when stderr is a terminal, else phase lines. */
+  progress?: boolean;
+  format?: DataFormat;
+  predictionColumns?: string[];
+  /** Build and write --out only, do not save in the configured store. */
+  noStore?: boolean;
+  stdout?: { write(s: string): unknown };
+  stderr?: ProgressStream;
+  now?: () => Date;
+}
+
+export interface ReferenceBuildSummary {
+  profile: ReferenceProfile;
+  seconds: number;
+  /** Where it was saved: `embedded store ./data/driftbeat.duckdb` or `index driftbeat-reference`. */
+  savedTo?: string;
+}
+
+/** A store opened from the config's output; close() releases it (client or DuckDB file). */
+export interface OpenedReferenceStore {
+  store: ReferenceStore;
+  where: string;
+  close(): Promise<void>;
+}
+
+export async function openReferenceStore(config: Config): Promise<OpenedReferenceStore> {
+  const es = config.output.elasticsearch;
+  if (es) {
+    const client = createElasticsearchClient(es, { name: 'driftbeat-reference' });
+    const store = new ElasticsearchReferenceStore(client, { indexPrefix: es.indexPrefix });
+    return { store, where: `index ${store.index}`, close: () => client.close() };
+  }
+  const path = resolvePath(config.output.embedded!.path);
+  const store = await EmbeddedReferenceStore.open(path);
+  return { store, where: `embedded store ${config.output.embedded!.path}`, close: () => store.close() };
+}
+
+/** The input whose model.name is `model`; else the only input that reads the name from a field. */
+export function inputForModel(config: Config, model: string, configFile = 'config'): InputConfig {
+  const exact = config.inputs.find((i) => i.model.name === model);
+  if (exact) return exact;
+  const dynamic = config.inputs.filter((i) => i.model.nameField !== undefined);
+  if (dynamic.length === 1) return dynamic[0]!;
+  const known = config.inputs.map((i) => i.model.name).filter((n): n is string => n !== undefined);
+  throw new ConfigError([
+    {
+      key: '--model',
+      message: `no input of ${configFile} has model.name "${model}"${known.length ? ` (models: ${known.join(', ')})` : ''}; ` +
+        'add an input for it, or pass the name of one of these models',
+    },
+  ], 'ERR_REFERENCE_MODEL');
+}
+
+export async function referenceBuildCommand(opts: ReferenceBuildCommandOptions): Promise<ReferenceBuildSummary> {
+  const stdout = opts.stdout ?? process.stdout;
+  const stderr = opts.stderr ?? process.stderr;
+  const { config } = loadConfig(opts.configFile);
+  const input = inputForModel(config, opts.model, opts.configFile);
+  const t0 = performance.now();
+  const progress = opts.progress === false
+    ? createProgressReporter({ stream: { write: () => true }, bar: false })
+    : createProgressReporter({ stream: stderr, bar: opts.progress === true || stderr.isTTY === true });
+  const built = await buildReferenceDetailed({
+    input,
+    model: opts.model,
+    version: opts.version,
+    dataPath: opts.data,
+    progress,
+    ...(opts.format ? { format: opts.format } : {}),
+    ...(opts.predictionColumns ? { predictionColumns: opts.predictionColumns } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  const profile = built.profile;
+  for (const s of built.skipped) stderr.write(`reference: skipped "${s.name}": ${s.reason}\n`);
+
+  let savedTo: string | undefined;
+  if (!opts.noStore) {
+    const opened = await openReferenceStore(config);
+    try {
+      await opened.store.save(profile);
+      savedTo = opened.where;
+    } finally {
+      await opened.close();
+    }
+  }
+  if (opts.out) writeJsonAtomic(resolve(opts.out), profile);
+  const seconds = (performance.now() - t0) / 1000;
+
+  const kinds = (k: string) => profile.fields.filter((f) => f.kind === k).length;
+  stdout.write(
+    `reference ${profile.model}@${profile.version}: ${profile.fields.length} fields (${kinds('feature')} features, ${kinds('text')} text, ${kinds('prediction')} predictions) ` +
+      `from ${profile.source.rows} rows of ${opts.data} (${built.layout} layout) in ${seconds.toFixed(2)} s` +
+      `${savedTo ? `; saved to ${savedTo}` : ''}${opts.out ? `; written to ${opts.out}` : ''}\n`,
+  );
+  return { profile, seconds, ...(savedTo ? { savedTo } : {}) };
+}
+
+function writeJsonAtomic(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, path);
+}
+
+/** Adds `reference build` to the CLI (the lead calls this from cli/commands.ts). */
+export function registerReferenceCommands(program: Command, io: { stdout?: ReferenceBuildCommandOptions['stdout']; stderr?: ProgressStream } = {}): void {
+  // `--version` belongs to the root (prints driftbeat's version) unless root options are positional:
+  // without this, `reference build --version 1.4.2` would print the version and exit.
+  program.enablePositionalOptions();
+  const reference = program.command('reference').description('reference profiles of training data');
+  reference
+    .command('build')
+    .description('profile training data (CSV, JSON lines or Parquet) and store it for rules and OOV counting')
+    .argument('<data>', 'training data file: .csv, .jsonl or .parquet')
+    .requiredOption('-c, --config <file>', 'config file (YAML)')
+    .requiredOption('--model <name>', 'model name (model.name of an input in the config)')
+    .requiredOption('--version <version>', 'model version the profile belongs to')
+    .option('--out <file>', 'also write the profile as JSON')
+    .option('--format <format>', 'csv, jsonl or parquet (default: from the extension)')
+    .option('--prediction-columns <names>', 'comma-separated prediction columns of a flat file (default: score,label when present)')
+    .option('--progress', 'always draw the progress bar (default: only when stderr is a terminal)')
+    .option('--no-store', 'do not save in the configured output; only write --out')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.parquet
+  $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.csv --out fraud-1.4.2.json
+
+With the embedded output, stop the agent first: DuckDB allows one process per database file.`)
+    .action(async (data: string, o: { config: string; model: string; version: string; out?: string; format?: string; predictionColumns?: string; progress?: boolean; store?: boolean }) => {
+      if (o.format !== undefined && !['csv', 'jsonl', 'parquet'].includes(o.format)) {
+        throw new ConfigError([{ key: '--format', message: `expected csv, jsonl or parquet, received "${o.format}"` }], 'ERR_REFERENCE_FORMAT');
+      }
+      await referenceBuildCommand({
+        configFile: o.config,
+        model: o.model,
+        version: o.version,
+        data,
+        ...(o.out ? { out: o.out } : {}),
+        ...(o.progress ? { progress: true } : {}),
+        ...(o.format ? { format: o.format as DataFormat } : {}),
+        ...(o.predictionColumns ? { predictionColumns: o.predictionColumns.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+        ...(o.store === false ? { noStore: true } : {}),
+        ...(io.stdout ? { stdout: io.stdout } : {}),
+        ...(io.stderr ? { stderr: io.stderr } : {}),
+      });
+    });
+}
