@@ -15,8 +15,11 @@ import type { Config } from './config/schema.ts';
 import { resolvePath } from './config/load.ts';
 import { createNormalizeContext, normalizeLine, type NormalizeContext } from './normalize/normalize.ts';
 import { FileDeadLetter } from './pipeline/deadletter.ts';
+import type { NormalizeWorker } from './pipeline/offload.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 import type { EmbeddedStore } from './sinks/embedded/store.ts';
+import type { ReferenceStore } from './reference/profile.ts';
+import { loadReferenceInfo } from './reference/load-info.ts';
 import type { Sink } from './sinks/sink.ts';
 import { FileSource } from './sources/file/source.ts';
 import { Registry } from './sources/file/registry.ts';
@@ -31,6 +34,11 @@ export interface AgentOptions {
   drainTimeoutMs?: number;
   /** Extra services started with the agent (the rule runner), stopped before the ship path. */
   services?: AgentService[];
+  /**
+   * Normalize and encode in a worker thread when the output is Elasticsearch (default true;
+   * the environment variable DRIFTBEAT_NORMALIZE_WORKER=0 turns it off).
+   */
+  normalizeWorker?: boolean;
 }
 
 export interface AgentService {
@@ -38,6 +46,9 @@ export interface AgentService {
   start(agent: Agent): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** How often reference profiles are reloaded while running. */
+export const REFERENCE_REFRESH_MS = 5 * 60_000;
 
 export function inputIdOf(input: Config['inputs'][number], index: number): string {
   return input.id ?? input.model.name ?? `input-${index}`;
@@ -57,6 +68,7 @@ export class Agent {
   private readonly options: AgentOptions;
   private stopping: Promise<void> | undefined;
   private fatal: Error | undefined;
+  private referenceTimer: NodeJS.Timeout | undefined;
   private stopSignal: (() => void) | undefined;
   private readonly stopped = new Promise<void>((resolve) => { this.stopSignal = resolve; });
 
@@ -109,6 +121,17 @@ export class Agent {
     this.sink = await this.buildSink(deadLetter);
     const out = config.output;
     const batchMaxDocs = out.elasticsearch?.bulkMaxDocs ?? out.embedded!.batchMaxDocs;
+    const host = hostname();
+    config.inputs.forEach((input, i) => {
+      this.normalizers.set(inputIdOf(input, i), createNormalizeContext(input, { hostName: host }));
+    });
+    // Normalize + encode on the second core when the sink takes encoded batches (Elasticsearch).
+    // DRIFTBEAT_NORMALIZE_WORKER=0 keeps them on the main thread (comparisons, debugging).
+    let offload: NormalizeWorker | undefined;
+    if (this.sink.acceptsEncoded && out.elasticsearch && (this.options.normalizeWorker ?? process.env.DRIFTBEAT_NORMALIZE_WORKER !== '0')) {
+      const { NormalizeWorker } = await import('./pipeline/offload.ts');
+      offload = new NormalizeWorker({ inputs: [...this.normalizers].map(([id, ctx]) => ({ id, ctx })), indexPrefix: out.elasticsearch.indexPrefix });
+    }
     this.pipeline = new Pipeline({
       sink: this.sink,
       deadLetter,
@@ -124,13 +147,12 @@ export class Agent {
         this.fatal = err;
         void this.stop();
       },
+      ...(offload ? { offload } : {}),
     });
     await this.sink.start();
-    const host = hostname();
     config.inputs.forEach((input, i) => {
       const id = inputIdOf(input, i);
-      const ctx = createNormalizeContext(input, { hostName: host });
-      this.normalizers.set(id, ctx);
+      const ctx = this.normalizers.get(id)!;
       this.pipeline!.addInput(id, (line, meta) => normalizeLine(line, meta, ctx));
       this.sources.push(new FileSource({
         input,
@@ -140,9 +162,36 @@ export class Agent {
         onLines: (lines) => this.pipeline!.onLines(id, lines),
       }));
     });
+    // Types and text vocabularies of reference profiles, for NA rules and OOV counts at ingest.
+    // Reloaded periodically, so a profile built while the agent runs is picked up without a restart.
+    await this.loadReferences();
+    this.referenceTimer = setInterval(() => void this.loadReferences(), REFERENCE_REFRESH_MS);
+    this.referenceTimer.unref();
     await Promise.all(this.sources.map((s) => s.start()));
     for (const svc of this.options.services ?? []) await svc.start(this);
     logger.info({ inputs: this.sources.length, output: this.sink.name }, `driftbeat started: ${this.sources.length} input(s) -> ${this.sink.name}`);
+  }
+
+  /** The reference store of the configured output (profiles built by `driftbeat reference build`). */
+  async referenceStore(): Promise<ReferenceStore> {
+    if (this.store) {
+      const { EmbeddedReferenceStore } = await import('./reference/store-embedded.ts');
+      return new EmbeddedReferenceStore(this.store);
+    }
+    const { ElasticsearchReferenceStore } = await import('./reference/store-elasticsearch.ts');
+    const sink = this.sink as { client?: import('./sinks/elasticsearch/client.ts').Client };
+    return new ElasticsearchReferenceStore(sink.client!, { indexPrefix: this.config.output.elasticsearch!.indexPrefix });
+  }
+
+  private async loadReferences(): Promise<void> {
+    try {
+      const models = this.config.inputs.every((i) => i.model.name) ? this.config.inputs.map((i) => i.model.name!) : undefined;
+      const info = await loadReferenceInfo(await this.referenceStore(), models);
+      for (const ctx of this.normalizers.values()) ctx.setReference(info);
+    } catch (err) {
+      // No profile yet, or the cluster is away: ingest goes on without OOV counts until it loads.
+      this.logger.warn({ error: err }, `reference profiles not loaded (OOV counts and reference types wait for them): ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   private async buildSink(deadLetter: FileDeadLetter): Promise<Sink> {
@@ -166,6 +215,7 @@ export class Agent {
 
   private async doStop(): Promise<void> {
     const { logger } = this;
+    if (this.referenceTimer) clearInterval(this.referenceTimer);
     for (const svc of [...(this.options.services ?? [])].reverse()) {
       await svc.stop().catch((err: unknown) => logger.error({ error: err }, `stopping ${svc.name} failed`));
     }

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../telemetry/logger.ts';
 import { validateRulesCommand } from '../rules/validate-command.ts';
 import { ConfigError, EXIT_INVALID } from '../errors.ts';
+import { registerReferenceCommands } from '../reference/command.ts';
 import { runSetup, stepsFromFlags, summarizeSetup } from '../assets/setup.ts';
 import { alertsList, alertsSilence, describeSilence, formatAlertList, openStateStore } from '../alerts/commands.ts';
 
@@ -41,6 +42,7 @@ Stops on SIGINT/SIGTERM: stops reading, drains in-flight batches, saves acknowle
       await agent.run();
     });
 
+  registerReferenceCommands(program);
   const rules = program.command('rules').description('check, try and explain rule files');
   rules
     .command('validate')
