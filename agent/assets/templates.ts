@@ -236,18 +236,30 @@ export function stateMappings(): estypes.MappingTypeMapping {
  * lookups read `_source`, so they work on unmapped fields.
  */
 export function referenceMappings(): estypes.MappingTypeMapping {
+  // Written by agent/reference/store-elasticsearch.ts. category_values / vocabulary_tokens are read
+  // by terms lookups from _source only, so they are neither indexed nor given doc values; the full
+  // profile rides along unindexed.
+  const lookupOnly: estypes.MappingProperty = { type: 'keyword', index: false, doc_values: false };
   return {
     dynamic: false,
     properties: {
       model: keyword(),
       version: keyword(),
       field: keyword(),
+      kind: keyword(),
       type: keyword(),
-      source: keyword(),
+      position: long,
       count: long,
+      missing_count: long,
       missing_share: double,
-      categories: keyword(),
-      vocabulary: keyword(256),
+      distinct_count: long,
+      category_values: lookupOnly,
+      vocabulary_tokens: lookupOnly,
+      numeric: { type: 'object', enabled: false },
+      profile: { type: 'object', enabled: false },
+      source_path: keyword(),
+      source_rows: long,
+      source_format: keyword(),
       built_at: date,
     },
   };
