@@ -1,0 +1,351 @@
+/**
+ * Scheduling and evaluation of rules.
+ *
+ * `evaluateRules` is the engine: for a set of (rule, window) pairs it fetches the reference
+ * profiles, plans every rule, runs all phase-1 queries of all rules in one backend call
+ * (Elasticsearch: one _msearch), then the phase-2 queries (bins that need the phase-1 min/max) in
+ * a second, and evaluates. A rule that fails at any step reports status `error`; the others go on.
+ *
+ * `RuleRunner` is the agent service (`rules.path` set): one timer walks the schedules with
+ * window.ts `nextFire` in UTC, so every rule due at the same second is evaluated in the same tick
+ * (one _msearch per phase); results go to the results store and to `onResults` listeners (the
+ * alert manager). After a restart, windows missed since the last stored result are evaluated
+ * first (at most rules.max_catchup_windows per rule).
+ */
+import type { Logger } from 'pino';
+import type { Agent, AgentService } from '../agent.ts';
+import type { Config } from '../config/schema.ts';
+import { resolvePath } from '../config/load.ts';
+import { RuleError } from '../errors.ts';
+import type { ReferenceProfile, ReferenceStore } from '../reference/profile.ts';
+import { ruleDuration, ruleEvaluations } from '../telemetry/metrics.ts';
+import type { ResultsWriter } from '../results/writer.ts';
+import { evaluatePlan, planErrorResults } from './evaluate.ts';
+import { loadRules } from './load.ts';
+import { planPhase2, planRule, type Answers, type Backend, type PlanOptions, type Query, type RulePlan } from './plan.ts';
+import type { ResultStatus, RuleResult, TimeWindow } from './result.ts';
+import type { Rule } from './schema.ts';
+import { nextFire, toTimeWindow, windowsBetween } from './window.ts';
+
+export interface EngineDeps {
+  backend: Backend;
+  references: ReferenceStore;
+  planOptions?: PlanOptions;
+  logger?: Logger;
+  now?: () => Date;
+}
+
+export interface Evaluation {
+  rule: Rule;
+  window: TimeWindow;
+  results: RuleResult[];
+  /** error > drifted > ok > no_data over the rule's results. */
+  status: ResultStatus;
+}
+
+export interface TickReport {
+  evaluations: Evaluation[];
+  /** Backend calls made (Elasticsearch: _msearch requests): 1, or 2 when a rule needs bins. */
+  roundTrips: number;
+  durationMs: number;
+}
+
+/** The profile version a rule compares with (undefined: the newest profile of the model). */
+export function profileVersion(rule: Rule): string | undefined {
+  const ref = rule.reference;
+  if (ref?.kind === 'profile') return ref.version ?? rule.version;
+  return rule.version;
+}
+
+function overall(results: readonly RuleResult[]): ResultStatus {
+  const has = (s: ResultStatus) => results.some((r) => r.status === s);
+  return has('error') ? 'error' : has('drifted') ? 'drifted' : has('ok') ? 'ok' : 'no_data';
+}
+
+/** Evaluates rules over their windows (see the module comment). Never rejects for a rule's own failure. */
+export async function evaluateRules(items: readonly { rule: Rule; window: TimeWindow }[], deps: EngineDeps): Promise<TickReport> {
+  const started = Date.now();
+  const now = deps.now ?? (() => new Date());
+  const profiles = new Map<string, Promise<ReferenceProfile | undefined>>();
+  const profileOf = (model: string, version: string | undefined) => {
+    const key = `${model}\u0000${version ?? ''}`;
+    let p = profiles.get(key);
+    if (!p) profiles.set(key, (p = deps.references.get(model, version)));
+    return p;
+  };
+  const plans: (RulePlan | undefined)[] = [];
+  const failed = new Map<number, RuleResult[]>();
+  for (const [i, { rule, window }] of items.entries()) {
+    try {
+      const version = profileVersion(rule);
+      const needsProfile = rule.type !== 'volume' && (rule.reference === undefined || rule.reference.kind === 'profile');
+      let profile: ReferenceProfile | undefined;
+      try {
+        profile = rule.type === 'volume' ? undefined : await profileOf(rule.model, version);
+      } catch (err) {
+        if (needsProfile) throw err;
+      }
+      if (needsProfile && !profile) {
+        throw new RuleError([{ key: 'reference', message: `no reference profile for model "${rule.model}"${version ? ` version "${version}"` : ''}; build one with: driftbeat reference build --model ${rule.model} --version ${version ?? '<version>'} <training data>` }], 'ERR_RULE_NO_PROFILE');
+      }
+      plans[i] = planRule(rule, window, profile, i, deps.planOptions);
+    } catch (err) {
+      plans[i] = undefined;
+      failed.set(i, errorOnly(rule, window, (err as Error).message, now()));
+    }
+  }
+  let roundTrips = 0;
+  const answers: Answers = new Map();
+  const run = async (queries: Query[], which: number[]) => {
+    if (!queries.length) return;
+    roundTrips++;
+    try {
+      for (const [k, v] of await deps.backend.execute(queries)) answers.set(k, v);
+    } catch (err) {
+      // The whole request failed (cluster down): every rule of this batch reports it.
+      for (const i of which) failed.set(i, planErrorResults(plans[i]!, `${deps.backend.name} backend: ${(err as Error).message}`, now()));
+    }
+  };
+  const live = plans.map((p, i) => (p ? i : -1)).filter((i) => i >= 0);
+  await run(live.flatMap((i) => plans[i]!.phase1), live);
+  const phase2: Query[] = [];
+  const with2: number[] = [];
+  for (const i of live) {
+    if (failed.has(i)) continue;
+    try {
+      const q = planPhase2(plans[i]!, answers, deps.planOptions);
+      if (q.length) with2.push(i);
+      phase2.push(...q);
+    } catch (err) {
+      failed.set(i, planErrorResults(plans[i]!, (err as Error).message, now()));
+    }
+  }
+  await run(phase2, with2);
+  const evaluations: Evaluation[] = items.map(({ rule, window }, i) => {
+    let results = failed.get(i);
+    if (!results) {
+      try {
+        results = evaluatePlan(plans[i]!, answers, now());
+      } catch (err) {
+        results = planErrorResults(plans[i]!, (err as Error).message, now());
+      }
+    }
+    return { rule, window, results, status: overall(results) };
+  });
+  const durationMs = Date.now() - started;
+  for (const e of evaluations) {
+    ruleDuration.observe({ rule: e.rule.name, status: e.status }, durationMs / 1000);
+    ruleEvaluations.inc({ rule: e.rule.name, status: e.status });
+  }
+  return { evaluations, roundTrips, durationMs };
+}
+
+function errorOnly(rule: Rule, window: TimeWindow, message: string, now: Date): RuleResult[] {
+  const fields = rule.type === 'volume' ? ['*'] : rule.fields;
+  return fields.map((field) => {
+    const r: RuleResult = {
+      rule: rule.name, type: rule.type, model: rule.model, field, segment: '', window, status: 'error',
+      statistic: '', value: null, threshold: null, drifted: false, reference_count: null, current_count: 0,
+      severity: rule.severity, details: {}, reference: '', error: message, evaluated_at: now.toISOString(),
+    };
+    if (rule.version !== undefined) r.version = rule.version;
+    return r;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// the agent service
+
+export type ResultsListener = (results: RuleResult[], rules: Rule[]) => void | Promise<void>;
+
+export interface RuleRunnerOptions {
+  /** Rules to run; default: loaded from config.rules.path at start. */
+  rules?: Rule[];
+  /** Default: built from the agent's output (embedded store or Elasticsearch client). */
+  backend?: Backend;
+  references?: ReferenceStore;
+  results?: ResultsWriter;
+  planOptions?: PlanOptions;
+  /** Clock (tests). */
+  now?: () => Date;
+  /** Windows evaluated per rule after a restart; default config.rules.max_catchup_windows. */
+  maxCatchupWindows?: number;
+  /** With several agents, only the lease holder evaluates; the others stand by (alerts/lease.ts). */
+  shouldEvaluate?: () => boolean;
+}
+
+/** The longest a single setTimeout may wait (Node clamps larger values to 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class RuleRunner implements AgentService {
+  readonly name = 'rules';
+  readonly #opts: RuleRunnerOptions;
+  readonly #listeners: ResultsListener[] = [];
+  #rules: Rule[] = [];
+  #deps: { backend: Backend; references: ReferenceStore; results: ResultsWriter; close: () => Promise<void> } | undefined;
+  #logger: Logger | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> = Promise.resolve();
+  #stopped = false;
+  #started = false;
+
+  constructor(options: RuleRunnerOptions = {}) {
+    this.#opts = options;
+  }
+
+  /** Called with every tick's results (after they are stored), e.g. AlertManager.process. */
+  onResults(cb: ResultsListener): void {
+    this.#listeners.push(cb);
+  }
+
+  get rules(): readonly Rule[] {
+    return this.#rules;
+  }
+
+  /** Resolves when the evaluation in progress (the catch-up at start, or a tick) is done. */
+  async whenIdle(): Promise<void> {
+    await this.#running.catch(() => undefined);
+  }
+
+  async start(agent: Agent): Promise<void> {
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    this.#logger = agent.logger.child({ component: 'rules' });
+    const config = agent.config;
+    this.#rules = this.#opts.rules ?? (config.rules.path ? loadRulesOrThrow(config) : []);
+    this.#rules = this.#rules.filter((r) => r.enabled);
+    const built = await buildDeps(config, agent);
+    this.#deps = {
+      backend: this.#opts.backend ?? built.backend,
+      references: this.#opts.references ?? built.references,
+      results: this.#opts.results ?? built.results,
+      close: built.close,
+    };
+    this.#logger.info({ rules: this.#rules.length }, `rule runner: ${this.#rules.length} rule(s) on the ${this.#deps.backend.name} backend`);
+    // Catch-up runs in the background: start() must not wait for a long evaluation.
+    this.#running = this.#catchUp(config).catch((err: unknown) => this.#logger?.error({ error: err }, 'rule catch-up failed')).then(() => this.#schedule());
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running.catch(() => undefined);
+    await this.#deps?.close().catch(() => undefined);
+  }
+
+  /** Evaluates `rules` (default: those due at `firedAt`) for their windows at `firedAt`; stores and publishes the results. */
+  async tick(firedAt: Date, rules: readonly Rule[] = this.#rules.filter((r) => +(nextFire(r.schedule, +firedAt - 1000) ?? 0) === +firedAt)): Promise<TickReport> {
+    const items = rules.map((rule) => ({ rule, window: toTimeWindow(windowAtFire(rule, firedAt)) }));
+    return this.#evaluate(items);
+  }
+
+  async #evaluate(items: { rule: Rule; window: TimeWindow }[]): Promise<TickReport> {
+    const deps = this.#deps;
+    if (!deps || !items.length) return { evaluations: [], roundTrips: 0, durationMs: 0 };
+    if (this.#opts.shouldEvaluate && !this.#opts.shouldEvaluate()) {
+      this.#logger?.debug(`standing by: another agent holds the rules lease (${items.length} evaluation(s) left to it)`);
+      return { evaluations: [], roundTrips: 0, durationMs: 0 };
+    }
+    const engine: EngineDeps = { backend: deps.backend, references: deps.references };
+    if (this.#opts.planOptions) engine.planOptions = this.#opts.planOptions;
+    if (this.#logger) engine.logger = this.#logger;
+    if (this.#opts.now) engine.now = this.#opts.now;
+    const report = await evaluateRules(items, engine);
+    const results = report.evaluations.flatMap((e) => e.results);
+    for (const e of report.evaluations) {
+      const errors = e.results.filter((r) => r.status === 'error');
+      if (errors.length) this.#logger?.warn({ rule: e.rule.name, errors: errors.map((r) => `${r.field}: ${r.error}`) }, `rule "${e.rule.name}": ${errors.length} result(s) in error`);
+    }
+    try {
+      await deps.results.write(results);
+    } catch (err) {
+      this.#logger?.error({ error: err }, `writing ${results.length} rule result(s) failed`);
+    }
+    for (const cb of this.#listeners) {
+      try {
+        await cb(results, report.evaluations.map((e) => e.rule));
+      } catch (err) {
+        this.#logger?.error({ error: err }, 'a rule results listener failed');
+      }
+    }
+    return report;
+  }
+
+  async #catchUp(config: Config): Promise<void> {
+    const now = this.#now();
+    const max = this.#opts.maxCatchupWindows ?? config.rules.maxCatchupWindows;
+    const items: { rule: Rule; window: TimeWindow }[] = [];
+    for (const rule of this.#rules) {
+      const last = await this.#deps!.results.lastWindowEnd(rule.name).catch(() => undefined);
+      const { windows, skipped } = windowsBetween(rule, last, now, max);
+      if (skipped) this.#logger?.warn({ rule: rule.name, skipped }, `rule "${rule.name}": ${skipped} missed window(s) skipped (rules.max_catchup_windows is ${max})`);
+      for (const w of windows) items.push({ rule, window: toTimeWindow(w) });
+    }
+    if (items.length && !this.#stopped) await this.#evaluate(items);
+  }
+
+  #now(): Date {
+    return this.#opts.now?.() ?? new Date();
+  }
+
+  #schedule(): void {
+    if (this.#stopped || !this.#rules.length) return;
+    const now = this.#now();
+    let next: number | undefined;
+    for (const r of this.#rules) {
+      const t = nextFire(r.schedule, now);
+      if (t && (next === undefined || +t < next)) next = +t;
+    }
+    if (next === undefined) return;
+    const fire = new Date(next);
+    this.#timer = setTimeout(() => {
+      if (+this.#now() + 999 < next) return this.#schedule(); // a clamped long wait: not yet
+      this.#running = this.tick(fire).catch((err: unknown) => this.#logger?.error({ error: err }, 'rule tick failed')).then(() => this.#schedule());
+    }, Math.min(Math.max(0, next - +now), MAX_TIMER_MS));
+    this.#timer.unref?.();
+  }
+}
+
+function windowAtFire(rule: Rule, fire: Date): { from: Date; to: Date } {
+  const to = +fire - rule.delay;
+  return { from: new Date(to - rule.window), to: new Date(to) };
+}
+
+function loadRulesOrThrow(config: Config): Rule[] {
+  return loadRules([resolvePath(config.rules.path!)], { notifiers: Object.keys(config.notifiers) });
+}
+
+/** Backend, reference store and results writer for the configured output. */
+export async function buildDeps(config: Config, agent?: Pick<Agent, 'store'>): Promise<{ backend: Backend; references: ReferenceStore; results: ResultsWriter; close: () => Promise<void> }> {
+  const es = config.output.elasticsearch;
+  if (es) {
+    const { createElasticsearchClient } = await import('../sinks/elasticsearch/client.ts');
+    const { ElasticsearchBackend } = await import('../backends/elasticsearch/backend.ts');
+    const { ElasticsearchReferenceStore } = await import('../reference/store-elasticsearch.ts');
+    const { ElasticsearchResultsWriter } = await import('../results/elasticsearch.ts');
+    const client = createElasticsearchClient(es, { name: 'driftbeat-rules' });
+    const prefix = es.indexPrefix;
+    return {
+      backend: new ElasticsearchBackend(client, { indexPrefix: prefix }),
+      references: new ElasticsearchReferenceStore(client, { indexPrefix: prefix }),
+      results: new ElasticsearchResultsWriter(client, { indexPrefix: prefix }),
+      close: () => client.close(),
+    };
+  }
+  const { openStore } = await import('../sinks/embedded/store.ts');
+  const { EmbeddedBackend } = await import('../backends/embedded/backend.ts');
+  const { EmbeddedReferenceStore } = await import('../reference/store-embedded.ts');
+  const { EmbeddedResultsWriter } = await import('../results/embedded.ts');
+  // The agent's own handle when running inside it; openStore shares the instance either way.
+  const store = agent?.store ?? await openStore(resolvePath(config.output.embedded!.path));
+  const owned = !agent?.store;
+  return {
+    backend: new EmbeddedBackend(store),
+    references: new EmbeddedReferenceStore(store),
+    results: new EmbeddedResultsWriter(store),
+    close: async () => {
+      if (owned) await store.close();
+    },
+  };
+}

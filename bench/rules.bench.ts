@@ -1,0 +1,144 @@
+/**
+ * Rule engine benchmark.
+ *
+ *   node --import tsx bench/rules.bench.ts [--events 1000000] [--db PATH]
+ *
+ * 1. Embedded backend: `--events` seeded prediction records (drift in the second half) are
+ *    normalized and stored through the real embedded sink (skipped when --db already holds them),
+ *    a reference profile is built from a clean training file, and six rules (one of each type,
+ *    over every field they apply to) are evaluated over one window holding every event. Reports
+ *    the time for the whole set (target: under 2 s), per phase, and the SQL statements run.
+ * 2. Elasticsearch backend: the same six rules against the fake server (a small index; only the
+ *    requests are counted): round trips per tick (target: one _msearch, two where binning needs it).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@elastic/elasticsearch';
+import { InputSchema } from '../agent/config/schema.ts';
+import { buildReference } from '../agent/reference/build.ts';
+import { modelReference } from '../agent/reference/load-info.ts';
+import { EmbeddedReferenceStore } from '../agent/reference/store-embedded.ts';
+import { ElasticsearchReferenceStore } from '../agent/reference/store-elasticsearch.ts';
+import { createReferenceInfo } from '../agent/normalize/reference-info.ts';
+import { createNormalizeContext, normalizeLine } from '../agent/normalize/normalize.ts';
+import { predictionsStream } from '../agent/normalize/document.ts';
+import { openStore } from '../agent/sinks/embedded/store.ts';
+import { EmbeddedSink } from '../agent/sinks/embedded/sink.ts';
+import type { OutEvent } from '../agent/sinks/sink.ts';
+import { EmbeddedBackend } from '../agent/backends/embedded/backend.ts';
+import { ElasticsearchBackend } from '../agent/backends/elasticsearch/backend.ts';
+import { loadRules } from '../agent/rules/load.ts';
+import { evaluateRules } from '../agent/rules/runner.ts';
+import { startEsServer } from '../test/support/es-server.ts';
+import { aggregationsHook } from '../test/support/es-aggs.ts';
+import { allDrift, createGenerator, writeLines } from './generate.ts';
+import { machineLine } from './machine.ts';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : def;
+}
+
+const EVENTS = Number(arg('events', '1000000'));
+const START = Date.UTC(2024, 0, 1);
+const INTERVAL = 10;
+const WINDOW = { from: new Date(START).toISOString(), to: new Date(START + EVENTS * INTERVAL + 3_600_000).toISOString() };
+
+const RULES: Record<string, string> = {
+  'unseen.yml': 'type: unseen_categories\nname: b-unseen\nmodel: fraud\n',
+  'missing.yml': 'type: missing_spike\nname: b-missing\nmodel: fraud\n',
+  'oov.yml': 'type: oov_rate\nname: b-oov\nmodel: fraud\nfields: [customer_note]\n',
+  'drift.yml': 'type: distribution_shift\nname: b-drift\nmodel: fraud\nfields: [amount, age_days, hour, dist_km, merchant, country, channel, card, prediction.score]\nmethod: psi\n',
+  'stats.yml': 'type: prediction_stats\nname: b-stats\nmodel: fraud\nfields: [prediction.score]\nstats: { mean: { max: 0.2 }, p50: {}, p99: { max: 0.98 }, std: {} }\nreference_mean_k: 4\ngroup_by: [model.version]\n',
+  'volume.yml': 'type: volume\nname: b-volume\nmodel: fraud\nmin_count: 1000\n',
+};
+
+async function main(): Promise<void> {
+  console.log(machineLine());
+  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-rules-bench-'));
+  const db = arg('db', join(dir, 'bench.duckdb'));
+  try {
+    const input = InputSchema.parse({ paths: ['x'], model: { name: 'fraud', version_field: 'model_version' }, fields: { id: 'request_id', text: ['customer_note'] } });
+    const train = join(dir, 'train.jsonl');
+    writeLines(train, 50_000, { seed: 5, startMs: START - 30 * 86_400_000 });
+    const profile = await buildReference({ input, model: 'fraud', version: '1.4.2', dataPath: train });
+    const rulesDir = join(dir, 'rules');
+    mkdirSync(rulesDir);
+    for (const [f, text] of Object.entries(RULES)) writeFileSync(join(rulesDir, f), `${text}window: 1h\nschedule: '0 * * * *'\nmin_samples: 100\n`);
+    const rules = loadRules([rulesDir]);
+    const items = rules.map((rule) => ({ rule, window: WINDOW }));
+
+    const existed = existsSync(db);
+    const store = await openStore(db);
+    const refs = new EmbeddedReferenceStore(store);
+    await refs.save(profile);
+    const have = (await store.all<{ n: number }>('SELECT count(*) AS n FROM predictions'))[0]!.n;
+    if (!existed || have < EVENTS) {
+      const t0 = Date.now();
+      const ctx = createNormalizeContext(input, { hostName: 'bench', reference: createReferenceInfo([modelReference(profile)]) });
+      const gen = createGenerator({ seed: 42, startMs: START, intervalMs: INTERVAL, drift: [allDrift(Math.floor(EVENTS / 2))] });
+      const sink = new EmbeddedSink({ store });
+      let offset = 0;
+      for (let i = 0; i < EVENTS; i += 20_000) {
+        const batch: OutEvent[] = [];
+        for (let k = i; k < Math.min(EVENTS, i + 20_000); k++) {
+          const line = gen.next();
+          const r = normalizeLine(line, { key: 'bench', path: '/bench.jsonl', offset }, ctx);
+          offset += line.length + 1;
+          if (r.ok) batch.push(r.event);
+        }
+        await sink.send({ events: batch, bytes: 0 });
+      }
+      await sink.stop();
+      console.log(`stored ${EVENTS} events in ${((Date.now() - t0) / 1000).toFixed(1)} s (setup, not measured)`);
+    }
+    const backend = new EmbeddedBackend(store);
+    await evaluateRules(items, { backend, references: refs }); // warm-up: caches, first-query compilation
+    const runs: number[] = [];
+    let last;
+    for (let i = 0; i < 3; i++) {
+      backend.statements = 0;
+      const t = performance.now();
+      last = await evaluateRules(items, { backend, references: refs });
+      runs.push(performance.now() - t);
+    }
+    const errors = last!.evaluations.flatMap((e) => e.results.filter((r) => r.status === 'error').map((r) => `${r.rule}:${r.field}: ${r.error}`));
+    const drifted = last!.evaluations.flatMap((e) => e.results.filter((r) => r.drifted).map((r) => `${r.rule}:${r.field}`));
+    const results = last!.evaluations.reduce((n, e) => n + e.results.length, 0);
+    console.log(`embedded: ${rules.length} rules, ${results} results over ${EVENTS} events: ${runs.map((r) => `${r.toFixed(0)} ms`).join(', ')} (best ${Math.min(...runs).toFixed(0)} ms, target < 2000 ms); ${backend.statements} SQL statements, ${last!.roundTrips} phases`);
+    console.log(`  drifted: ${drifted.join(', ') || 'none'}`);
+    if (errors.length) console.log(`  ERRORS: ${errors.join('; ')}`);
+    console.log(`  peak RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+    await store.close();
+
+    // Elasticsearch: round trips per tick (a small index; the fake server computes aggregations).
+    let server: Awaited<ReturnType<typeof startEsServer>> | undefined;
+    server = await startEsServer({ recordBodies: false, onSearch: aggregationsHook((i, id) => server!.doc(i, id)) });
+    const client = new Client({ node: server.url, maxRetries: 0 });
+    await new ElasticsearchReferenceStore(client).save(profile);
+    const ctx = createNormalizeContext(input, { hostName: 'bench', reference: createReferenceInfo([modelReference(profile)]) });
+    const gen = createGenerator({ seed: 42, startMs: START, intervalMs: INTERVAL * 500, drift: [allDrift(1000)] });
+    const ops: unknown[] = [];
+    for (let k = 0; k < 2000; k++) {
+      const r = normalizeLine(gen.next(), { key: 'es', path: '/es.jsonl', offset: k * 400 }, ctx);
+      if (r.ok) ops.push({ create: { _index: predictionsStream('driftbeat', 'fraud'), _id: r.event.id } }, r.event.doc);
+    }
+    await client.bulk({ operations: ops as never, refresh: true });
+    const esb = new ElasticsearchBackend(client);
+    const esRefs = new ElasticsearchReferenceStore(client);
+    const withBins = await evaluateRules(items, { backend: esb, references: esRefs });
+    const noBinsRules = items.filter((x) => x.rule.name !== 'b-drift');
+    const before = esb.requests;
+    const noBins = await evaluateRules(noBinsRules, { backend: esb, references: esRefs });
+    console.log(`elasticsearch: ${items.length} rules per tick -> ${withBins.roundTrips} _msearch (a psi rule needs bins); without it ${noBinsRules.length} rules -> ${esb.requests - before} _msearch`);
+    const esErrors = [...withBins.evaluations, ...noBins.evaluations].flatMap((e) => e.results.filter((r) => r.status === 'error').map((r) => `${r.rule}:${r.field}: ${r.error}`));
+    if (esErrors.length) console.log(`  ERRORS: ${esErrors.join('; ')}`);
+    await client.close();
+    await server.close();
+  } finally {
+    if (!process.argv.includes('--db')) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
