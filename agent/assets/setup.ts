@@ -127,7 +127,9 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
       try {
         resources = await options.watches({ config, names, ...(options.dryRun ? {} : { request }) });
       } catch (err) {
-        record({ step, kind: 'watch', name: '*', result: 'failed', detail: err instanceof Error ? err.message : String(err) });
+        // No rules configured is not a failure of a default run (all steps), only of an explicit --watches.
+        const noRules = (err as { code?: string }).code === 'ERR_WATCH_NO_RULES';
+        record({ step, kind: 'watch', name: '*', result: noRules && !explicit ? 'skipped' : 'failed', detail: err instanceof Error ? err.message : String(err) });
         continue;
       }
       await applyResources('watches', resources, { request, dryRun: options.dryRun ?? false, out, record });

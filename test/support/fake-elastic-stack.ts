@@ -29,6 +29,10 @@ export class FakeElasticStack {
   readonly indices = new Set<string>();
   readonly dataStreams = new Set<string>();
   readonly savedObjects = new Map<string, StoredObject>();
+  /** Watcher watches by id, as Watcher returns them (normalized) with their active state. */
+  readonly watches = new Map<string, { watch: Record<string, unknown>; active: boolean; version: number }>();
+  /** What GET _license answers (`license` of estypes.LicenseGetResponse). */
+  license: { type: string; status: string } = { type: 'trial', status: 'active' };
   /** When set, the next imports answer with this body (HTTP 200), e.g. the reference conflict response. */
   importResponse: unknown;
   private server: Server | undefined;
@@ -126,6 +130,23 @@ export class FakeElasticStack {
         return send(res, 200, { acknowledged: true });
       }
     }
+    if (path === '/_license' && method === 'GET') {
+      return send(res, 200, { license: { status: this.license.status, uid: 'cbff45e7-c553-41f7-ae4f-9205eabd80xx', type: this.license.type, issue_date: '2024-05-01T00:00:00.000Z', issue_date_in_millis: 1714521600000, max_nodes: 1000, issued_to: 'test', issuer: 'elasticsearch', start_date_in_millis: -1 } });
+    }
+    if ((m = path.match(/^\/_watcher\/watch\/([^/]+)$/))) {
+      const id = m[1]!;
+      if (method === 'GET') {
+        const w = this.watches.get(id);
+        if (!w) return send(res, 404, { found: false, _id: id });
+        return send(res, 200, { found: true, _id: id, _version: w.version, _seq_no: w.version - 1, _primary_term: 1, status: { state: { active: w.active, timestamp: '2024-05-01T00:00:00.000Z' }, actions: {}, execution_state: 'awaits_execution', version: w.version }, watch: w.watch });
+      }
+      if (method === 'PUT' || method === 'POST') {
+        const prev = this.watches.get(id);
+        const active = url.searchParams.get('active') !== 'false';
+        this.watches.set(id, { watch: normalizeWatch(json()), active, version: (prev?.version ?? 0) + 1 });
+        return send(res, prev ? 200 : 201, { _id: id, _version: (prev?.version ?? 0) + 1, _seq_no: prev?.version ?? 0, _primary_term: 1, created: !prev });
+      }
+    }
     if ((m = path.match(/^\/([^_/][^/]*)$/))) {
       const name = m[1]!;
       if (method === 'HEAD') return send(res, this.indices.has(name) ? 200 : 404, undefined);
@@ -204,6 +225,26 @@ function normalizeIlm(policy: Record<string, unknown>): Record<string, unknown> 
     if (phase.actions?.['delete']) phase.actions['delete'] = { delete_searchable_snapshot: true, ...phase.actions['delete'] };
   }
   return p as Record<string, unknown>;
+}
+
+/** Watcher stores throttle periods in milliseconds (put_watch/30_put_watch_with_action_throttle_period.yml). */
+function normalizeWatch(body: Record<string, unknown>): Record<string, unknown> {
+  const w = structuredClone(body);
+  const ms = (v: unknown) => {
+    const x = /^(\d+)(ms|s|m|h|d)$/.exec(String(v));
+    return x ? Number(x[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[x[2] as 'ms'] : v;
+  };
+  if (w['throttle_period'] !== undefined) {
+    w['throttle_period_in_millis'] = ms(w['throttle_period']);
+    delete w['throttle_period'];
+  }
+  for (const a of Object.values((w['actions'] ?? {}) as Record<string, Record<string, unknown>>)) {
+    if (a['throttle_period'] !== undefined) {
+      a['throttle_period_in_millis'] = ms(a['throttle_period']);
+      delete a['throttle_period'];
+    }
+  }
+  return w;
 }
 
 /** The content of the `file` field of a multipart/form-data body. */
