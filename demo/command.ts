@@ -1,0 +1,115 @@
+/**
+ * The `driftbeat demo` subcommand: the whole demo (default), or only the demo model writing
+ * prediction logs in real time (`--write-only --out DIR`, what docker-compose.yml's demo-model
+ * service runs). Wire it with `registerDemoCommand(program)` in agent/cli/commands.ts.
+ * The demo model uses bench/generate.ts: an image that runs `demo` must contain that file.
+ */
+import type { Command } from 'commander';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { parseDuration } from '../agent/config/units.ts';
+import { ConfigError, EXIT_OK, type Problem } from '../agent/errors.ts';
+import type { DemoReport } from './run.ts';
+import type { OutStream } from './terminal.ts';
+
+export interface DemoCommandOptions {
+  fast?: boolean;
+  /** Data folder of the full demo (default ./demo-data). */
+  data?: string;
+  writeOnly?: boolean;
+  /** Folder of the log files (--write-only). */
+  out?: string;
+  /** --write-only: stop after this long (e.g. 10m); default: run until SIGINT/SIGTERM. */
+  duration?: string;
+  /** --write-only: predictions per second (default 10). */
+  rate?: string;
+}
+
+export interface DemoCommandIo {
+  stdout?: OutStream;
+  /** Stops the demo or --write-only (the CLI aborts on SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Receives the full demo's report (tests). */
+  onReport?: (report: DemoReport) => void;
+}
+
+/** Checks the flag combination; every problem at once (exit 2). */
+export function demoOptionProblems(o: DemoCommandOptions): Problem[] {
+  const p: Problem[] = [];
+  if (o.writeOnly) {
+    if (!o.out) p.push({ key: '--out', message: 'expected a folder for the log files with --write-only, e.g. --write-only --out /logs' });
+    if (o.fast) p.push({ key: '--fast', message: 'applies to the full demo, not to --write-only (which writes in real time; use --rate)' });
+    if (o.data) p.push({ key: '--data', message: 'applies to the full demo; with --write-only the logs go to --out' });
+  } else {
+    for (const k of ['out', 'duration', 'rate'] as const) {
+      if (o[k] !== undefined) p.push({ key: `--${k}`, message: 'applies only with --write-only' });
+    }
+  }
+  if (o.duration !== undefined) {
+    const ms = parseDuration(o.duration);
+    if (ms === undefined || !(ms > 0)) p.push({ key: '--duration', message: `expected a duration such as 10m or 1h, received ${JSON.stringify(o.duration)}` });
+  }
+  if (o.rate !== undefined && !(Number(o.rate) > 0)) p.push({ key: '--rate', message: `expected predictions per second > 0, received ${JSON.stringify(o.rate)}` });
+  return p;
+}
+
+export async function demoCommand(o: DemoCommandOptions, io: DemoCommandIo = {}): Promise<number> {
+  const problems = demoOptionProblems(o);
+  if (problems.length > 0) throw new ConfigError(problems, 'ERR_DEMO_USAGE');
+  const stdout = io.stdout ?? process.stdout;
+  // Imported when run, so that registering the command loads neither DuckDB nor the generator.
+  if (o.writeOnly) {
+    const { runModelRealtime } = await import('./model.ts');
+    const { writeTrainingCsv } = await import('./training.ts');
+    // The training file beside the logs, for `driftbeat reference build` in a compose setup step.
+    const training = join(resolve(o.out!), 'training', 'fraud-train.csv');
+    if (!existsSync(training)) {
+      mkdirSync(dirname(training), { recursive: true });
+      writeTrainingCsv(training);
+      stdout.write(`${new Date().toISOString()} demo model: training data in ${training} (driftbeat reference build --model fraud --version 1.4.2 ${training})\n`);
+    }
+    const lines = await runModelRealtime({
+      outDir: resolve(o.out!),
+      ...(o.rate !== undefined ? { rate: Number(o.rate) } : {}),
+      ...(o.duration !== undefined ? { durationMs: parseDuration(o.duration)! } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
+      report: (text) => stdout.write(`${new Date().toISOString()} ${text}\n`),
+    });
+    stdout.write(`${new Date().toISOString()} demo model: stopped after ${lines} predictions\n`);
+    return EXIT_OK;
+  }
+  const { runDemo } = await import('./run.ts');
+  const report = await runDemo({ ...(o.data ? { dataDir: o.data } : {}), fast: Boolean(o.fast), out: stdout, ...(io.signal ? { signal: io.signal } : {}) });
+  io.onReport?.(report);
+  return EXIT_OK;
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run the demo on this machine: a model writes drifting prediction logs, the agent ingests them into DuckDB, rules fire and recover')
+    .option('--fast', 'no pacing: the simulated day as fast as the agent ingests it (CI)')
+    .option('--data <dir>', 'data folder: logs, store, driftbeat.yml (default ./demo-data; emptied if an earlier demo made it)')
+    .option('--write-only', 'only the demo model: write prediction logs in real time (docker compose)')
+    .option('--out <dir>', 'with --write-only: folder of the JSON-lines files')
+    .option('--duration <d>', 'with --write-only: stop after this long, e.g. 10m (default: until stopped)')
+    .option('--rate <n>', 'with --write-only: predictions per second (default 10)')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat demo                                   # about a minute; leaves ./demo-data
+  $ driftbeat demo --fast --data /tmp/demo
+  $ driftbeat demo --write-only --out /logs          # the model alone, forever (docker compose)
+  $ driftbeat demo --write-only --out logs --duration 10m --rate 50`)
+    .action(async (opts: DemoCommandOptions) => {
+      const abort = new AbortController();
+      const onSignal = () => abort.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        process.exitCode = await demoCommand(opts, { signal: abort.signal });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}
