@@ -6,7 +6,11 @@ import { createLogger } from '../telemetry/logger.ts';
 import { validateRulesCommand } from '../rules/validate-command.ts';
 import { ConfigError, EXIT_INVALID } from '../errors.ts';
 import { registerReferenceCommands } from '../reference/command.ts';
+import { registerDemoCommand } from '../../demo/command.ts';
+import { RulesAndAlertsService } from '../alerts/service.ts';
+import { rulesExplainCommand, rulesTestCommand } from '../rules/commands.ts';
 import { runSetup, stepsFromFlags, summarizeSetup } from '../assets/setup.ts';
+import { watchesExportCommand, watchesSetupProvider } from '../assets/watches.ts';
 import { alertsList, alertsSilence, describeSilence, formatAlertList, openStateStore } from '../alerts/commands.ts';
 
 const CONFIG_HELP = 'config file (YAML)';
@@ -32,7 +36,9 @@ Stops on SIGINT/SIGTERM: stops reading, drains in-flight batches, saves acknowle
         return;
       }
       const logger = createLogger({ level: config.logging.level });
-      const agent = new Agent({ config, logger, once: Boolean(opts.once) });
+      // Rules run in the long-running agent only: --once is for backfills.
+      const services = config.rules.path && !opts.once ? [new RulesAndAlertsService()] : [];
+      const agent = new Agent({ config, logger, once: Boolean(opts.once), services });
       const onSignal = (sig: string) => {
         logger.info(`${sig} received, stopping`);
         void agent.stop();
@@ -43,6 +49,7 @@ Stops on SIGINT/SIGTERM: stops reading, drains in-flight batches, saves acknowle
     });
 
   registerReferenceCommands(program);
+  registerDemoCommand(program);
   const rules = program.command('rules').description('check, try and explain rule files');
   rules
     .command('validate')
@@ -59,6 +66,41 @@ Exit 0 when every rule is valid, 2 otherwise (each problem as file:line:col: rul
       const r = validateRulesCommand(paths, opts.config);
       (r.ok ? process.stdout : process.stderr).write(r.output);
       if (!r.ok) process.exitCode = EXIT_INVALID;
+    });
+  rules
+    .command('test')
+    .description('evaluate a rule once over a window (default: its last complete window) and print the verdicts')
+    .argument('<rule_file>', 'rule file')
+    .requiredOption('-c, --config <file>', CONFIG_HELP)
+    .option('--from <iso>', 'window start (UTC, inclusive), e.g. 2026-11-01T00:00:00Z')
+    .option('--to <iso>', 'window end (UTC, exclusive)')
+    .option('--json', 'print one JSON object: { rule, type, window, status, results: [...] }')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat rules test rules/fraud-unseen-categories.yml -c driftbeat.yml
+  $ driftbeat rules test rules/fraud-input-drift.yml -c driftbeat.yml --from 2026-11-01T00:00:00Z --to 2026-11-02T00:00:00Z --json
+
+Exit 0 when evaluated (drifted or not), 1 when a result is in error, 2 for an invalid rule or config.
+With the embedded output, stop the agent first: DuckDB allows one process per database file.`)
+    .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string; json?: boolean }) => {
+      const r = await rulesTestCommand({ ruleFile, configFile: opts.config, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}), json: Boolean(opts.json) });
+      (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
+      process.exitCode = r.exitCode;
+    });
+  rules
+    .command('explain')
+    .description('print the query a rule compiles to (Elasticsearch search body, or SQL on the embedded store)')
+    .argument('<rule_file>', 'rule file')
+    .requiredOption('-c, --config <file>', CONFIG_HELP)
+    .option('--from <iso>', 'window start (UTC)')
+    .option('--to <iso>', 'window end (UTC)')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat rules explain rules/fraud-missing-spike.yml -c driftbeat.yml`)
+    .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string }) => {
+      const r = await rulesExplainCommand({ ruleFile, configFile: opts.config, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) });
+      (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
+      process.exitCode = r.exitCode;
     });
 
   const alerts = program.command('alerts').description('see and silence alerts (state in the configured output)');
@@ -122,8 +164,33 @@ Examples:
         throw new ConfigError([{ key: 'output', message: 'setup needs output.elasticsearch (the embedded store needs no setup)' }]);
       }
       const steps = stepsFromFlags({ templates: opts.templates, kibana: opts.kibana, watches: opts.watches });
-      const report = await runSetup({ config, ...(steps ? { steps } : {}), dryRun: Boolean(opts.dryRun) });
+      const report = await runSetup({
+        config,
+        ...(steps ? { steps } : {}),
+        dryRun: Boolean(opts.dryRun),
+        watches: watchesSetupProvider({ configFile: opts.config }),
+      });
       process.stdout.write(summarizeSetup(report, Boolean(opts.dryRun)) + '\n');
       if (!report.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('watches')
+    .description('Watcher watches generated from the rule files')
+    .command('export')
+    .description('write the watches generated from rules.path as JSON (one file per watch), or print them')
+    .requiredOption('-c, --config <file>', CONFIG_HELP)
+    .option('--out <dir>', 'folder to write <watch id>.json files into (default: print to stdout)')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat watches export -c driftbeat.yml --out kibana/watches
+  $ driftbeat watches export -c driftbeat.yml | jq .
+
+Thresholds that compare with the training data use the stored reference profiles when reachable.`)
+    .action(async (opts: { config: string; out?: string }) => {
+      const r = await watchesExportCommand({ configFile: opts.config, ...(opts.out ? { out: opts.out } : {}) });
+      if (r.stderr) process.stderr.write(r.stderr.endsWith('\n') ? r.stderr : r.stderr + '\n');
+      (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
+      process.exitCode = r.exitCode;
     });
 }
