@@ -14,6 +14,8 @@ COPY agent ./agent
 COPY rules ./rules
 COPY kibana ./kibana
 COPY demo ./demo
+# The demo model's seeded generator (demo --write-only in docker-compose.yml).
+COPY bench/generate.ts ./bench/generate.ts
 
 # Named volumes mounted here start with this ownership, so the unprivileged user can write them.
 RUN mkdir -p /logs /var/lib/driftbeat /etc/driftbeat \

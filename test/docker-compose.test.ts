@@ -67,7 +67,8 @@ describe('docker-compose.yml', () => {
     assert.equal(dep('kibana')['kibana-password']?.condition, 'service_completed_successfully');
     assert.equal(dep('setup')['elasticsearch']?.condition, 'service_healthy');
     assert.equal(dep('setup')['kibana']?.condition, 'service_healthy');
-    assert.equal(dep('agent')['setup']?.condition, 'service_completed_successfully');
+    assert.equal(dep('reference')['setup']?.condition, 'service_completed_successfully');
+    assert.equal(dep('agent')['reference']?.condition, 'service_completed_successfully', 'the agent starts once the training profiles exist');
   });
 
   it('takes every variable it needs from .env.example, and no password is written in it', () => {
