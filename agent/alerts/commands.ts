@@ -55,7 +55,7 @@ export function formatAlertList(rows: AlertListRow[], silences: Silence[] = [], 
   else {
     const table = [['STATUS', 'RULE', 'FIELD', 'SEGMENT', 'SINCE', 'LAST BREACH', 'SILENCED UNTIL']];
     for (const r of rows) {
-      const breach = r.statistic ? `${r.statistic}=${r.value ?? 'n/a'}${r.threshold !== null && r.threshold !== undefined ? ` (>${r.threshold})` : ''}` : '';
+      const breach = r.statistic ? `${r.statistic}=${typeof r.value === 'number' ? Number(r.value.toPrecision(4)) : 'n/a'}${r.threshold !== null && r.threshold !== undefined ? ` (>${r.threshold})` : ''}` : '';
       table.push([r.status, r.rule, r.field, r.segment || '-', r.since, breach, r.silencedUntil ?? '']);
     }
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
