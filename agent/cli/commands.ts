@@ -50,7 +50,11 @@ Stops on SIGINT/SIGTERM: stops reading, drains in-flight batches, saves acknowle
 
   registerReferenceCommands(program);
   registerDemoCommand(program);
-  const rules = program.command('rules').description('check, try and explain rule files');
+  const rules = program.command('rules').description('check, try and explain rule files').addHelpText('after', `
+Examples:
+  $ driftbeat rules validate rules/
+  $ driftbeat rules test rules/fraud-unseen-categories.yml -c driftbeat.yml --json
+  $ driftbeat rules explain rules/fraud-missing-spike.yml -c driftbeat.yml`);
   rules
     .command('validate')
     .description('check rule files (schema, cron, windows, notifiers, fields); every problem at once')
@@ -103,7 +107,10 @@ Examples:
       process.exitCode = r.exitCode;
     });
 
-  const alerts = program.command('alerts').description('see and silence alerts (state in the configured output)');
+  const alerts = program.command('alerts').description('see and silence alerts (state in the configured output)').addHelpText('after', `
+Examples:
+  $ driftbeat alerts list -c driftbeat.yml
+  $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml`);
   alerts
     .command('list')
     .description('firing and pending alerts (all with --all), with silences')
@@ -177,6 +184,9 @@ Examples:
   program
     .command('watches')
     .description('Watcher watches generated from the rule files')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat watches export -c driftbeat.yml --out kibana/watches`)
     .command('export')
     .description('write the watches generated from rules.path as JSON (one file per watch), or print them')
     .requiredOption('-c, --config <file>', CONFIG_HELP)

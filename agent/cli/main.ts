@@ -23,6 +23,9 @@ export function buildProgram(): Command {
   program
     .command('version')
     .description('print the version')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat version`)
     .action(() => {
       process.stdout.write(`driftbeat ${pkg.version} (node ${process.version})\n`);
     });

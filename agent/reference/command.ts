@@ -133,7 +133,9 @@ export function registerReferenceCommands(program: Command, io: { stdout?: Refer
   // `--version` belongs to the root (prints driftbeat's version) unless root options are positional:
   // without this, `reference build --version 1.4.2` would print the version and exit.
   program.enablePositionalOptions();
-  const reference = program.command('reference').description('reference profiles of training data');
+  const reference = program.command('reference').description('reference profiles of training data').addHelpText('after', `
+Examples:
+  $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.parquet`);
   reference
     .command('build')
     .description('profile training data (CSV, JSON lines or Parquet) and store it for rules and OOV counting')
