@@ -1,12 +1,27 @@
 /**
  * Watches across components: the example watches in kibana/watches/ are what the generator makes
- * of rules/ (kept in sync), and `driftbeat setup --watches` installs the generated watches through
- * the real setup loop against the stand-in Elasticsearch, license check included.
+ * of rules/ (kept in sync), `driftbeat setup --watches` installs the generated watches through
+ * the real setup loop against the stand-in Elasticsearch, license check included, and the
+ * distribution_shift watches, run against the same fake Elasticsearch as the agent's own
+ * Elasticsearch backend (the plan fixture dataset), decide what the agent decides.
  */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, type estypes } from '@elastic/elasticsearch';
+import { ElasticsearchBackend } from '../agent/backends/elasticsearch/backend.ts';
+import { predictionsStream } from '../agent/normalize/document.ts';
+import type { ReferenceProfile, ReferenceStore } from '../agent/reference/profile.ts';
+import type { RuleResult } from '../agent/rules/result.ts';
+import { evaluateRules } from '../agent/rules/runner.ts';
+import { RuleSchema, type Rule } from '../agent/rules/schema.ts';
+import { generateWatch, type WatchSearchInput } from '../agent/assets/watches.ts';
+import { buildDataset, WINDOW, type Dataset } from './fixtures/plans/dataset.ts';
+import { aggregationsHook } from './support/es-aggs.ts';
+import { startEsServer, type EsServer } from './support/es-server.ts';
+import { painlessToJs } from './support/painless.ts';
 import { loadConfig } from '../agent/config/load.ts';
 import type { Config } from '../agent/config/schema.ts';
 import { runSetup, type SetupReport } from '../agent/assets/setup.ts';
@@ -86,12 +101,155 @@ notifiers:
     assert.ok(report.ok);
     assert.ok(stack.calls().filter((c) => c.startsWith('PUT')).every((c) => c.endsWith('?active=false')));
     assert.ok([...stack.watches.values()].every((w) => !w.active));
-    assert.ok(lines.some((l) => /license \(basic, active\) does not include Watcher: the 4 watch\(es\) are created inactive/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /license \(basic, active\) does not include Watcher: the 5 watch\(es\) are created inactive/.test(l)), lines.join('\n'));
 
     stack.requests.length = 0;
     stack.license = { type: 'platinum', status: 'active' };
     const again = await setup();
     assert.ok(again.report.actions.every((a) => a.result === 'updated'));
     assert.ok([...stack.watches.values()].every((w) => w.active));
+  });
+});
+
+describe('distribution_shift watches decide what the agent decides (the agent\'s Elasticsearch backend and the watch on one fake cluster)', () => {
+  let dir = '';
+  let data: Dataset;
+  let es: EsServer;
+  let client: Client;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'driftbeat-watch-shift-'));
+    data = await buildDataset(dir);
+    // eslint-disable-next-line prefer-const
+    let server: EsServer | undefined;
+    es = server = await startEsServer({ onSearch: aggregationsHook((index, id) => server!.doc(index, id)) });
+    client = new Client({ node: es.url, maxRetries: 0 });
+    const operations: estypes.BulkRequest['operations'] = [];
+    for (const e of data.events) operations.push({ create: { _index: predictionsStream('driftbeat', 'fraud'), _id: e.id } }, e.doc);
+    const res = await client.bulk({ operations, refresh: true });
+    assert.equal(res.errors, false);
+  });
+  after(async () => {
+    await client?.close();
+    await es?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function rule(yaml: Record<string, unknown>): Rule {
+    const r = RuleSchema.parse({ type: 'distribution_shift', name: 'shift', model: 'fraud', window: '1h', schedule: '0 * * * *', delay: '0s', min_samples: 10, ...yaml });
+    return { source: { file: 'shift.yml', line: 1, col: 1 }, ...r } as Rule;
+  }
+
+  async function agentResults(r: Rule, profile: ReferenceProfile | undefined): Promise<RuleResult[]> {
+    const references: ReferenceStore = { get: async () => profile, save: async () => undefined, list: async () => [] };
+    const report = await evaluateRules([{ rule: r, window: WINDOW }], { backend: new ElasticsearchBackend(client), references, now: () => new Date(WINDOW.to) });
+    return report.evaluations[0]!.results;
+  }
+
+  /** `{{ctx.trigger.scheduled_time}}||-1h-7d` at a fire time. */
+  function atFire<T>(v: T, fire: number): T {
+    if (typeof v === 'string' && v.startsWith('{{ctx.trigger.scheduled_time}}')) {
+      const unit: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+      let t = fire;
+      for (const p of v.match(/-\d+[smhdw]/g) ?? []) t -= Number(p.slice(1, -1)) * unit[p.slice(-1)]!;
+      return new Date(t).toISOString() as T;
+    }
+    if (Array.isArray(v)) return v.map((x) => atFire(x, fire)) as T;
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, atFire(x, fire)])) as T;
+    return v;
+  }
+
+  interface Breach { field: string; segment: string; statistic: string; value: number; threshold: number; details: string }
+
+  /** Runs the watch as Watcher would: every search of its input at the fire time, then condition and transform. */
+  async function watchBreaches(r: Rule, profile: ReferenceProfile | undefined): Promise<Breach[]> {
+    const w = generateWatch(r, { notifiers: {}, ...(profile ? { profile } : {}) });
+    assert.equal(w.skipped, undefined, w.skipped);
+    assert.deepEqual(w.body.metadata.driftbeat.not_checked, []);
+    const fire = Date.parse(WINDOW.to) + r.delay;
+    const inputs: [string, WatchSearchInput][] = 'search' in w.body.input ? [['', w.body.input]] : w.body.input.chain.inputs.map((i) => Object.entries(i)[0]!);
+    const payload: Record<string, unknown> = {};
+    for (const [name, input] of inputs) {
+      const req = input.search.request;
+      const res = await fetch(`${es.url}/${req.indices.join(',')}/_search?rest_total_hits_as_int=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(atFire(req.body, fire)) });
+      const body = await res.json() as Record<string, unknown>;
+      assert.equal(res.status, 200, JSON.stringify(body));
+      if (name === '') Object.assign(payload, body);
+      else payload[name] = body;
+    }
+    const ctx = { payload, trigger: { scheduled_time: { toInstant: () => ({ toEpochMilli: () => fire }) } } };
+    const c = w.body.condition.script!;
+    const met = painlessToJs(c.source!)(ctx, c.params) as boolean;
+    const t = w.body.transform.script!;
+    const out = painlessToJs(t.source!)(ctx, t.params) as { breaches: Breach[] };
+    assert.equal(out.breaches.length > 0, met, 'the transform finds breaches exactly when the condition is met');
+    return out.breaches;
+  }
+
+  const P_VALUE = new Set(['ks', 'chisquare', 'z']);
+
+  /**
+   * Same drifted fields and segments at the rule's thresholds; then at thresholds every score
+   * passes (0 for distances, 1 for p-values), the same score per field and segment.
+   */
+  async function sameVerdicts(label: string, yaml: Record<string, unknown>, withProfile: boolean): Promise<RuleResult[]> {
+    const profile = withProfile ? data.profile : undefined;
+    const r = rule(yaml);
+    const results = await agentResults(r, profile);
+    assert.deepEqual(results.filter((x) => x.status === 'error').map((x) => `${x.field}: ${x.error}`), [], `${label}: the agent evaluates every field`);
+    const key = (x: { field: string; segment: string }) => `${x.field} [${x.segment}]`;
+    const breaches = await watchBreaches(r, profile);
+    assert.deepEqual(breaches.map(key).sort(), results.filter((x) => x.drifted).map(key).sort(), `${label}: drifted fields`);
+    for (const threshold of [0, 1]) {
+      const all = rule({ ...yaml, threshold });
+      const expected = (await agentResults(all, profile)).filter((x) => x.drifted);
+      const got = await watchBreaches(all, profile);
+      assert.deepEqual(got.map(key).sort(), expected.map(key).sort(), `${label}, threshold ${threshold}: drifted fields`);
+      for (const b of got) {
+        const a = expected.find((x) => key(x) === key(b))!;
+        assert.equal(b.statistic, a.statistic, `${label}: ${key(b)} method`);
+        if (b.statistic === 'ks') assert.ok(Math.abs(b.value - a.value!) < 0.05, `${label}: ${key(b)} asymptotic ${b.value}, exact ${a.value}`);
+        else assert.ok(Math.abs(b.value - a.value!) <= 1e-9 * Math.max(1, Math.abs(a.value!)), `${label}: ${key(b)} ${b.statistic} watch ${b.value}, agent ${a.value}`);
+      }
+      if (!P_VALUE.has(String(yaml['method'])) && threshold === 0 && yaml['method'] !== 'auto') assert.ok(got.length > 0, `${label}: threshold 0 fires`);
+    }
+    return results;
+  }
+
+  it('categories and numbers against the profile with Evidently\'s auto routing (jensenshannon on counts, wasserstein on raw values)', async () => {
+    const res = await sameVerdicts('auto', { fields: ['country', 'channel', 'new_device', 'hour', 'prediction.score', 'items'], method: 'auto' }, true);
+    assert.deepEqual([...new Set(res.map((x) => x.statistic))].sort(), ['jensenshannon', 'wasserstein']);
+    assert.ok(res.some((x) => x.drifted) && res.some((x) => !x.drifted), 'some fields drift, some do not');
+  });
+
+  it('psi, kl_div and jensenshannon: numeric category counts and Sturges bins over reference + current, per model version', async () => {
+    const fields = ['items', 'chargebacks', 'amount', 'prediction.score', 'age_days'];
+    const res = await sameVerdicts('psi', { fields, method: 'psi', group_by: ['model.version'] }, true);
+    assert.ok(res.some((x) => x.details['bins']) && res.some((x) => x.details['top_changes']), 'both bins and counts');
+    assert.ok(res.some((x) => x.drifted), 'the shifted amount drifts');
+    await sameVerdicts('kl_div', { fields, method: 'kl_div', zero_fill: 'min_over_10', group_by: ['model.version'] }, true);
+    await sameVerdicts('js', { fields, method: 'jensenshannon', js_base: '2', js_output: 'divergence' }, true);
+    await sameVerdicts('psi, reference quantile bins', { fields: ['amount', 'prediction.score'], method: 'psi', bins: 'reference_quantiles', group_by: ['model.version'] }, true);
+  });
+
+  it('chisquare, z, hellinger, l_infinity and ks against the profile', async () => {
+    await sameVerdicts('chisquare', { fields: ['country', 'channel', 'items', 'chargebacks'], method: 'chisquare', group_by: ['model.version'] }, true);
+    await sameVerdicts('z', { fields: ['new_device', 'prediction.label'], method: 'z', group_by: ['model.version'] }, true);
+    await sameVerdicts('hellinger', { fields: ['country', 'amount', 'items'], method: 'hellinger', group_by: ['model.version'] }, true);
+    await sameVerdicts('l_infinity', { fields: ['country', 'amount', 'items'], method: 'l_infinity' }, true);
+    const ksRes = await sameVerdicts('ks', { fields: ['amount', 'prediction.score', 'hour'], method: 'ks', version: '1.4.2' }, true);
+    assert.ok(ksRes.some((x) => x.drifted), 'the shifted 1.4.2 amount drifts');
+  });
+
+  it('a live reference: the champion version in the same window, and the hour before, with and without a profile', async () => {
+    // Without a profile the route is decided from the data at run time (phase 2 of the agent).
+    const champion = { fields: ['prediction.score', 'amount', 'channel', 'items'], version: '1.5.0', reference: { segment: { 'model.version': '1.4.2' } } };
+    const res = await sameVerdicts('champion psi', { ...champion, method: 'psi' }, false);
+    assert.ok(res.find((x) => x.field === 'prediction.score')!.drifted, 'the challenger\'s shifted score drifts');
+    await sameVerdicts('champion psi, profile', { ...champion, method: 'psi' }, true);
+    await sameVerdicts('champion auto', { ...champion, method: 'auto' }, false);
+    const hourBefore = { fields: ['amount', 'prediction.score', 'merchant', 'chargebacks'], reference: { offset: '1h' }, group_by: ['model.version'] };
+    await sameVerdicts('offset wasserstein', { ...hourBefore, fields: ['amount', 'prediction.score', 'age_days'], method: 'wasserstein' }, true);
+    await sameVerdicts('offset jensenshannon', { ...hourBefore, method: 'jensenshannon' }, false);
   });
 });

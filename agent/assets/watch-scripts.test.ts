@@ -4,8 +4,7 @@
  * evaluate.ts, and through the watch's condition script; both must say drifted or not alike.
  *
  * No Elasticsearch runs here, so the Painless is run by a line-for-line translation to JavaScript
- * of the small dialect watch-scripts.ts is written in (typed declarations, list/map literals,
- * for-each, a few java.lang calls). It checks the logic, not Painless' own parser.
+ * (test/support/painless.ts). It checks the logic, not Painless' own parser.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,32 +14,14 @@ import { planRule, type Answers, type RulePlan } from '../rules/plan.ts';
 import { RuleSchema, type Rule } from '../rules/schema.ts';
 import type { ReferenceProfile } from '../reference/profile.ts';
 import { generateWatch, type WatchBody } from './watches.ts';
-
-/** Painless (watch-scripts.ts' subset) -> a JavaScript function (ctx, params). */
-export function painlessToJs(src: string): (ctx: unknown, params: unknown) => unknown {
-  const TYPES = '(?:String|int|long|double|boolean|def|List|Map)';
-  let js = src
-    .replace(new RegExp(`^${TYPES} (\\w+)\\(([^)]*)\\) \\{`, 'gm'), (_m, name: string, args: string) =>
-      `function ${name}(${args.split(',').map((a) => a.trim().split(' ').pop()).join(', ')}) {`)
-    .replace(new RegExp(`for \\(${TYPES} (\\w+) : `, 'g'), 'for (let $1 of ')
-    .replace(new RegExp(`\\b${TYPES} (\\w+)( =|;)`, 'g'), 'let $1$2')
-    .replace(/\((?:double|long)\) /g, '')
-    .replace(/new HashMap\(([^)]+)\)/g, 'Object.assign({}, $1)')
-    .replace(/new HashMap\(\)/g, '{}')
-    .replace(/(\w+)\.put\(([^,]+), ([^)]+)\)/g, '$1[$2] = $3')
-    .replace(/\.size\(\)/g, '.length')
-    .replace(/\.isEmpty\(\)/g, '.length === 0')
-    .replace(/\.add\(/g, '.push(')
-    .replace(/\.contains\(/g, '.includes(')
-    .replace(/\[('\w+':[^;]*)\];/g, '{$1};')
-    .replace(/Double\.POSITIVE_INFINITY/g, 'Infinity')
-    .replace(/Double\.NaN/g, 'NaN')
-    .replace(/Double\.isNaN\(/g, 'Number.isNaN(')
-    .replace(/Double\.isInfinite\(/g, '!Number.isFinite(')
-    .replace(/Instant\.ofEpochMilli\(([^)]*)\)\.toString\(\)/g, 'new Date($1).toISOString()');
-  js = `"use strict";\n${js}`;
-  return new Function('ctx', 'params', js) as (ctx: unknown, params: unknown) => unknown;
-}
+import { SHIFT_FUNCTIONS_SOURCE } from './watch-scripts.ts';
+import {
+  chiSquareFromCounts, chiSquareSf, defaultMethod, DEFAULT_THRESHOLDS, DRIFT_METHODS, gammaincc, hellinger, hellingerFromCounts, histogramCounts,
+  isDrifted, jensenShannonFromCounts, klDivergenceFromCounts, ks, ksStatisticSorted, lInfinity, lInfinityFromCounts, normalCdf, populationStd,
+  psiFromCounts, referenceQuantileEdges, sturgesEdges, wassersteinNormed, zTestFromCounts,
+} from '../stats/index.ts';
+import { close, normal, rounded } from '../stats/test-data.ts';
+import { painlessToJs } from '../../test/support/painless.ts';
 
 function watchSays(body: WatchBody, payload: EsJson): { met: boolean; breaches: EsJson[] } {
   const scheduled = Date.parse('2024-05-01T12:05:00Z');
@@ -199,5 +180,128 @@ describe('watch conditions decide what the agent decides', () => {
       const v = both(r, { cur: st(1000, m), ref: st(1000, 0.03) });
       assert.deepEqual([v.agent, v.watch], [drifted, drifted], `mean ${m}`);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// distribution_shift: each Painless function, translated, against the agent/stats function it mirrors
+
+type Fn = (...args: unknown[]) => unknown;
+const P = painlessToJs(`${SHIFT_FUNCTIONS_SOURCE}\nreturn { log2: log2, sturges: sturges, hist: hist, gq: gq, chi2sf: chi2sf, ncdf: ncdf, score: score, pstd: pstd, wass: wass, ksD: ksD, kolm: kolm, hellNum: hellNum, linf: linf, dm: dm, drifted: drifted, kstr: kstr, getp: getp, vals: vals };`)(undefined, undefined) as Record<string, Fn>;
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+describe('distribution_shift Painless functions compute what agent/stats computes', () => {
+  it('Sturges edges and histogram counts are bit for bit numpy\'s (as binning.ts), 1024 values giving 11 bins', () => {
+    for (let size = 1; size <= 3000; size += size < 40 ? 1 : 37) {
+      for (const [mn, mx] of [[0, 1], [-3.7, 12.25], [5, 5], [0.1, 0.30000000000000004], [-1e6, 2e6]] as const) {
+        assert.deepEqual(P.sturges!(mn, mx, size), sturgesEdges(mn, mx, size), `size ${size} [${mn}, ${mx}]`);
+      }
+    }
+    assert.equal((P.sturges!(0, 1, 1024) as number[]).length, 12);
+    assert.equal(P.log2!(1024), 10);
+    const xs = normal(7, 500, 2, 3);
+    const e = sturgesEdges(Math.min(...xs), Math.max(...xs), 900);
+    assert.deepEqual(P.hist!(xs, e), histogramCounts(xs, e));
+    const q = referenceQuantileEdges(xs, 10);
+    assert.deepEqual(P.hist!(normal(8, 300, 2.5, 3), q), histogramCounts(normal(8, 300, 2.5, 3), q), 'open outer edges (reference_quantiles)');
+  });
+
+  it('the regularized upper incomplete gamma, chi-square and normal tails match special.ts', () => {
+    for (const a of [0.5, 1, 1.5, 2, 4.5, 10, 37.5, 200]) {
+      for (const x of [0, 1e-8, 0.3, 1, 2.5, a, a + 1, 3 * a, 50, 400]) assert.ok(close(P.gq!(a, x) as number, gammaincc(a, x), 1e-12), `Q(${a}, ${x})`);
+    }
+    assert.ok(Number.isNaN(P.gq!(0, 0) as number));
+    assert.equal(P.gq!(0, 3), 0);
+    for (const df of [1, 2, 5, 19]) for (const x of [0, 0.5, 3.84, 11.07, 40]) assert.ok(close(P.chi2sf!(x, df) as number, chiSquareSf(x, df), 1e-12));
+    for (const x of [-4, -1.96, 0, 0.5, 1.96, 6]) assert.ok(close(P.ncdf!(x) as number, normalCdf(x), 1e-12));
+  });
+
+  it('every counts-based score equals the agent\'s *FromCounts, categories and bins', () => {
+    const refMap = new Map([['DE', 600], ['US', 380], ['FR', 15], ['IT', 5]]);
+    const curMaps = [
+      new Map([['DE', 290], ['US', 200], ['FR', 9], ['IT', 1]]), // close to the reference
+      new Map([['DE', 100], ['US', 300], ['XX', 80], ['FR', 20]]), // a new category, IT gone
+      new Map([['DE', 500]]),
+    ];
+    const aligned = (ref: Map<string, number>, cur: Map<string, number>) => {
+      const keys = [...new Set([...ref.keys(), ...cur.keys()])];
+      return { keys, rc: keys.map((k) => ref.get(k) ?? 0), cc: keys.map((k) => cur.get(k) ?? 0) };
+    };
+    for (const cur of curMaps) {
+      const { keys, rc, cc } = aligned(refMap, cur);
+      const s = (m: string, o: { zero?: string; base?: string; out?: string } = {}) => P.score!(m, keys, rc, cc, false, o.zero ?? 'evidently', o.base ?? 'e', o.out ?? 'distance') as number;
+      const label = JSON.stringify([...cur]);
+      assert.ok(close(s('psi'), psiFromCounts(refMap, cur)), `psi ${label}`);
+      assert.ok(close(s('psi', { zero: 'min_over_10' }), psiFromCounts(refMap, cur, { zeroFill: 'min_over_10' })), `psi min_over_10 ${label}`);
+      assert.ok(close(s('kl_div'), klDivergenceFromCounts(refMap, cur)), `kl ${label}`);
+      assert.ok(close(s('jensenshannon'), jensenShannonFromCounts(refMap, cur)), `js ${label}`);
+      assert.ok(close(s('jensenshannon', { base: '2', out: 'divergence' }), jensenShannonFromCounts(refMap, cur, { base: 2, output: 'divergence' })), `js base 2 ${label}`);
+      assert.ok(close(s('hellinger'), hellingerFromCounts(refMap, cur)), `hellinger ${label}`);
+      assert.ok(close(s('l_infinity'), lInfinityFromCounts(refMap, cur)), `l_infinity ${label}`);
+      assert.ok(close(s('chisquare'), chiSquareFromCounts(refMap, cur).pValue, 1e-9) || s('chisquare') === chiSquareFromCounts(refMap, cur).pValue, `chisquare ${label}`);
+      assert.ok(close(s('z'), zTestFromCounts(refMap, cur).pValue), `z ${label}`);
+    }
+    // Two categories (z's domain), a key order that is not the sorted one, and the same single value on both sides.
+    const r2 = new Map([['yes', 70], ['no', 930]]);
+    const c2 = new Map([['no', 400], ['yes', 60]]);
+    const a2 = aligned(r2, c2);
+    assert.ok(close(P.score!('z', a2.keys, a2.rc, a2.cc, false, 'evidently', 'e', 'distance') as number, zTestFromCounts(r2, c2).pValue));
+    assert.equal(P.score!('z', ['a'], [5], [7], false, 'evidently', 'e', 'distance'), 1);
+    // Histogram bins: empty bins on both sides stay and are zero-filled.
+    const rb = [0, 12, 40, 0, 33, 15];
+    const cb = [3, 0, 25, 0, 50, 22];
+    const idx = rb.map((_, i) => i);
+    assert.ok(close(P.score!('psi', idx, rb, cb, true, 'evidently', 'e', 'distance') as number, psiFromCounts(rb, cb)));
+    assert.ok(close(P.score!('kl_div', idx, rb, cb, true, 'evidently', 'e', 'distance') as number, klDivergenceFromCounts(rb, cb)));
+    assert.ok(close(P.score!('jensenshannon', idx, rb, cb, true, 'evidently', 'e', 'distance') as number, jensenShannonFromCounts(rb, cb)));
+  });
+
+  it('raw-value statistics: normed Wasserstein, numeric Hellinger, L-infinity and the KS statistic', () => {
+    for (const [ref, cur] of [
+      [normal(1, 800), normal(2, 600, 0.3, 1.2)],
+      [rounded(normal(3, 500), 4), rounded(normal(4, 450, 0.1), 4)], // many ties
+      [[1, 1, 2, 2, 3], [2, 2, 2, 5]],
+    ] as const) {
+      const rs = sorted([...ref]);
+      const cs = sorted([...cur]);
+      assert.ok(close((P.wass!(rs, cs) as number) / Math.max(P.pstd!([...ref]) as number, 0.001), wassersteinNormed([...ref], [...cur])), 'wasserstein');
+      assert.ok(close(P.pstd!([...ref]) as number, populationStd([...ref])));
+      assert.ok(close(P.hellNum!(rs, cs) as number, hellinger([...ref], [...cur], { type: 'num' })), 'hellinger');
+      assert.ok(close(P.linf!(rs, cs) as number, lInfinity([...ref], [...cur])), 'l_infinity');
+      assert.equal(P.ksD!(rs, cs), ksStatisticSorted(Float64Array.from(rs), Float64Array.from(cs)), 'KS D');
+    }
+  });
+
+  it('the asymptotic KS p-value is Kolmogorov\'s distribution, and close to the agent\'s exact one on large samples', () => {
+    // scipy.special.kolmogorov(0.5), (1.0), (2.0)
+    assert.ok(close(P.kolm!(0.5) as number, 0.9639452436648751, 1e-12));
+    assert.ok(close(P.kolm!(1.0) as number, 0.26999967167735456, 1e-12));
+    assert.ok(close(P.kolm!(2.0) as number, 0.0006709252557796953, 1e-10));
+    assert.equal(P.kolm!(0.05), 1);
+    assert.ok(Math.abs((P.kolm!(1 - 1e-9) as number) - (P.kolm!(1) as number)) < 1e-8, 'the two series meet at 1');
+    for (const shift of [0, 0.05, 0.1, 0.2, 0.5]) {
+      const ref = normal(11, 2000);
+      const cur = normal(12, 1500, shift);
+      const exact = ks(ref, cur);
+      const d = P.ksD!(sorted(ref), sorted(cur)) as number;
+      const p = P.kolm!(Math.sqrt((2000 * 1500) / 3500) * d) as number;
+      assert.ok(Math.abs(p - exact.pValue) < 0.01, `shift ${shift}: asymptotic ${p}, exact ${exact.pValue}`);
+      if (exact.pValue > 0.1 || exact.pValue < 0.01) assert.equal(P.drifted!('ks', p, 0.05), isDrifted('ks', exact.pValue, 0.05), `shift ${shift}`);
+    }
+  });
+
+  it('route helpers: Evidently\'s default test, drift directions, bucket keys and _source paths as the agent reads them', () => {
+    for (const [num, n, k] of [[true, 1000, 6], [true, 1000, 5], [false, 1000, 2], [false, 1001, 30], [true, 5000, 50], [true, 5000, 4]] as const) {
+      assert.equal(P.dm!(num, n, k), defaultMethod(num ? 'num' : 'cat', n, k));
+    }
+    for (const m of DRIFT_METHODS) for (const v of [0.04, 0.05, 0.1, 0.2]) assert.equal(P.drifted!(m, v, DEFAULT_THRESHOLDS[m] === 0.05 ? 0.05 : 0.1), isDrifted(m, v, DEFAULT_THRESHOLDS[m] === 0.05 ? 0.05 : 0.1), `${m} ${v}`);
+    assert.equal(P.drifted!('psi', NaN, 0.1), false);
+    assert.deepEqual([{ key: 3 }, { key: 3.0 }, { key: 0.25 }, { key: 1, key_as_string: 'true' }, { key: 'DE' }].map((b) => P.kstr!(b)), ['3', '3', '0.25', 'true', 'DE']);
+    const src = { features: { amount: 12.5, 'dist.km': 3 }, 'prediction.score': 0.7, model: { version: '1.4.2' } };
+    assert.deepEqual(['features.amount', 'features.dist.km', 'prediction.score', 'model.version', 'features.none'].map((p) => P.getp!(src, p)), [12.5, 3, 0.7, '1.4.2', null]);
+    const resp = { hits: { total: 3, hits: [{ _source: { x: 2, g: 'a' } }, { _source: { x: 1, g: 'a' } }, { _source: { x: 'NA', g: 'a' } }, { _source: { x: 5, g: 'b' } }] } };
+    assert.deepEqual(P.vals!(resp, 'x', ['g'], { g: 'a' }), [1, 2]);
+    assert.deepEqual(P.vals!(resp, 'x', [], {}), [1, 2, 5]);
   });
 });

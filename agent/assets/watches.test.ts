@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { compileSearches } from '../backends/elasticsearch/body.ts';
 import { loadConfig } from '../config/load.ts';
 import { planRule } from '../rules/plan.ts';
+import { referenceQuantileEdges } from '../stats/index.ts';
 import { loadRules } from '../rules/load.ts';
 import type { Rule } from '../rules/schema.ts';
 import type { ReferenceProfile } from '../reference/profile.ts';
@@ -143,7 +144,42 @@ describe('watches of the example rules', () => {
     assert.ok((m.body.condition.script!.params!['fields'] as unknown[]).length >= 5);
 
     const drift = rules.find((r) => r.name === 'fraud-input-drift')!;
-    assert.match(String(generateWatch(drift, { notifiers: config.notifiers, profile }).skipped), /distribution_shift is not checked by watches/);
+    assert.match(String(generateWatch(drift, { notifiers: config.notifiers }).skipped), /no reference for "features.amount"/);
+    const d = generateWatch(drift, { notifiers: config.notifiers, profile });
+    assert.equal(d.skipped, undefined);
+    assert.equal(d.body.metadata.driftbeat.profile, 'fraud@1.5.0');
+    // 1000 reference rows: Evidently's small-reference tests, KS on the amount's raw values against the profile's sample.
+    assert.deepEqual(d.body.metadata.driftbeat.checks.map((c) => c.split(':')[0]), ['features.amount', 'features.merchant', 'features.country', 'prediction.label']);
+    assert.match(d.body.metadata.driftbeat.checks[0]!, /ks p-value <= 0\.05/);
+    assert.ok(d.body.metadata.driftbeat.notes.some((n) => /asymptotic p-value/.test(n)));
+    const fields = d.body.condition.script!.params!['fields'] as { field: string; route: string; ref_sample?: number[]; ref_keys?: string[]; values: string | null }[];
+    assert.deepEqual(fields.map((f) => [f.field, f.route]), [['features.amount', 'raw'], ['features.merchant', 'counts'], ['features.country', 'counts'], ['prediction.label', 'counts']]);
+    assert.deepEqual(fields[0]!.ref_sample, [1, 2, 3]);
+    assert.deepEqual(fields[3]!.ref_keys, ['ok', 'fraud']);
+    // The raw values come from the agent's own values search, in the chain after the aggregations.
+    const chain = 'chain' in d.body.input ? d.body.input.chain.inputs.map((i) => Object.keys(i)[0]) : [];
+    assert.deepEqual(chain, ['current', fields[0]!.values]);
+  });
+
+  it('distribution_shift: raw values come from the agent\'s own values search; a profile lacking the sample is named, not guessed', () => {
+    const drift = { ...rules.find((r) => r.name === 'fraud-input-drift')!, method: 'psi', fields: ['features.amount', 'prediction.score'] } as Rule;
+    const fire = Date.parse('2024-05-06T06:10:00Z');
+    const window = { from: new Date(fire - drift.delay - drift.window).toISOString(), to: new Date(fire - drift.delay).toISOString() };
+    const w = generateWatch(drift, { notifiers: config.notifiers, profile });
+    const plan = planRule(drift, window, profile, 0);
+    const inputs = 'chain' in w.body.input ? Object.assign({}, ...w.body.input.chain.inputs) as Record<string, { search: { request: { body: unknown } } }> : {};
+    assert.deepEqual(Object.keys(inputs), ['current', 'values_0', 'values_1']);
+    const values = compileSearches([{ id: 'v', filter: plan.current, groupBy: [], kind: 'values', field: 'features.amount', limit: 10_000 }])[0]!;
+    assert.deepEqual(atFire(inputs['values_0']!.search.request.body, fire), values.body);
+    const fields = w.body.condition.script!.params!['fields'] as { route: string; ref_n: number; ref_min: number; inner_edges: null }[];
+    assert.deepEqual(fields.map((f) => [f.route, f.ref_n, f.ref_min, f.inner_edges]), [['bins', 1000, 0, null], ['bins', 1000, 0, null]]);
+    assert.ok(w.body.metadata.driftbeat.notes.some((n) => /counts per bin come from at most 10000 raw values/.test(n)));
+    const q = generateWatch({ ...drift, bins: 'reference_quantiles' } as Rule, { notifiers: config.notifiers, profile: { ...profile, fields: profile.fields.map((f) => (f.field === 'features.amount' ? { ...f, sample: [5, 1, 4, 2, 3] } : f)) } });
+    assert.deepEqual((q.body.condition.script!.params!['fields'] as { inner_edges: number[] }[])[0]!.inner_edges, referenceQuantileEdges([5, 1, 4, 2, 3], 10).slice(1, -1));
+    const noSample = generateWatch(drift, { notifiers: config.notifiers, profile: { ...profile, fields: profile.fields.map((f) => (f.field === 'features.amount' ? { ...f, sample: [] } : f)) } });
+    assert.deepEqual(noSample.body.metadata.driftbeat.not_checked.map((u) => u.field), ['features.amount']);
+    assert.match(noSample.body.metadata.driftbeat.not_checked[0]!.reason, /needs the reference sample.*rebuild the profile/);
+    assert.deepEqual(noSample.body.metadata.driftbeat.checks, ['prediction.score: psi >= 0.1']);
   });
 
   it('map realert to throttle_period and notifiers to slack, email, webhook and logging actions', () => {
@@ -180,11 +216,11 @@ describe('watches export', () => {
       }
       assert.equal(res.exitCode, 0, res.stderr);
       const files = readdirSync(join(dir, 'out')).sort();
-      assert.deepEqual(files, ['driftbeat-fraud-note-oov.json', 'driftbeat-fraud-score-stats.json', 'driftbeat-fraud-unseen-categories.json', 'driftbeat-fraud-volume.json']);
+      assert.deepEqual(files, ['driftbeat-fraud-challenger-score-shift.json', 'driftbeat-fraud-note-oov.json', 'driftbeat-fraud-score-stats.json', 'driftbeat-fraud-unseen-categories.json', 'driftbeat-fraud-volume.json']);
       const all = files.map((f) => readFileSync(join(dir, 'out', f), 'utf8')).join('\n');
       assert.ok(!/sekr1t/.test(all), 'no secret in the exported JSON');
       assert.match(res.stderr ?? '', /fraud-missing-spike: no watch/);
-      assert.match(res.text, /4 watch\(es\) written/);
+      assert.match(res.text, /5 watch\(es\) written/);
       // Without --out: one JSON object on stdout.
       const json = await watchesExportCommand({ configFile: cfg, profiles: false });
       assert.deepEqual(Object.keys(JSON.parse(json.text) as object).sort(), files.map((f) => f.replace(/\.json$/, '')));

@@ -17,25 +17,33 @@
  * - metadata: rule, type, what is and is not checked, how to regenerate, a content hash (setup
  *   compares it: Watcher returns a watch normalized, e.g. throttle_period_in_millis).
  *
+ * distribution_shift: a watch has one round of searches where the agent may need two (phase 2:
+ * range bins once the current min/max are known, or raw values once a live reference decided the
+ * route), so its chain adds the agent's raw-value search (`values_<k>`, the body planRule gives
+ * a values query) for binned and raw-value fields, and the script bins those values itself
+ * (watch-scripts.ts); where the watch must differ from the agent (KS' asymptotic p-value, bin
+ * counts from at most 10,000 values) metadata.driftbeat.notes says so.
+ *
  * What a watch cannot do that the agent does: `for` (consecutive windows; Watcher keeps no state),
- * recovery messages, phase-2 queries (distribution_shift on binned numeric fields), raw values
- * (ks, wasserstein), p-value methods (chisquare, z). Those are listed under
- * metadata.driftbeat.not_checked; a rule with nothing checkable gets no watch.
+ * recovery messages. Fields a watch cannot check (no profile, a profile without the sample or
+ * category counts it needs) are listed under metadata.driftbeat.not_checked; a rule with nothing
+ * checkable gets no watch.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { estypes } from '@elastic/elasticsearch';
-import { compileSearches, type CompiledSearch } from '../backends/elasticsearch/body.ts';
+import { compileSearches, MAX_RESULT_WINDOW, type CompiledSearch } from '../backends/elasticsearch/body.ts';
 import { loadConfig, resolvePath } from '../config/load.ts';
 import type { Config, NotifierConfig } from '../config/schema.ts';
 import { readYaml } from '../config/yaml.ts';
 import { ConfigError, DriftbeatError, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, RuleError } from '../errors.ts';
 import type { FieldProfile, ReferenceProfile, ReferenceStore } from '../reference/profile.ts';
 import { loadRulesDetailed } from '../rules/load.ts';
-import { missingName, planRule, percentOf, queryId, type RulePlan } from '../rules/plan.ts';
-import type { Rule } from '../rules/schema.ts';
+import { DEFAULT_TERMS_SIZE, DEFAULT_VALUES_LIMIT, missingName, planRule, percentOf, queryId, type FieldPlan, type Query, type RulePlan } from '../rules/plan.ts';
+import { DEFAULT_THRESHOLDS, referenceQuantileEdges } from '../stats/index.ts';
+import type { DistributionShiftRule, Rule } from '../rules/schema.ts';
 import { cronSchedule } from '../rules/window.ts';
 import { redact, SECRET_KEYS } from '../telemetry/redact.ts';
 import type { WatchesContext, WatchesProvider } from './setup.ts';
@@ -52,7 +60,11 @@ export interface WatchSearchInput {
   search: { request: { indices: string[]; rest_total_hits_as_int: true; body: SearchBody } };
 }
 
-export type WatchInput = WatchSearchInput | { chain: { inputs: [{ current: WatchSearchInput }, { reference: WatchSearchInput }] } };
+/**
+ * One search, or a chain: `current`, then `reference` with a live reference, then for
+ * distribution_shift the raw-value searches `values_<k>` / `reference_values_<k>`.
+ */
+export type WatchInput = WatchSearchInput | { chain: { inputs: Record<string, WatchSearchInput>[] } };
 
 /**
  * Watcher's action with the two fields estypes lacks or over-requires: `email.account` and a Slack
@@ -359,10 +371,101 @@ function conditionParts(rule: Rule, plan: RulePlan, cur: SidePlan, ref: SidePlan
       break;
     }
     case 'distribution_shift':
-      for (const f of ok) unchecked.push({ field: f.field, reason: 'distribution_shift is not checked by watches yet: use the agent (driftbeat run) for it' });
+      shiftParts(rule as DistributionShiftRule, plan, ok, cur, ref, parts);
       break;
   }
   return parts;
+}
+
+/** Raw values a distribution_shift watch fetches: binned and raw-value fields, and undecided ones. */
+interface ValuesInput {
+  name: string;
+  field: string;
+  side: 'cur' | 'ref';
+  query: Query;
+}
+
+/** Per side the agent's values search (the body planRule / planPhase2 give a values query). */
+function shiftValuesInputs(plan: RulePlan): ValuesInput[] {
+  if (plan.rule.type !== 'distribution_shift') return [];
+  const out: ValuesInput[] = [];
+  const fields = plan.fields.filter((f) => !f.problem && (f.route === 'bins' || f.route === 'raw' || (f.route === undefined && plan.reference)));
+  fields.forEach((f, k) => {
+    for (const side of plan.reference ? (['cur', 'ref'] as const) : (['cur'] as const)) {
+      const query: Query = {
+        id: queryId(plan, side, 'values', f.path), filter: side === 'cur' ? plan.current : plan.reference!,
+        groupBy: side === 'cur' ? plan.rule.groupBy : plan.refGroupBy, kind: 'values', field: f.path, limit: DEFAULT_VALUES_LIMIT,
+      };
+      out.push({ name: `${side === 'cur' ? '' : 'reference_'}values_${k}`, field: f.path, side, query });
+    }
+  });
+  return out;
+}
+
+const DIRECTION: Record<string, string> = { ks: 'p-value <=', chisquare: 'p-value <', z: 'p-value <', l_infinity: '>' };
+
+function shiftParts(rule: DistributionShiftRule, plan: RulePlan, ok: FieldPlan[], cur: SidePlan, ref: SidePlan | undefined, parts: ConditionParts): void {
+  const live = plan.reference !== undefined;
+  const name = (side: SidePlan | undefined, id: string) => side?.names.get(id) ?? null;
+  const inputs = shiftValuesInputs(plan);
+  const input = (f: FieldPlan, side: 'cur' | 'ref') => inputs.find((v) => v.field === f.path && v.side === side)?.name ?? null;
+  const valuesLimit = Math.min(DEFAULT_VALUES_LIMIT, MAX_RESULT_WINDOW);
+  const fields: Record<string, unknown>[] = [];
+  const notes = new Set<string>();
+  for (const f of ok) {
+    const p = f.profile;
+    const spec: Record<string, unknown> = {
+      field: f.field, path: f.path, route: f.route ?? null, method: f.method ?? null, type: f.type ?? null,
+      terms: name(cur, queryId(plan, 'cur', 'terms', f.path)), ref_terms: name(ref, queryId(plan, 'ref', 'terms', f.path)),
+      stats: name(cur, queryId(plan, 'cur', 'stats', f.path)), ref_stats: name(ref, queryId(plan, 'ref', 'stats', f.path)),
+      values: input(f, 'cur'), ref_values: input(f, 'ref'),
+    };
+    if (!live && f.route === 'counts') {
+      const cats = p?.categories ?? [];
+      if (!cats.length) {
+        parts.unchecked.push({ field: f.field, reason: `the profile of "${f.path}" has no category counts; rebuild the profile` });
+        continue;
+      }
+      spec.ref_keys = cats.map((x) => x.value);
+      spec.ref_counts = cats.map((x) => x.count);
+      parts.profileUsed = true;
+    }
+    if (!live && (f.route === 'bins' || f.route === 'raw')) {
+      if (!p?.sample?.length) {
+        parts.unchecked.push({ field: f.field, reason: `method ${f.method} needs the reference sample and the profile of "${f.path}" has none; rebuild the profile` });
+        continue;
+      }
+      spec.ref_sample = p.sample;
+      parts.profileUsed = true;
+      if (f.route === 'bins') {
+        spec.ref_n = p.count - p.missing_count;
+        spec.ref_min = p.numeric?.min ?? null;
+        spec.ref_max = p.numeric?.max ?? null;
+        spec.inner_edges = rule.bins === 'reference_quantiles' ? referenceQuantileEdges(p.sample, 10).slice(1, -1) : null;
+      }
+    }
+    fields.push(spec);
+    const method = f.route === undefined ? rule.method : (f.method ?? rule.method);
+    const threshold = rule.threshold ?? (method === 'auto' ? null : DEFAULT_THRESHOLDS[method]);
+    parts.checks.push(method === 'auto' || threshold === null
+      ? `${f.field}: Evidently's default test (chisquare / z up to 1000 reference values, else jensenshannon; ks / wasserstein for numbers) against its default threshold`
+      : `${f.field}: ${method}${method === 'wasserstein' ? ' (normed)' : ''} ${DIRECTION[method] ?? '>='} ${threshold}`);
+    if (f.route === undefined) notes.add(`${f.field}: with a live reference and no profile, the watch decides from the data as the agent does (categories, bins or raw values) and so fetches up to ${valuesLimit} raw values of each side on every run`);
+    if (method === 'ks' || (f.route === undefined && rule.method === 'auto')) {
+      notes.add('ks: the watch uses the asymptotic p-value (Kolmogorov distribution) where the agent uses the exact one up to 10,000 values a side: the verdicts can differ only when p is close to the threshold');
+    }
+    if (f.route === 'bins' || f.route === undefined) {
+      notes.add(`binned fields: the edges are the agent's (exact min, max and count from extended_stats), but the counts per bin come from at most ${valuesLimit} raw values a side (the first by event.id) where the agent's range aggregation counts every value: above ${valuesLimit} values in a window the watch's shares are estimates`);
+    }
+  }
+  if (fields.length) {
+    notes.add('Painless stops a script after 1,000,000 loop iterations: with raw values, bins or segments for many fields, split the rule so that one watch covers a few fields');
+  }
+  parts.notes.push(...notes);
+  parts.params = {
+    fields, method: rule.method, threshold: rule.threshold ?? null, defaults: DEFAULT_THRESHOLDS, zero_fill: rule.zeroFill,
+    js_base: rule.jsBase, js_output: rule.jsOutput, bins: rule.bins, terms_size: DEFAULT_TERMS_SIZE, values_limit: valuesLimit,
+  };
 }
 
 const SEVERITY_COLOR: Record<Rule['severity'], string> = { info: 'good', warning: 'warning', critical: 'danger' };
@@ -462,17 +565,22 @@ export function generateWatch(rule: Rule, options: GenerateWatchOptions): Genera
   const cur = sideSearch(plan, 'cur', indexPrefix)!;
   const ref = plan.reference ? sideSearch(plan, 'ref', indexPrefix) : undefined;
   const curMap = new Map([[window.from, triggerMinus(rule.delay, rule.window)], [window.to, triggerMinus(rule.delay)]]);
-  let input: WatchInput = searchInput(cur.search, curMap);
+  const chain: Record<string, WatchSearchInput>[] = [{ current: searchInput(cur.search, curMap) }];
+  let refMap = new Map<string, string>();
   if (plan.reference && ref) {
     const offset = rule.reference?.kind === 'offset' ? rule.reference.offset : 0;
-    const refMap = new Map([[plan.reference.from, triggerMinus(rule.delay, rule.window, offset)], [plan.reference.to, triggerMinus(rule.delay, offset)]]);
-    input = { chain: { inputs: [{ current: input }, { reference: searchInput(ref.search, refMap) }] } };
+    refMap = new Map([[plan.reference.from, triggerMinus(rule.delay, rule.window, offset)], [plan.reference.to, triggerMinus(rule.delay, offset)]]);
+    chain.push({ reference: searchInput(ref.search, refMap) });
   }
+  for (const v of shiftValuesInputs(plan)) {
+    chain.push({ [v.name]: searchInput(compileSearches([v.query], { indexPrefix })[0]!, v.side === 'cur' ? curMap : refMap) });
+  }
+  const input: WatchInput = chain.length === 1 ? chain[0]!.current! : { chain: { inputs: chain } };
 
   const parts = conditionParts(rule, plan, cur, ref, indexPrefix);
-  const type = rule.type as ScriptedType;
+  const type: ScriptedType = rule.type;
   const params = {
-    chain: plan.reference !== undefined, group_by: rule.groupBy, ref_group_by: plan.refGroupBy, min_samples: rule.minSamples,
+    chain: 'chain' in input, group_by: rule.groupBy, ref_group_by: plan.refGroupBy, min_samples: rule.minSamples,
     delay_ms: rule.delay, window_ms: rule.window, ...parts.params,
   };
   const notes = [...parts.notes];
@@ -494,7 +602,6 @@ export function generateWatch(rule: Rule, options: GenerateWatchOptions): Genera
     actions['log'] = { ...(rule.realert !== undefined ? { throttle_period: timeValue(rule.realert) } : {}), logging: { level: SEVERITY_LEVEL[rule.severity], text: `${title}\n${lines}` } };
   }
 
-  // distribution_shift has no script yet, so it never has checks.
   const hasChecks = parts.checks.length > 0;
   const condition: estypes.WatcherConditionContainer = !hasChecks
     ? { never: {} }
@@ -529,8 +636,8 @@ export function generateWatch(rule: Rule, options: GenerateWatchOptions): Genera
 /** The search bodies of a watch with the date math put back to a window (tests; `rules explain` parity). */
 export function watchSearches(body: WatchBody): { current: SearchBody; reference?: SearchBody } {
   if ('search' in body.input) return { current: body.input.search.request.body };
-  const [c, r] = body.input.chain.inputs;
-  return { current: c.current.search.request.body, reference: r.reference.search.request.body };
+  const all = Object.assign({}, ...body.input.chain.inputs) as Record<string, WatchSearchInput>;
+  return { current: all['current']!.search.request.body, ...(all['reference'] ? { reference: all['reference'].search.request.body } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
