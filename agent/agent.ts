@@ -16,7 +16,7 @@ import { resolvePath } from './config/load.ts';
 import { createNormalizeContext, normalizeLine, type NormalizeContext } from './normalize/normalize.ts';
 import { FileDeadLetter } from './pipeline/deadletter.ts';
 import type { NormalizeWorker } from './pipeline/offload.ts';
-import { Pipeline } from './pipeline/pipeline.ts';
+import { Pipeline, slabPoolFor } from './pipeline/pipeline.ts';
 import type { EmbeddedStore } from './sinks/embedded/store.ts';
 import type { ReferenceStore } from './reference/profile.ts';
 import { loadReferenceInfo } from './reference/load-info.ts';
@@ -128,9 +128,11 @@ export class Agent {
     // Normalize + encode on the second core when the sink takes encoded batches (Elasticsearch).
     // DRIFTBEAT_NORMALIZE_WORKER=0 keeps them on the main thread (comparisons, debugging).
     let offload: NormalizeWorker | undefined;
+    const pool = slabPoolFor(config.queue.maxBytes);
+    const maxInFlight = out.elasticsearch?.maxInFlight ?? 1;
     if (this.sink.acceptsEncoded && out.elasticsearch && (this.options.normalizeWorker ?? process.env.DRIFTBEAT_NORMALIZE_WORKER !== '0')) {
       const { NormalizeWorker } = await import('./pipeline/offload.ts');
-      offload = new NormalizeWorker({ inputs: [...this.normalizers].map(([id, ctx]) => ({ id, ctx })), indexPrefix: out.elasticsearch.indexPrefix });
+      offload = new NormalizeWorker({ inputs: [...this.normalizers].map(([id, ctx]) => ({ id, ctx })), indexPrefix: out.elasticsearch.indexPrefix, pool, maxInFlight });
     }
     this.pipeline = new Pipeline({
       sink: this.sink,
@@ -142,7 +144,8 @@ export class Agent {
       batchMaxBytes: out.elasticsearch?.bulkMaxBytes ?? 8 * 1024 * 1024,
       flushIntervalMs: out.elasticsearch?.flushInterval ?? out.embedded!.flushInterval,
       // DuckDB has one writer: more than one transaction in flight gains nothing.
-      maxInFlight: out.elasticsearch?.maxInFlight ?? 1,
+      maxInFlight,
+      pool,
       onFatal: (err) => {
         this.fatal = err;
         void this.stop();
@@ -160,6 +163,8 @@ export class Agent {
         registry: this.registry!,
         logger: logger.child({ 'input.id': id }),
         onLines: (lines) => this.pipeline!.onLines(id, lines),
+        // The pipeline copies each line into its slabs before onLines returns.
+        consumerCopies: true,
       }));
     });
     // Types and text vocabularies of reference profiles, for NA rules and OOV counts at ingest.

@@ -93,13 +93,16 @@ describe('docker-compose.yml', () => {
   it('builds an image that runs the CLI, with a context that leaves out what it does not need', () => {
     const docker = read('Dockerfile');
     assert.match(docker, /^FROM node:20/m);
-    assert.match(docker, /npm ci --omit=dev/);
-    assert.match(docker, /ENTRYPOINT \["node", "agent\/cli\/driftbeat\.js"\]/);
+    // Compiled to dist/ in a build stage, then production dependencies only.
+    assert.match(docker, /RUN npm run build && npm prune --omit=dev/);
+    assert.match(docker, /COPY --from=build \/app \/app/);
+    assert.match(docker, /ENTRYPOINT \["node", "--max-semi-space-size=4", "agent\/cli\/driftbeat\.js"\]/);
     assert.match(docker, /CMD \["run", "-c", "\/etc\/driftbeat\/driftbeat\.yml"\]/);
     assert.match(docker, /^USER node$/m);
     const ignore = read('.dockerignore').split('\n');
     for (const p of ['node_modules', '.env', '.git']) assert.ok(ignore.includes(p), p);
     // What the image runs must be in the context.
     for (const p of ['agent', 'kibana', 'rules', 'demo']) assert.ok(!ignore.includes(p) && docker.includes(`COPY ${p} ./${p}`), p);
+    assert.ok(ignore.includes('!bench/generate.ts') && docker.includes('COPY bench/generate.ts ./bench/generate.ts'), 'the demo model needs its generator');
   });
 });

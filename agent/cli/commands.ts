@@ -1,17 +1,13 @@
-/** The subcommands. Each action loads what it needs, runs, and returns; errors go to main(). */
+/**
+ * The subcommands. Each action imports what it needs when it runs (not when the CLI starts), so
+ * `driftbeat run` with the Elasticsearch output never loads DuckDB, the rule engine unless rules
+ * are configured, or the setup assets: less memory and a quicker start.
+ */
 import type { Command } from 'commander';
-import { Agent } from '../agent.ts';
 import { loadConfig } from '../config/load.ts';
-import { createLogger } from '../telemetry/logger.ts';
-import { validateRulesCommand } from '../rules/validate-command.ts';
 import { ConfigError, EXIT_INVALID } from '../errors.ts';
 import { registerReferenceCommands } from '../reference/command.ts';
 import { registerDemoCommand } from '../../demo/command.ts';
-import { RulesAndAlertsService } from '../alerts/service.ts';
-import { rulesExplainCommand, rulesTestCommand } from '../rules/commands.ts';
-import { runSetup, stepsFromFlags, summarizeSetup } from '../assets/setup.ts';
-import { watchesExportCommand, watchesSetupProvider } from '../assets/watches.ts';
-import { alertsList, alertsSilence, describeSilence, formatAlertList, openStateStore } from '../alerts/commands.ts';
 
 const CONFIG_HELP = 'config file (YAML)';
 
@@ -35,9 +31,11 @@ Stops on SIGINT/SIGTERM: stops reading, drains in-flight batches, saves acknowle
         process.stdout.write(`${opts.config}: OK (${config.inputs.length} input(s), output ${config.output.elasticsearch ? 'elasticsearch' : 'embedded'})\n`);
         return;
       }
+      const { createLogger } = await import('../telemetry/logger.ts');
+      const { Agent } = await import('../agent.ts');
       const logger = createLogger({ level: config.logging.level });
       // Rules run in the long-running agent only: --once is for backfills.
-      const services = config.rules.path && !opts.once ? [new RulesAndAlertsService()] : [];
+      const services = config.rules.path && !opts.once ? [new (await import('../alerts/service.ts')).RulesAndAlertsService()] : [];
       const agent = new Agent({ config, logger, once: Boolean(opts.once), services });
       const onSignal = (sig: string) => {
         logger.info(`${sig} received, stopping`);
@@ -66,7 +64,8 @@ Examples:
   $ driftbeat rules validate -c driftbeat.yml          # the config's rules.path, notifiers checked too
 
 Exit 0 when every rule is valid, 2 otherwise (each problem as file:line:col: rule "name": key: message).`)
-    .action((paths: string[], opts: { config?: string }) => {
+    .action(async (paths: string[], opts: { config?: string }) => {
+      const { validateRulesCommand } = await import('../rules/validate-command.ts');
       const r = validateRulesCommand(paths, opts.config);
       (r.ok ? process.stdout : process.stderr).write(r.output);
       if (!r.ok) process.exitCode = EXIT_INVALID;
@@ -87,6 +86,7 @@ Examples:
 Exit 0 when evaluated (drifted or not), 1 when a result is in error, 2 for an invalid rule or config.
 With the embedded output, stop the agent first: DuckDB allows one process per database file.`)
     .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string; json?: boolean }) => {
+      const { rulesTestCommand } = await import('../rules/commands.ts');
       const r = await rulesTestCommand({ ruleFile, configFile: opts.config, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}), json: Boolean(opts.json) });
       (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
       process.exitCode = r.exitCode;
@@ -102,6 +102,7 @@ With the embedded output, stop the agent first: DuckDB allows one process per da
 Examples:
   $ driftbeat rules explain rules/fraud-missing-spike.yml -c driftbeat.yml`)
     .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string }) => {
+      const { rulesExplainCommand } = await import('../rules/commands.ts');
       const r = await rulesExplainCommand({ ruleFile, configFile: opts.config, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) });
       (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
       process.exitCode = r.exitCode;
@@ -124,6 +125,7 @@ Examples:
 With the embedded output, stop the agent first: DuckDB allows one process per database file.`)
     .action(async (opts: { config: string; all?: boolean }) => {
       const { config } = loadConfig(opts.config);
+      const { alertsList, formatAlertList, openStateStore } = await import('../alerts/commands.ts');
       const opened = await openStateStore(config);
       try {
         const rows = await alertsList(opened.store, { all: Boolean(opts.all) });
@@ -143,6 +145,7 @@ Examples:
   $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml`)
     .action(async (rule: string, opts: { config: string; for: string }) => {
       const { config } = loadConfig(opts.config);
+      const { alertsSilence, describeSilence, openStateStore } = await import('../alerts/commands.ts');
       const opened = await openStateStore(config);
       try {
         const s = await alertsSilence(opened.store, rule, opts.for);
@@ -170,6 +173,8 @@ Examples:
       if (!config.output.elasticsearch) {
         throw new ConfigError([{ key: 'output', message: 'setup needs output.elasticsearch (the embedded store needs no setup)' }]);
       }
+      const { runSetup, stepsFromFlags, summarizeSetup } = await import('../assets/setup.ts');
+      const { watchesSetupProvider } = await import('../assets/watches.ts');
       const steps = stepsFromFlags({ templates: opts.templates, kibana: opts.kibana, watches: opts.watches });
       const report = await runSetup({
         config,
@@ -198,6 +203,7 @@ Examples:
 
 Thresholds that compare with the training data use the stored reference profiles when reachable.`)
     .action(async (opts: { config: string; out?: string }) => {
+      const { watchesExportCommand } = await import('../assets/watches.ts');
       const r = await watchesExportCommand({ configFile: opts.config, ...(opts.out ? { out: opts.out } : {}) });
       if (r.stderr) process.stderr.write(r.stderr.endsWith('\n') ? r.stderr : r.stderr + '\n');
       (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');

@@ -9,12 +9,11 @@ import type { Command } from 'commander';
 import { loadConfig, resolvePath } from '../config/load.ts';
 import type { Config, InputConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
-import { createElasticsearchClient } from '../sinks/elasticsearch/client.ts';
-import { buildReferenceDetailed, type DataFormat } from './build.ts';
+import type { DataFormat } from './build.ts';
 import type { ReferenceProfile, ReferenceStore } from './profile.ts';
-import { createProgressReporter, type ProgressStream } from './progress.ts';
-import { ElasticsearchReferenceStore } from './store-elasticsearch.ts';
-import { EmbeddedReferenceStore } from './store-embedded.ts';
+import type { ProgressStream } from './progress.ts';
+// The builder (DuckDB) and the stores are imported when a command runs, not when the CLI starts:
+// `driftbeat run` with the Elasticsearch output never loads DuckDB's native library.
 
 export interface ReferenceBuildCommandOptions {
   configFile: string;
@@ -52,11 +51,14 @@ export interface OpenedReferenceStore {
 export async function openReferenceStore(config: Config): Promise<OpenedReferenceStore> {
   const es = config.output.elasticsearch;
   if (es) {
+    const { createElasticsearchClient } = await import('../sinks/elasticsearch/client.ts');
+    const { ElasticsearchReferenceStore } = await import('./store-elasticsearch.ts');
     const client = createElasticsearchClient(es, { name: 'driftbeat-reference' });
     const store = new ElasticsearchReferenceStore(client, { indexPrefix: es.indexPrefix });
     return { store, where: `index ${store.index}`, close: () => client.close() };
   }
   const path = resolvePath(config.output.embedded!.path);
+  const { EmbeddedReferenceStore } = await import('./store-embedded.ts');
   const store = await EmbeddedReferenceStore.open(path);
   return { store, where: `embedded store ${config.output.embedded!.path}`, close: () => store.close() };
 }
@@ -84,8 +86,9 @@ export async function referenceBuildCommand(opts: ReferenceBuildCommandOptions):
   const input = inputForModel(config, opts.model, opts.configFile);
   const t0 = performance.now();
   const progress = opts.progress === false
-    ? createProgressReporter({ stream: { write: () => true }, bar: false })
-    : createProgressReporter({ stream: stderr, bar: opts.progress === true || stderr.isTTY === true });
+    ? (await import('./progress.ts')).createProgressReporter({ stream: { write: () => true }, bar: false })
+    : (await import('./progress.ts')).createProgressReporter({ stream: stderr, bar: opts.progress === true || stderr.isTTY === true });
+  const { buildReferenceDetailed } = await import('./build.ts');
   const built = await buildReferenceDetailed({
     input,
     model: opts.model,

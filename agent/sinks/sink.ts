@@ -22,6 +22,20 @@ export interface OutEvent {
 export interface Batch {
   events: OutEvent[];
   bytes: number;
+  /**
+   * The batch already encoded as bulk `create` items (by the pipeline's normalize worker), in
+   * place of `events`. Only sinks that declare `acceptsEncoded` are given such batches.
+   */
+  encoded?: EncodedItems;
+}
+
+/**
+ * Bulk NDJSON items (action line + source line each) end to end in one buffer: item i is
+ * `body[ends[i-1] ?? 0, ends[i])`.
+ */
+export interface EncodedItems {
+  body: Buffer;
+  ends: Uint32Array;
 }
 
 export interface DeliveryReport {
@@ -34,6 +48,8 @@ export interface DeliveryReport {
 
 export interface Sink {
   readonly name: string;
+  /** True when send() takes `batch.encoded` (the Elasticsearch sink); documents are then built off the main thread. */
+  readonly acceptsEncoded?: boolean;
   /** Connects and checks the destination; long checks run in the background. */
   start(): Promise<void>;
   send(batch: Batch, signal?: AbortSignal): Promise<DeliveryReport>;

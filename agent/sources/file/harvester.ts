@@ -43,6 +43,12 @@ export interface HarvesterOptions {
   /** Close after this long at the end of the file without growth (ms). */
   closeInactive: number;
   chunkBytes?: number;
+  /**
+   * The consumer copies every line before onLines returns (the pipeline copies into its slabs), so
+   * the read buffer can be reused for the next chunk instead of being left to the lines: memory then
+   * stays flat however large the file.
+   */
+  consumerCopies?: boolean;
   pollMin?: number;
   pollMax?: number;
   logger?: Logger;
@@ -191,7 +197,9 @@ export class Harvester {
     const at = this.readOffset;
     let chunk: Buffer;
     let handedOver = false;
-    if (n < this.buf.length >> 2) {
+    if (this.o.consumerCopies) {
+      chunk = this.buf.subarray(0, n);
+    } else if (n < this.buf.length >> 2) {
       // A small read (a file growing slowly): copy it so that a few short lines do not each keep
       // a 64 KiB buffer alive while they wait in the queue.
       chunk = Buffer.from(this.buf.subarray(0, n));

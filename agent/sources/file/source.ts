@@ -39,6 +39,8 @@ export interface FileSourceOptions {
   pollMax?: number;
   /** Read chunk size. Default 64 KiB. */
   chunkBytes?: number;
+  /** onLines copies every line before it returns: the read buffer is reused (see harvester.ts). */
+  consumerCopies?: boolean;
   /** Use file-system events besides the periodic scan. Default true. */
   watch?: boolean;
 }
@@ -210,6 +212,7 @@ export class FileSource {
         closeRemoved: input.closeRemoved,
         closeInactive: this.o.closeInactive ?? 5 * 60_000,
         chunkBytes: this.o.chunkBytes,
+        consumerCopies: this.o.consumerCopies ?? false,
         pollMin: this.o.pollMin,
         pollMax: this.o.pollMax,
         logger: this.logger,

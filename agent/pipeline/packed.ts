@@ -1,0 +1,156 @@
+/**
+ * The lines of one batch, packed: their bytes copied into fixed-size slabs (64 KiB ArrayBuffers
+ * recycled through a pool), with typed arrays for the line ends and file offsets, and one small
+ * record per run of lines from the same file.
+ *
+ * Why: the tailer hands over one object per line holding a view into its 64 KiB read chunk.
+ * Queued as is, 64 MiB of lines are ~180k long-lived objects the GC keeps walking plus every
+ * chunk a line still points at; and buffers of every size coming and going fragment the C heap,
+ * so the process kept ~2x the queue's size resident. Slabs of one size, reused, keep the queue's
+ * memory at its budget; copying ~350 bytes per line costs less than what it saves. Slabs are
+ * transferred to the normalize worker and back without a copy (see offload.ts).
+ */
+
+/** A run of consecutive lines of one input and one file. */
+export interface Segment {
+  input: string;
+  key: string;
+  path: string;
+  count: number;
+}
+
+/** What crosses to the worker: plain data and typed arrays only (structured-clone friendly). */
+export interface PackedData {
+  slabs: ArrayBuffer[];
+  /** Lines in each slab. */
+  slabLines: Uint32Array;
+  /** End of line i within its slab (a line starts where the previous one of its slab ended, or at 0). */
+  ends: Uint32Array;
+  /** Byte offset of each line's start in its file. */
+  offsets: Float64Array;
+  segments: Segment[];
+}
+
+export const SLAB_BYTES = 64 * 1024;
+
+/** Free slabs, reused batch after batch; a line longer than a slab gets a buffer of its own (not pooled). */
+export class SlabPool {
+  private readonly free: ArrayBuffer[] = [];
+  constructor(private readonly max: number) {}
+
+  take(): ArrayBuffer {
+    return this.free.pop() ?? new ArrayBuffer(SLAB_BYTES);
+  }
+
+  give(slab: ArrayBuffer): void {
+    if (slab.byteLength === SLAB_BYTES && this.free.length < this.max) this.free.push(slab);
+  }
+
+  get size(): number {
+    return this.free.length;
+  }
+}
+
+export class PackedLines {
+  slabs: ArrayBuffer[] = [];
+  slabLines: number[] = [];
+  ends: Uint32Array;
+  offsets: Float64Array;
+  segments: Segment[] = [];
+  count = 0;
+  /** Bytes of the slabs held: what this batch costs in memory. */
+  memory = 0;
+  private cur: Uint8Array | undefined;
+  private curUsed = 0;
+  private last: Segment | undefined;
+
+  constructor(private readonly pool: SlabPool, linesHint = 256) {
+    this.ends = new Uint32Array(Math.max(16, linesHint));
+    this.offsets = new Float64Array(this.ends.length);
+  }
+
+  /** Copies one line in; returns the memory newly taken (0 while the current slab has room). */
+  push(input: string, key: string, path: string, offset: number, line: Uint8Array): number {
+    const len = line.length;
+    let taken = 0;
+    if (this.cur === undefined || this.curUsed + len > this.cur.length) {
+      const slab = len > SLAB_BYTES ? new ArrayBuffer(len) : this.pool.take();
+      this.slabs.push(slab);
+      this.slabLines.push(0);
+      this.cur = new Uint8Array(slab);
+      this.curUsed = 0;
+      taken = slab.byteLength;
+      this.memory += taken;
+    }
+    if (this.count === this.ends.length) this.growLines();
+    this.cur.set(line, this.curUsed);
+    this.curUsed += len;
+    this.ends[this.count] = this.curUsed;
+    this.offsets[this.count] = offset;
+    this.count++;
+    this.slabLines[this.slabLines.length - 1]!++;
+    const s = this.last;
+    if (s !== undefined && s.key === key && s.input === input && s.path === path) {
+      s.count++;
+    } else {
+      this.last = { input, key, path, count: 1 };
+      this.segments.push(this.last);
+    }
+    return taken;
+  }
+
+  /**
+   * Once the batch is complete: a batch of a few lines (sealed by the flush timer) moves them to a
+   * buffer of their size and gives its slab back, so that a slow trickle during an outage does
+   * not hold a slab per second. Returns the memory released.
+   */
+  compact(): number {
+    if (this.slabs.length !== 1 || this.curUsed >= SLAB_BYTES >>> 2 || this.slabs[0]!.byteLength !== SLAB_BYTES) return 0;
+    const small = new ArrayBuffer(Math.max(1, this.curUsed));
+    new Uint8Array(small).set(this.cur!.subarray(0, this.curUsed));
+    this.pool.give(this.slabs[0]!);
+    this.slabs[0] = small;
+    this.cur = new Uint8Array(small);
+    const released = this.memory - small.byteLength;
+    this.memory = small.byteLength;
+    return released;
+  }
+
+  /** The packed data (views sized to the lines) for the worker or forEachLine. */
+  toData(): PackedData {
+    return {
+      slabs: this.slabs,
+      slabLines: Uint32Array.from(this.slabLines),
+      ends: this.ends.slice(0, this.count),
+      offsets: this.offsets.slice(0, this.count),
+      segments: this.segments,
+    };
+  }
+
+  private growLines(): void {
+    const ends = new Uint32Array(this.ends.length * 2);
+    ends.set(this.ends);
+    const offsets = new Float64Array(ends.length);
+    offsets.set(this.offsets);
+    this.ends = ends;
+    this.offsets = offsets;
+  }
+}
+
+/** Calls `fn` for every line, in order, with a Buffer view of it and its segment. */
+export function forEachLine(p: PackedData, fn: (i: number, line: Buffer, seg: Segment) => void): void {
+  let i = 0;
+  let seg = 0;
+  let segEnd = p.segments.length > 0 ? p.segments[0]!.count : 0;
+  for (let s = 0; s < p.slabs.length; s++) {
+    const slab = p.slabs[s]!;
+    const n = p.slabLines[s]!;
+    let start = 0;
+    for (let k = 0; k < n; k++, i++) {
+      while (i >= segEnd) segEnd += p.segments[++seg]!.count;
+      const end = p.ends[i]!;
+      fn(i, Buffer.from(slab, start, end - start), p.segments[seg]!);
+      start = end;
+    }
+  }
+}

@@ -1,0 +1,283 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { InputSchema, ElasticsearchOutputSchema } from '../config/schema.ts';
+import { createNormalizeContext, normalizeLine, type NormalizeContext } from '../normalize/normalize.ts';
+import { createReferenceInfo } from '../normalize/reference-info.ts';
+import { BulkEncoder } from '../sinks/elasticsearch/encode.ts';
+import { ElasticsearchSink } from '../sinks/elasticsearch/sink.ts';
+import type { Batch, DeadLetterEntry, DeliveryReport, Sink } from '../sinks/sink.ts';
+import { silentLogger } from '../telemetry/logger.ts';
+import { startEsServer, type EsServer } from '../../test/support/es-server.ts';
+import { encodePacked } from './encode-batch.ts';
+import { NormalizeWorker } from './offload.ts';
+import { forEachLine, PackedLines, SLAB_BYTES, SlabPool } from './packed.ts';
+import { Pipeline, type PipelineLine } from './pipeline.ts';
+
+const FIXED_NOW = () => new Date('2026-11-01T00:00:00.000Z');
+const KEY = '2049-77-abcd';
+const PATH = '/var/log/model/preds.jsonl';
+
+function ctxFor(now?: () => Date): NormalizeContext {
+  const input = InputSchema.parse({ paths: [PATH], model: { name: 'fraud' }, fields: { id: 'request_id' } });
+  return createNormalizeContext(input, { hostName: 'host-1', ...(now ? { now } : {}) });
+}
+
+function record(i: number, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    timestamp: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString(),
+    request_id: `req-${i}`,
+    features: { amount: i / 10, country: ['FR', 'DE', 'ÉIRE'][i % 3], ...extra },
+    prediction: { score: (i % 100) / 100 },
+  });
+}
+
+/** Lines as the file source hands them over: offsets continue from `start`. */
+function linesOf(texts: string[], start = 0, key = KEY, path = PATH): PipelineLine[] {
+  let offset = start;
+  return texts.map((t) => {
+    const line = Buffer.from(t);
+    const l: PipelineLine = { key, path, offset, end: offset + line.length + 1, line, tooLong: false };
+    offset = l.end;
+    return l;
+  });
+}
+
+/** A sink that keeps what it is sent; `gate` lets a test hold a batch's answer. */
+class MemorySink implements Sink {
+  readonly name = 'memory';
+  readonly acceptsEncoded = true;
+  readonly items: string[] = [];
+  gate: ((batch: Batch) => Promise<void>) | undefined;
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {}
+  async send(batch: Batch): Promise<DeliveryReport> {
+    await this.gate?.(batch);
+    if (batch.encoded) {
+      const { body, ends } = batch.encoded;
+      for (let i = 0; i < ends.length; i++) this.items.push(body.toString('utf8', i === 0 ? 0 : ends[i - 1], ends[i]));
+    } else {
+      const enc = new BulkEncoder('driftbeat');
+      for (const e of batch.events) this.items.push(enc.encode(e));
+    }
+    return { indexed: batch.encoded ? batch.encoded.ends.length : batch.events.length, duplicates: 0, deadLettered: 0, retries: 0 };
+  }
+  ids(): string[] {
+    return this.items.map((s) => (JSON.parse(s.slice(0, s.indexOf('\n'))) as { create: { _id: string } }).create._id);
+  }
+}
+
+const workers: NormalizeWorker[] = [];
+after(async () => {
+  for (const w of workers) await w.close();
+});
+
+function setup(o: { worker: boolean; budget?: number; batch?: number; ctx?: NormalizeContext; maxInFlight?: number }) {
+  const ctx = o.ctx ?? ctxFor();
+  const sink = new MemorySink();
+  const dead: DeadLetterEntry[] = [];
+  const acks: [string, number][] = [];
+  const pool = new SlabPool(64);
+  let offload: NormalizeWorker | undefined;
+  if (o.worker) {
+    offload = new NormalizeWorker({ inputs: [{ id: 'fraud', ctx }], indexPrefix: 'driftbeat', pool, maxInFlight: o.maxInFlight ?? 2 });
+    workers.push(offload);
+  }
+  const p = new Pipeline({
+    sink,
+    deadLetter: { write: (e) => dead.push(e) },
+    ack: (key, end) => acks.push([key, end]),
+    logger: silentLogger,
+    budgetBytes: o.budget ?? 1 << 20,
+    batchMaxDocs: o.batch ?? 100,
+    batchMaxBytes: 1 << 20,
+    flushIntervalMs: 20,
+    maxInFlight: o.maxInFlight ?? 2,
+    pool,
+    ...(offload ? { offload } : {}),
+  });
+  p.addInput('fraud', (line, meta) => normalizeLine(line, meta, ctx));
+  return { p, sink, dead, acks, ctx };
+}
+
+test('packed lines: slabs keep every byte, file offset and file of each line; a small batch gives its slab back', () => {
+  const pool = new SlabPool(8);
+  const p = new PackedLines(pool, 4);
+  const texts = [record(1), 'x'.repeat(SLAB_BYTES + 10), record(2), '', record(3)];
+  let offset = 0;
+  texts.forEach((t, i) => {
+    p.push('fraud', i < 3 ? 'a' : 'b', i < 3 ? '/a' : '/b', offset, Buffer.from(t));
+    offset += t.length + 1;
+  });
+  assert.equal(p.count, 5);
+  const seen: [string, number, string][] = [];
+  forEachLine(p.toData(), (i, line, seg) => seen.push([line.toString(), p.offsets[i]!, seg.path]));
+  assert.deepEqual(seen.map((s) => s[0]), texts);
+  assert.deepEqual(seen.map((s) => s[2]), ['/a', '/a', '/a', '/b', '/b']);
+  assert.equal(seen[4]![1], texts.slice(0, 4).reduce((n, t) => n + t.length + 1, 0));
+
+  const small = new PackedLines(pool);
+  assert.equal(small.push('fraud', 'a', '/a', 0, Buffer.from(record(9))), SLAB_BYTES);
+  const before = pool.size;
+  assert.equal(small.compact(), SLAB_BYTES - record(9).length);
+  assert.equal(pool.size, before + 1);
+  forEachLine(small.toData(), (_i, line) => assert.equal(line.toString(), record(9)));
+});
+
+test('encodePacked gives the same bulk items as normalizing and encoding one event at a time; rejects keep index and text', () => {
+  const texts = [record(0), '{"broken', record(1), '   ', record(2), '[1,2]'];
+  const pool = new SlabPool(4);
+  const p = new PackedLines(pool);
+  let offset = 0;
+  for (const t of texts) {
+    p.push('fraud', KEY, PATH, offset, Buffer.from(t));
+    offset += Buffer.byteLength(t) + 1;
+  }
+  const ctx = ctxFor(FIXED_NOW);
+  const r = encodePacked(p.toData(), new Map([['fraud', ctx]]), new BulkEncoder('driftbeat'));
+
+  const ref = ctxFor(FIXED_NOW);
+  const enc = new BulkEncoder('driftbeat');
+  const expected: string[] = [];
+  offset = 0;
+  for (const t of texts) {
+    const n = normalizeLine(Buffer.from(t), { key: KEY, path: PATH, offset }, ref);
+    if (n.ok) expected.push(enc.encode(n.event));
+    offset += Buffer.byteLength(t) + 1;
+  }
+  assert.equal(r.body.toString('utf8'), expected.join(''));
+  assert.equal(r.ends.length, 3);
+  assert.equal(r.ends[2], r.body.length);
+  assert.deepEqual(r.rejects.map((x) => [x.index, x.skip ?? false]), [[1, false], [3, true], [5, false]]);
+  assert.match(r.rejects[0]!.reason, /not valid JSON/);
+  assert.equal(r.rejects[0]!.line, '{"broken');
+  assert.equal(r.rejects[1]!.line, undefined);
+});
+
+for (const worker of [true, false]) {
+  test(`pipeline (${worker ? 'normalize worker' : 'in-thread'}): every line sent once, bad lines dead-lettered, offsets acknowledged in order`, async () => {
+    const { p, sink, dead, acks } = setup({ worker, batch: 50 });
+    const texts: string[] = [];
+    for (let i = 0; i < 400; i++) texts.push(i % 97 === 5 ? `not json ${i}` : record(i));
+    const lines = linesOf(texts);
+    lines[10] = { ...lines[10]!, tooLong: true };
+    for (let k = 0; k < lines.length; k += 64) await p.onLines('fraud', lines.slice(k, k + 64));
+    await p.flush();
+
+    const bad = new Set(texts.flatMap((t, i) => (t.startsWith('not json') || i === 10 ? [i] : [])));
+    const want = texts.flatMap((_, i) => (bad.has(i) ? [] : [`req-${i}`]));
+    assert.deepEqual(sink.ids(), want);
+    assert.equal(dead.length, bad.size);
+    assert.deepEqual(dead.map((d) => d.offset).sort((a, b) => a! - b!), [...bad].map((i) => lines[i]!.offset));
+    assert.ok(dead.every((d) => d.file === PATH && d.reason.length > 0));
+    assert.ok(dead.some((d) => /max_line_bytes/.test(d.reason)));
+    // Acks only move forward and end at the end of the last line.
+    for (let k = 1; k < acks.length; k++) assert.ok(acks[k]![1] > acks[k - 1]![1]);
+    assert.equal(acks.at(-1)![1], lines.at(-1)!.end);
+    assert.equal(p.queuedBytes, 0);
+    assert.equal(p.stats.linesIn, 400);
+    assert.equal(p.stats.deadLettered, bad.size);
+    p.stop();
+  });
+}
+
+test('pipeline with the worker: a batch answered late holds back the acks of later batches; the budget pauses the reader', async () => {
+  const { p, sink, acks } = setup({ worker: true, batch: 20, budget: 10_000, maxInFlight: 2 });
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let first = true;
+  sink.gate = async () => {
+    if (first) {
+      first = false;
+      await held;
+    }
+  };
+  const lines = linesOf(Array.from({ length: 200 }, (_, i) => record(i)));
+  // A sealed batch of 20 lines keeps ~3 KB (its slab compacted): the fourth fills the budget.
+  let paused: Promise<void> | void = undefined;
+  let k = 0;
+  for (; k < lines.length && !paused; k += 20) paused = p.onLines('fraud', lines.slice(k, k + 20));
+  assert.ok(paused instanceof Promise, 'onLines returns a promise once the budget is full');
+  // Later batches are delivered while the first is held, but nothing is acknowledged.
+  for (let t = 0; t < 200 && sink.items.length < 20; t++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(sink.items.length >= 20, 'a later batch was sent while the first was held');
+  assert.equal(acks.length, 0);
+  release();
+  await paused;
+  for (; k < lines.length; k += 20) await p.onLines('fraud', lines.slice(k, k + 20));
+  await p.flush();
+  assert.equal(new Set(sink.ids()).size, 200);
+  assert.equal(acks.at(-1)![1], lines.at(-1)!.end);
+  for (let j = 1; j < acks.length; j++) assert.ok(acks[j]![1] > acks[j - 1]![1]);
+  p.stop();
+});
+
+test('pipeline with the worker: a reference profile set on the main context applies to the next batches', async () => {
+  const ctx = ctxFor();
+  const { p, sink } = setup({ worker: true, ctx, batch: 10 });
+  await p.onLines('fraud', linesOf([record(1)]));
+  await p.flush();
+  ctx.setReference(createReferenceInfo([{ model: 'fraud', features: new Map([['amount', 'num'], ['zip', 'num']]) }]));
+  await p.onLines('fraud', linesOf([record(2)], 1000));
+  await p.flush();
+  const docs = sink.items.map((s) => JSON.parse(s.slice(s.indexOf('\n') + 1)) as { missing: string[] });
+  assert.deepEqual(docs[0]!.missing, []);
+  assert.deepEqual(docs[1]!.missing, ['zip'], 'the worker knows the reference: zip is absent, so NA');
+  p.stop();
+});
+
+test('a stopped worker fails its pending batches with a message that says what happens to the lines', async () => {
+  const pool = new SlabPool(4);
+  const w = new NormalizeWorker({ inputs: [{ id: 'fraud', ctx: ctxFor() }], indexPrefix: 'driftbeat', pool, maxInFlight: 1 });
+  const lines = new PackedLines(pool);
+  lines.push('fraud', KEY, PATH, 0, Buffer.from(record(1)));
+  const r = await w.encode(lines);
+  assert.equal(r.ends.length, 1);
+  assert.equal(pool.size, 1, 'the slab came back from the worker');
+  await w.close();
+  const again = new PackedLines(pool);
+  again.push('fraud', KEY, PATH, 0, Buffer.from(record(2)));
+  await assert.rejects(w.encode(again), /normalize worker was stopped/);
+});
+
+let es: EsServer | undefined;
+after(async () => {
+  await es?.close();
+});
+
+test('elasticsearch sink with pre-encoded batches: retries only rejected items, dead-letters refused ones with their document', async () => {
+  es = await startEsServer({ seed: 3 });
+  const ctx = ctxFor(FIXED_NOW);
+  const pool = new SlabPool(4);
+  const packed = new PackedLines(pool);
+  let offset = 0;
+  for (let i = 0; i < 60; i++) {
+    const t = record(i);
+    packed.push('fraud', KEY, PATH, offset, Buffer.from(t));
+    offset += Buffer.byteLength(t) + 1;
+  }
+  const enc = encodePacked(packed.toData(), new Map([['fraud', ctx]]), new BulkEncoder('driftbeat'));
+  es.faults.rejectItems(0.3);
+  es.faults.itemError((item) => (item.id === 'req-7' ? { status: 400, type: 'document_parsing_exception', reason: 'failed to parse field [features.amount]' } : undefined));
+  const dead: DeadLetterEntry[] = [];
+  const config = ElasticsearchOutputSchema.parse({ hosts: [es.url], backoff: { initial: 2, max: 20 }, timeout: '5s' });
+  const sink = new ElasticsearchSink({ config, deadLetter: { write: (e) => dead.push(e) }, random: () => 0.5 });
+  try {
+    const report = await sink.send({ events: [], bytes: enc.body.length, encoded: { body: enc.body, ends: enc.ends } });
+    assert.equal(report.indexed, 59);
+    assert.equal(report.deadLettered, 1);
+    assert.ok(report.retries > 0, 'some items were rejected with 429 and retried');
+    assert.equal(es.count('driftbeat-predictions-fraud'), 59);
+    assert.equal(dead.length, 1);
+    assert.match(dead[0]!.reason, /document_parsing_exception/);
+    assert.equal(dead[0]!.offset, ctxOffset(7));
+    assert.equal((dead[0]!.doc as { event: { id: string } }).event.id, 'req-7');
+  } finally {
+    await sink.stop();
+  }
+});
+
+function ctxOffset(i: number): number {
+  let o = 0;
+  for (let k = 0; k < i; k++) o += Buffer.byteLength(record(k)) + 1;
+  return o;
+}

@@ -1,0 +1,85 @@
+/**
+ * The normalize worker (worker_threads): packed lines in, a bulk NDJSON body out. It holds one
+ * NormalizeContext per input, built from the same input config as the main thread's, and receives
+ * reference profile updates as messages, in order with the batches. Started by offload.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { InputConfig } from '../config/schema.ts';
+import { createNormalizeContext, type NormalizeContext } from '../normalize/normalize.ts';
+import type { ReferenceInfo } from '../normalize/reference-info.ts';
+import { BulkEncoder } from '../sinks/elasticsearch/encode.ts';
+import { featuresOverflow, valuesUnparsed } from '../telemetry/metrics.ts';
+import { encodePacked, type EncodedBatch } from './encode-batch.ts';
+import type { PackedData } from './packed.ts';
+
+export interface WorkerInit {
+  inputs: { id: string; input: InputConfig; hostName: string }[];
+  indexPrefix: string;
+  /** Bodies kept for reuse (about the batches in flight). */
+  maxFreeBodies: number;
+}
+
+export type ToWorker =
+  | { type: 'encode'; seq: number; packed: PackedData }
+  | { type: 'reference'; input: string; info: ReferenceInfo | undefined }
+  /** Bodies the main thread has sent, back for reuse. */
+  | { type: 'release'; bodies: ArrayBuffer[] };
+
+export type FromWorker =
+  /** `slabs`: the batch's line slabs, back to the main thread's pool. */
+  | { type: 'encoded'; seq: number; result: EncodedBatch; slabs: ArrayBuffer[] }
+  | { type: 'metrics'; unparsed: [string, number][]; overflow: [string, number][] };
+
+const init = workerData as WorkerInit;
+const contexts = new Map<string, NormalizeContext>();
+for (const i of init.inputs) contexts.set(i.id, createNormalizeContext(i.input, { hostName: i.hostName }));
+const encoder = new BulkEncoder(init.indexPrefix);
+const port = parentPort!;
+
+// The per-model counters live in this thread's registry; the main thread serves /metrics, so the
+// increments are sent over as deltas.
+const seen = { unparsed: new Map<string, number>(), overflow: new Map<string, number>() };
+async function metricDeltas(): Promise<void> {
+  const out: FromWorker = { type: 'metrics', unparsed: [], overflow: [] };
+  for (const [name, counter] of [['unparsed', valuesUnparsed], ['overflow', featuresOverflow]] as const) {
+    for (const v of (await counter.get()).values) {
+      const model = String(v.labels.model);
+      const d = v.value - (seen[name].get(model) ?? 0);
+      if (d > 0) {
+        out[name].push([model, d]);
+        seen[name].set(model, v.value);
+      }
+    }
+  }
+  if (out.unparsed.length || out.overflow.length) port.postMessage(out);
+}
+
+// Body buffers go to the main thread and come back once sent: the same few large buffers are
+// reused instead of a megabyte allocated and freed per batch (which fragments the C heap).
+const freeBodies: ArrayBuffer[] = [];
+const BODY_ROUND = 256 * 1024;
+function allocBody(bytes: number): Buffer {
+  let best = -1;
+  for (let k = 0; k < freeBodies.length; k++) {
+    if (freeBodies[k]!.byteLength >= bytes && (best < 0 || freeBodies[k]!.byteLength < freeBodies[best]!.byteLength)) best = k;
+  }
+  if (best >= 0) return Buffer.from(freeBodies.splice(best, 1)[0]!);
+  return Buffer.from(new ArrayBuffer(Math.ceil(bytes / BODY_ROUND) * BODY_ROUND));
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'reference') {
+    contexts.get(m.input)?.setReference(m.info);
+    return;
+  }
+  if (m.type === 'release') {
+    for (const b of m.bodies) if (freeBodies.length < init.maxFreeBodies) freeBodies.push(b);
+    return;
+  }
+  const packed = m.packed;
+  const result = encodePacked(packed, contexts, encoder, allocBody);
+  const reply: FromWorker = { type: 'encoded', seq: m.seq, result, slabs: packed.slabs };
+  const transfer = [result.body.buffer as ArrayBuffer, result.ends.buffer as ArrayBuffer, ...packed.slabs].filter((b) => b.byteLength > 0);
+  port.postMessage(reply, transfer);
+  if (Object.keys(result.stats).length > 0) void metricDeltas();
+});
