@@ -22,20 +22,14 @@
  */
 import type { Logger } from 'pino';
 import { SinkError } from '../errors.ts';
+import type { RawLine } from '../sources/file/source.ts';
 import type { Batch, DeadLetterWriter, DeliveryReport, OutEvent, Sink } from '../sinks/sink.ts';
 import { deadLetters, queueBudgetBytes, queueBytes as queueBytesGauge } from '../telemetry/metrics.ts';
 import { DEAD_LETTER_LINE_BYTES, type EncodedBatch } from './encode-batch.ts';
 import { forEachLine, PackedLines, SLAB_BYTES, SlabPool } from './packed.ts';
 
-/** One line as the file source hands it over (see sources/file/source.ts). */
-export interface PipelineLine {
-  key: string;
-  path: string;
-  offset: number;
-  end: number;
-  line: Buffer;
-  tooLong: boolean;
-}
+/** One line as the file source hands it over. */
+export type PipelineLine = RawLine;
 
 export type NormalizeResult = { ok: true; event: OutEvent } | { ok: false; reason: string; code: string; skip?: boolean };
 export type NormalizeFn = (line: Buffer, meta: { key: string; path: string; offset: number }) => NormalizeResult;

@@ -1,13 +1,13 @@
 /**
- * Throughput of the embedded sink (not a test): `node --import tsx agent/sinks/embedded/bench.ts [docs] [batch]`.
+ * Throughput of the embedded sink (not a test): `npm run bench -- embedded [docs] [batch]`.
  * Prints the machine, the input size and documents per second for a fresh file, then for the same
  * documents again (all duplicates, the replay-after-restart case).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmbeddedSink } from './sink.ts';
-import { makeBatch } from './testdocs.ts';
+import { EmbeddedSink } from '../agent/sinks/embedded/sink.ts';
+import { makeBatch } from '../agent/sinks/embedded/testdocs.ts';
 
 const total = Number(process.argv[2] ?? 200_000);
 const batchSize = Number(process.argv[3] ?? 5000);
