@@ -11,7 +11,7 @@
  * Everything is left in the data folder with a driftbeat.yml pointing at it, so `driftbeat rules
  * test` and `driftbeat alerts list` work on it afterwards.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -35,7 +35,8 @@ import { activeChanges, DAY_MS, DEMO_CHANGES, DEMO_MODEL, DEMO_VERSIONS, HOUR_MS
 import { writeTrainingCsv } from './training.ts';
 import { alertLine, collapseQuiet, fmtInt, ingestLine, styleFor, summarize, summaryTable, type AlertKind, type OutStream, type Style, type SummaryRow } from './terminal.ts';
 
-export const DEMO_RULES_DIR = fileURLToPath(new URL('./rules', import.meta.url));
+// realpath: run from the compiled dist/ (whose demo/rules is a link to demo/rules), show the real folder.
+export const DEMO_RULES_DIR = realpathSync(fileURLToPath(new URL('./rules', import.meta.url)));
 /** A file the demo leaves in its data folder; without it the demo refuses to wipe a folder. */
 export const DEMO_MARKER = '.driftbeat-demo';
 const INPUT_ID = 'demo';
