@@ -795,7 +795,9 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
       const sbody = JSON.parse(lines[i + 1]!) as Json;
       const target = header.index === undefined ? defaultIndex : values(header.index).join(',');
       try {
-        responses.push({ ...search(target, sbody, query, true), status: 200 });
+        // Header options apply to their search, as in Elasticsearch (ignore_unavailable: a missing index is no documents).
+        const q = header.ignore_unavailable === true ? { ...query, ignore_unavailable: 'true' } : query;
+        responses.push({ ...search(target, sbody, q, true), status: 200 });
       } catch (err) {
         if (err instanceof HttpError) responses.push(err.body as Json);
         else throw err;
