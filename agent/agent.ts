@@ -153,6 +153,7 @@ export class Agent {
       ...(offload ? { offload } : {}),
     });
     await this.sink.start();
+    if (out.elasticsearch) void this.checkTemplates();
     config.inputs.forEach((input, i) => {
       const id = inputIdOf(input, i);
       const ctx = this.normalizers.get(id)!;
@@ -175,6 +176,23 @@ export class Agent {
     await Promise.all(this.sources.map((s) => s.start()));
     for (const svc of this.options.services ?? []) await svc.start(this);
     logger.info({ inputs: this.sources.length, output: this.sink.name }, `driftbeat started: ${this.sources.length} input(s) -> ${this.sink.name}`);
+  }
+
+  /**
+   * Without driftbeat's index template, Elasticsearch would auto-create plain indices with dynamic
+   * mappings (strings as text): documents still arrive, but rules cannot aggregate on them. Say so
+   * once, at start; never fatal (the cluster may simply be unreachable yet).
+   */
+  private async checkTemplates(): Promise<void> {
+    try {
+      const client = (this.sink as { client?: import('./sinks/elasticsearch/client.ts').Client }).client;
+      const name = `${this.config.output.elasticsearch!.indexPrefix}-predictions`;
+      if (client && !(await client.indices.existsIndexTemplate({ name }))) {
+        this.logger.warn(`index template ${name} is not installed: run \`driftbeat setup -c <config>\` once, or the predictions are indexed with dynamic mappings that rules cannot aggregate on`);
+      }
+    } catch {
+      // Unreachable or not allowed to read templates (least-privilege role): nothing to say here.
+    }
   }
 
   /** The reference store of the configured output (profiles built by `driftbeat reference build`). */

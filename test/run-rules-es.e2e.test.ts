@@ -56,6 +56,8 @@ notifiers:
     assert.equal(await agent.exited, 0, agent.output());
 
     assert.match(hook.requests[0]!.body, /fraud-volume-es/);
+    // setup was never run against this cluster: the agent says what to do.
+    assert.match(agent.output(), /index template driftbeat-predictions is not installed: run `driftbeat setup/);
     const results = es.docs('driftbeat-results').map((d) => d._source as { rule: string; status: string; statistic: string });
     assert.ok(results.some((r) => r.rule === 'fraud-volume-es' && r.status === 'drifted' && r.statistic === 'count'), JSON.stringify(results));
     const transitions = JSON.stringify(es.docs('driftbeat-alerts').map((d) => d._source));
