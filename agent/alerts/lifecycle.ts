@@ -12,7 +12,7 @@
  *   firing when the silence ends, the firing message goes out then. A recovery is announced only
  *   when its firing was.
  */
-import { alertKey, type RuleResult, type Severity } from '../rules/result.ts';
+import { alertKey, type RuleResult } from '../rules/result.ts';
 
 export type AlertStatus = 'ok' | 'pending' | 'firing' | 'recovered';
 
@@ -20,15 +20,7 @@ export type AlertStatus = 'ok' | 'pending' | 'firing' | 'recovered';
 export type MessageKind = 'firing' | 'realert' | 'recovered';
 
 /** The part of a result kept in the alert state, so a recovery message can quote the breach. */
-export interface ResultSummary {
-  statistic: string;
-  value: number | null;
-  threshold: number | null;
-  window: { from: string; to: string };
-  current_count: number;
-  reference_count: number | null;
-  severity: Severity;
-}
+export type ResultSummary = Pick<RuleResult, 'statistic' | 'value' | 'threshold' | 'window' | 'current_count' | 'reference_count' | 'severity'>;
 
 export interface AlertState {
   /** rule|field|segment (alertKey). */
