@@ -88,7 +88,7 @@ export function allDrift(from: number): DriftSpec {
 }
 
 /** mulberry32: small, fast and good enough for test data; the same seed gives the same stream. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

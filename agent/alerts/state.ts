@@ -5,7 +5,7 @@
  * embedded DuckDB (state-embedded.ts) and memory (tests).
  */
 import { createHash } from 'node:crypto';
-import type { AlertState, Transition } from './lifecycle.ts';
+import { summarize, type AlertState, type Transition } from './lifecycle.ts';
 
 export interface Silence {
   rule: string;
@@ -71,13 +71,7 @@ export function toEvent(t: Transition): AlertEvent {
     model: { name: r.model, ...(r.version !== undefined ? { version: r.version } : {}) },
     field: t.field,
     segment: t.segment,
-    severity: r.severity,
-    statistic: r.statistic,
-    value: r.value,
-    threshold: r.threshold,
-    window: { from: r.window.from, to: r.window.to },
-    current_count: r.current_count,
-    reference_count: r.reference_count,
+    ...summarize(r),
     details: r.details,
   };
 }
