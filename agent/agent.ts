@@ -17,7 +17,7 @@ import { createNormalizeContext, normalizeLine, type NormalizeContext } from './
 import { FileDeadLetter } from './pipeline/deadletter.ts';
 import type { NormalizeWorker } from './pipeline/offload.ts';
 import { Pipeline, slabPoolFor } from './pipeline/pipeline.ts';
-import type { EmbeddedStore } from './sinks/embedded/store.ts';
+import { openOutputs, type Outputs } from './outputs.ts';
 import type { ReferenceStore } from './reference/profile.ts';
 import { loadReferenceInfo } from './reference/load-info.ts';
 import type { Sink } from './sinks/sink.ts';
@@ -58,8 +58,9 @@ export class Agent {
   readonly config: Config;
   readonly logger: Logger;
   readonly dataDir: string;
+  /** The one connection to the output (agent/outputs.ts), shared with the services (rules, alerts). */
+  readonly outputs: Outputs;
   sink: Sink | undefined;
-  store: EmbeddedStore | undefined;
   pipeline: Pipeline | undefined;
   registry: Registry | undefined;
   readonly normalizers = new Map<string, NormalizeContext>();
@@ -67,6 +68,7 @@ export class Agent {
   private telemetry: TelemetryServer | undefined;
   private readonly options: AgentOptions;
   private stopping: Promise<void> | undefined;
+  private references: Promise<ReferenceStore> | undefined;
   private fatal: Error | undefined;
   private referenceTimer: NodeJS.Timeout | undefined;
   private stopSignal: (() => void) | undefined;
@@ -77,6 +79,7 @@ export class Agent {
     this.config = options.config;
     this.logger = options.logger;
     this.dataDir = resolvePath(options.config.path.data);
+    this.outputs = openOutputs(options.config, { name: 'agent' });
   }
 
   get telemetryUrl(): string | undefined {
@@ -118,7 +121,7 @@ export class Agent {
     }
     this.registry = await Registry.open(this.dataDir, { logger });
     const deadLetter = new FileDeadLetter(join(this.dataDir, 'dead-letter'));
-    this.sink = await this.buildSink(deadLetter);
+    this.sink = await this.outputs.predictionsSink({ deadLetter, logger });
     const out = config.output;
     const batchMaxDocs = out.elasticsearch?.bulkMaxDocs ?? out.embedded!.batchMaxDocs;
     const host = hostname();
@@ -185,8 +188,8 @@ export class Agent {
    */
   private async checkTemplates(): Promise<void> {
     try {
-      const client = (this.sink as { client?: import('./sinks/elasticsearch/client.ts').Client }).client;
-      const name = `${this.config.output.elasticsearch!.indexPrefix}-predictions`;
+      const client = this.outputs.engine;
+      const name = `${this.outputs.indexPrefix}-predictions`;
       if (client && !(await client.indices.existsIndexTemplate({ name }))) {
         this.logger.warn(`index template ${name} is not installed: run \`driftbeat setup -c <config>\` once, or the predictions are indexed with dynamic mappings that rules cannot aggregate on`);
       }
@@ -196,14 +199,10 @@ export class Agent {
   }
 
   /** The reference store of the configured output (profiles built by `driftbeat reference build`). */
-  async referenceStore(): Promise<ReferenceStore> {
-    if (this.store) {
-      const { EmbeddedReferenceStore } = await import('./reference/store-embedded.ts');
-      return new EmbeddedReferenceStore(this.store);
-    }
-    const { ElasticsearchReferenceStore } = await import('./reference/store-elasticsearch.ts');
-    const sink = this.sink as { client?: import('./sinks/elasticsearch/client.ts').Client };
-    return new ElasticsearchReferenceStore(sink.client!, { indexPrefix: this.config.output.elasticsearch!.indexPrefix });
+  referenceStore(): Promise<ReferenceStore> {
+    this.references ??= this.outputs.referenceStore();
+    this.references.catch(() => (this.references = undefined));
+    return this.references;
   }
 
   private async loadReferences(): Promise<void> {
@@ -215,19 +214,6 @@ export class Agent {
       // No profile yet, or the cluster is away: ingest goes on without OOV counts until it loads.
       this.logger.warn({ error: err }, `reference profiles not loaded (OOV counts and reference types wait for them): ${err instanceof Error ? err.message : String(err)}`);
     }
-  }
-
-  private async buildSink(deadLetter: FileDeadLetter): Promise<Sink> {
-    const out = this.config.output;
-    // Each output is imported only when configured: DuckDB's native library alone is ~40 MB of RSS.
-    if (out.elasticsearch) {
-      const { ElasticsearchSink } = await import('./sinks/elasticsearch/sink.ts');
-      return new ElasticsearchSink({ config: out.elasticsearch, deadLetter, logger: this.logger });
-    }
-    const { openStore } = await import('./sinks/embedded/store.ts');
-    const { EmbeddedSink } = await import('./sinks/embedded/sink.ts');
-    this.store = await openStore(resolvePath(out.embedded!.path));
-    return new EmbeddedSink({ store: this.store, deadLetter, logger: this.logger });
   }
 
   /** Stops reading, drains in-flight batches (bounded), persists acknowledged offsets. */
@@ -256,7 +242,7 @@ export class Agent {
     this.pipeline?.stop();
     await this.registry?.close();
     await this.sink?.stop();
-    await this.store?.close();
+    await this.outputs.close();
     await this.telemetry?.close();
     const s = this.pipeline?.stats;
     if (s) {

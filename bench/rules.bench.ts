@@ -14,8 +14,8 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@elastic/elasticsearch';
-import { InputSchema } from '../agent/config/schema.ts';
+import { ElasticsearchOutputSchema, InputSchema } from '../agent/config/schema.ts';
+import { EngineClient } from '../agent/engine/client.ts';
 import { buildReference } from '../agent/reference/build.ts';
 import { modelReference } from '../agent/reference/load-info.ts';
 import { EmbeddedReferenceStore } from '../agent/reference/store-embedded.ts';
@@ -30,8 +30,7 @@ import { EmbeddedBackend } from '../agent/backends/embedded/backend.ts';
 import { ElasticsearchBackend } from '../agent/backends/elasticsearch/backend.ts';
 import { loadRules } from '../agent/rules/load.ts';
 import { evaluateRules } from '../agent/rules/runner.ts';
-import { startEsServer } from '../test/support/es-server.ts';
-import { aggregationsHook } from '../test/support/es-aggs.ts';
+import { startEngine } from '../test/engine/launch.mjs';
 import { allDrift, createGenerator, writeLines } from './generate.ts';
 import { machineLine } from './machine.ts';
 
@@ -112,10 +111,9 @@ async function main(): Promise<void> {
     console.log(`  peak RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
     await store.close();
 
-    // Elasticsearch: round trips per tick (a small index; the fake server computes aggregations).
-    let server: Awaited<ReturnType<typeof startEsServer>> | undefined;
-    server = await startEsServer({ recordBodies: false, onSearch: aggregationsHook((i, id) => server!.doc(i, id)) });
-    const client = new Client({ node: server.url, maxRetries: 0 });
+    // The search engine: round trips per tick, on the real OpenSearch of test/engine (a small index).
+    const engine = await startEngine();
+    const client = new EngineClient(ElasticsearchOutputSchema.parse({ hosts: [engine.url] }));
     await new ElasticsearchReferenceStore(client).save(profile);
     const ctx = createNormalizeContext(input, { hostName: 'bench', reference: createReferenceInfo([modelReference(profile)]) });
     const gen = createGenerator({ seed: 42, startMs: START, intervalMs: INTERVAL * 500, drift: [allDrift(1000)] });
@@ -124,7 +122,7 @@ async function main(): Promise<void> {
       const r = normalizeLine(gen.next(), { key: 'es', path: '/es.jsonl', offset: k * 400 }, ctx);
       if (r.ok) ops.push({ create: { _index: predictionsStream('driftbeat', 'fraud'), _id: r.event.id } }, r.event.doc);
     }
-    await client.bulk({ operations: ops as never, refresh: true });
+    await client.bulk({ operations: ops, refresh: true });
     const esb = new ElasticsearchBackend(client);
     const esRefs = new ElasticsearchReferenceStore(client);
     const withBins = await evaluateRules(items, { backend: esb, references: esRefs });
@@ -135,7 +133,7 @@ async function main(): Promise<void> {
     const esErrors = [...withBins.evaluations, ...noBins.evaluations].flatMap((e) => e.results.filter((r) => r.status === 'error').map((r) => `${r.rule}:${r.field}: ${r.error}`));
     if (esErrors.length) console.log(`  ERRORS: ${esErrors.join('; ')}`);
     await client.close();
-    await server.close();
+    await engine.stop();
   } finally {
     if (!process.argv.includes('--db')) rmSync(dir, { recursive: true, force: true });
   }

@@ -21,9 +21,7 @@ import { loadConfig } from '../agent/config/load.ts';
 import type { Config } from '../agent/config/schema.ts';
 import { DriftbeatError } from '../agent/errors.ts';
 import { buildReference } from '../agent/reference/build.ts';
-import { EmbeddedReferenceStore } from '../agent/reference/store-embedded.ts';
 import { buildDeps, evaluateRules } from '../agent/rules/runner.ts';
-import { openEmbeddedStateStore } from '../agent/alerts/state-embedded.ts';
 import type { Notifier } from '../agent/notify/notifier.ts';
 import type { AlertMessage } from '../agent/notify/render.ts';
 import { loadRules } from '../agent/rules/load.ts';
@@ -206,20 +204,16 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const base = await buildReference({ input, model: DEMO_MODEL, version: DEMO_VERSIONS[0]!.version, dataPath: trainFile });
   // Both versions were trained on the same data: one build, saved under each version.
   const profiles = DEMO_VERSIONS.map((v) => ({ ...base, version: v.version, fields: base.fields.map((f) => ({ ...f, version: v.version })) }));
+  // The agent, in-process; the rule engine and the alert manager share its connection to the store.
+  const agent = new Agent({ config: runConfig, logger, drainTimeoutMs: 10_000 });
   // Saved before the agent starts: it loads the vocabularies then, so OOV words are counted at ingest.
-  const refs = await EmbeddedReferenceStore.open(storePath);
-  try {
-    for (const p of profiles) await refs.save(p);
-  } finally {
-    await refs.close();
-  }
+  const refs = await agent.outputs.referenceStore();
+  for (const p of profiles) await refs.save(p);
   screen.line(`[2/4] reference profiles: ${profiles.map((p) => `${p.model}@${p.version}`).join(', ')} (${base.fields.length} fields: ${base.fields.map((f) => f.field.replace(/^\w+\./, '')).join(', ')}) in ${((Date.now() - tRef) / 1000).toFixed(1)} s`);
 
-  // 2. The agent, in-process; the rule engine shares its store.
+  // 2. Rules, evaluated by the demo itself on the simulated clock.
   const rules = loadRules([DEMO_RULES_DIR], { notifiers: Object.keys(config.notifiers) });
-  const agent = new Agent({ config: runConfig, logger, drainTimeoutMs: 10_000 });
   let deps: Awaited<ReturnType<typeof buildDeps>> | undefined;
-  let stateStore: Awaited<ReturnType<typeof openEmbeddedStateStore>> | undefined;
   const fired: FiredAlert[] = [];
   const recovered: FiredAlert[] = [];
   const events: { kind: AlertKind; result: RuleResult }[] = [];
@@ -236,8 +230,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   let manager: AlertManager | undefined;
   try {
     await agent.start();
-    deps = await buildDeps(runConfig, agent);
-    stateStore = await openEmbeddedStateStore(storePath);
+    deps = await buildDeps(runConfig, agent.outputs);
+    const stateStore = await agent.outputs.stateStore();
     manager = new AlertManager({
       config: runConfig,
       store: stateStore,
@@ -308,7 +302,6 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     screen.clearLive();
     await manager?.stop(5000).catch(() => undefined);
     await deps?.close();
-    await stateStore?.close();
     await agent.stop();
     logDest.end();
   }

@@ -2,18 +2,12 @@
  * What `driftbeat alerts list` and `driftbeat alerts silence RULE --for 2h` do (the CLI wires them),
  * and opening the state store and lease for a config.
  */
-import type { Client } from '@elastic/elasticsearch';
 import type { Config } from '../config/schema.ts';
-import { resolvePath } from '../config/load.ts';
 import { formatDuration, parseDuration } from '../config/units.ts';
 import { ConfigError } from '../errors.ts';
-import { createElasticsearchClient } from '../sinks/elasticsearch/client.ts';
-import type { Logger } from '../telemetry/logger.ts';
-import { ElasticsearchLease, LocalLease, type Lease } from './lease.ts';
+import { openOutputs, type Outputs } from '../outputs.ts';
 import type { AlertStatus } from './lifecycle.ts';
 import { activeSilences, type Silence, type StateStore } from './state.ts';
-import { openEmbeddedStateStore } from './state-embedded.ts';
-import { ElasticsearchStateStore } from './state-es.ts';
 
 export interface AlertListRow {
   rule: string;
@@ -90,33 +84,16 @@ export function describeSilence(s: Silence, now = new Date()): string {
 
 export interface OpenedState {
   store: StateStore;
-  /** Only with Elasticsearch: the client the store and the lease share (closed by close()). */
-  client?: Client;
   close(): Promise<void>;
 }
 
-/** The state store of the configured output: DuckDB file for `embedded`, indices for `elasticsearch`. */
-export async function openStateStore(config: Pick<Config, 'output'>, options: { client?: Client } = {}): Promise<OpenedState> {
-  const es = config.output.elasticsearch;
-  if (es) {
-    const client = options.client ?? createElasticsearchClient(es, { name: 'driftbeat-alerts' });
-    const store = new ElasticsearchStateStore(client, { indexPrefix: es.indexPrefix });
-    return { store, client, close: async () => { if (!options.client) await client.close(); } };
+/** The state store of the configured output, for one command; close() releases the connection or file. */
+export async function openStateStore(config: Pick<Config, 'output'>, outputs?: Outputs): Promise<OpenedState> {
+  const out = outputs ?? openOutputs(config, { name: 'alerts' });
+  try {
+    return { store: await out.stateStore(), close: async () => { if (!outputs) await out.close(); } };
+  } catch (err) {
+    if (!outputs) await out.close().catch(() => undefined);
+    throw err;
   }
-  const path = resolvePath(config.output.embedded?.path ?? './data/driftbeat.duckdb');
-  const store = await openEmbeddedStateStore(path);
-  return { store, close: () => store.close() };
-}
-
-/** The rules lease: Elasticsearch when there is a cluster (several agents), always-leader otherwise. */
-export function createLease(config: Pick<Config, 'output'>, opened: OpenedState, logger: Logger, options: { ttlMs?: number; holder?: string } = {}): Lease {
-  const es = config.output.elasticsearch;
-  if (!es || !opened.client) return new LocalLease();
-  return new ElasticsearchLease({
-    client: opened.client,
-    index: `${es.indexPrefix}-state`,
-    logger,
-    ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}),
-    ...(options.holder !== undefined ? { holder: options.holder } : {}),
-  });
 }

@@ -14,8 +14,8 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@elastic/elasticsearch';
-import { errors } from '@elastic/elasticsearch';
+import type { EngineClient } from '../engine/client.ts';
+import { EngineResponseError } from '../engine/connection.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { redact } from '../telemetry/redact.ts';
 import { errorFields } from '../notify/notifier.ts';
@@ -44,7 +44,7 @@ export interface LeaseDoc {
 }
 
 export interface ElasticsearchLeaseOptions {
-  client: Client;
+  client: EngineClient;
   /** `<prefix>-state`. */
   index: string;
   id?: string;
@@ -91,7 +91,7 @@ export class ElasticsearchLease implements Lease {
         const r = await client.get<LeaseDoc>({ index, id: this.id });
         if (r.found && r._source) current = { doc: r._source, seqNo: r._seq_no!, primaryTerm: r._primary_term! };
       } catch (err) {
-        if (!(err instanceof errors.ResponseError && err.statusCode === 404)) throw err;
+        if (!(err instanceof EngineResponseError && err.statusCode === 404)) throw err;
       }
       const now = new Date(started).toISOString();
       const doc = (acquiredAt: string): LeaseDoc => ({ doc_type: 'lease', holder: this.holder, expires_at: started + this.ttlMs, acquired_at: acquiredAt, renewed_at: now });
@@ -108,7 +108,7 @@ export class ElasticsearchLease implements Lease {
       this.leaderUntil = started + this.ttlMs - Math.min(1000, Math.floor(this.ttlMs / 10));
       return this.note(true);
     } catch (err) {
-      if (err instanceof errors.ResponseError && err.statusCode === 409) {
+      if (err instanceof EngineResponseError && err.statusCode === 409) {
         this.leaderUntil = 0;
         return this.note(false, 'another agent');
       }

@@ -1,16 +1,18 @@
 /**
- * Alert state in Elasticsearch.
+ * Alert state in Elasticsearch/OpenSearch. This file owns the mappings of both indices (setup
+ * installs them as templates; init() creates the indices with them when setup has not run).
  *
  *   <prefix>-state    one document per alert (`alert:<key>`), rule cursor (`cursor:<rule>`), silence
  *                     (`silence:<rule>`) and the rules lease (`lease:rules`, see lease.ts); the
  *                     alert state itself is kept unindexed (`enabled: false`): it is read back whole.
  *   <prefix>-alerts   the history of transitions, for Kibana; written with `create` and a
- *                     deterministic `_id`, so a replay is a harmless 409 and it also works when
- *                     `driftbeat setup` made it a data stream.
+ *                     deterministic `_id`, so a replay is a harmless 409.
  */
-import type { Client } from '@elastic/elasticsearch';
 import type { estypes } from '@elastic/elasticsearch';
-import { errors } from '@elastic/elasticsearch';
+import type { EngineClient } from '../engine/client.ts';
+import { EngineResponseError } from '../engine/connection.ts';
+import type { Dialect } from '../engine/dialect.ts';
+import { bool, date, double, flattened, keyword, long, obj, opaque, stringsAsKeywords, type Mappings } from '../engine/mapping.ts';
 import { DriftbeatError } from '../errors.ts';
 import { redact } from '../telemetry/redact.ts';
 import type { AlertState } from './lifecycle.ts';
@@ -19,64 +21,78 @@ import type { AlertEvent, Silence, StateStore } from './state.ts';
 /** Upper bound of documents read back per kind; more alerts than this are reported, not silently cut. */
 const MAX_DOCS = 10_000;
 
-export const STATE_MAPPINGS: estypes.MappingTypeMapping = {
-  dynamic: false,
-  properties: {
-    doc_type: { type: 'keyword' },
-    key: { type: 'keyword' },
-    rule: { type: 'keyword' },
-    status: { type: 'keyword' },
-    updated_at: { type: 'date' },
-    window_end: { type: 'date' },
-    until: { type: 'date' },
-    holder: { type: 'keyword' },
-    expires_at: { type: 'date', format: 'epoch_millis' },
-    state: { type: 'object', enabled: false },
-  },
-};
+/**
+ * `<prefix>-state`: alerts, cursors, silences and the rules lease (lease.ts), told apart by
+ * `doc_type`. `dynamic: false`: documents are read by id and by these keys, and a new field in the
+ * state must never be able to break a write; the alert state itself is kept whole, unparsed.
+ */
+export function stateMappings(): Mappings {
+  return {
+    dynamic: false,
+    properties: {
+      doc_type: keyword(),
+      key: keyword(),
+      rule: keyword(),
+      status: keyword(),
+      updated_at: date,
+      window_end: date,
+      until: date,
+      created_at: date,
+      holder: keyword(),
+      expires_at: { type: 'date', format: 'epoch_millis' },
+      acquired_at: date,
+      renewed_at: date,
+      state: opaque,
+    },
+  };
+}
 
-export const ALERTS_MAPPINGS: estypes.MappingTypeMapping = {
-  properties: {
-    '@timestamp': { type: 'date' },
-    event: { properties: { kind: { type: 'keyword' }, action: { type: 'keyword' }, id: { type: 'keyword' } } },
-    alert: { properties: { key: { type: 'keyword' }, from: { type: 'keyword' }, to: { type: 'keyword' }, message: { type: 'keyword' }, silenced: { type: 'boolean' } } },
-    rule: { properties: { name: { type: 'keyword' }, type: { type: 'keyword' } } },
-    model: { properties: { name: { type: 'keyword' }, version: { type: 'keyword' } } },
-    field: { type: 'keyword' },
-    segment: { type: 'keyword' },
-    severity: { type: 'keyword' },
-    statistic: { type: 'keyword' },
-    value: { type: 'double' },
-    threshold: { type: 'double' },
-    window: { properties: { from: { type: 'date' }, to: { type: 'date' } } },
-    current_count: { type: 'long' },
-    reference_count: { type: 'long' },
-    // Details differ per rule type (lists of objects, maps of shares): one flattened field takes them all.
-    details: { type: 'flattened' },
-  },
-};
+/** `<prefix>-alerts`: one AlertEvent (state.ts) per transition, for Kibana and `alerts list`. */
+export function alertsMappings(d: Dialect): Mappings {
+  return {
+    dynamic_templates: [stringsAsKeywords],
+    properties: {
+      '@timestamp': date,
+      event: obj({ kind: keyword(), action: keyword(), id: keyword() }),
+      alert: obj({ key: keyword(), from: keyword(), to: keyword(), message: keyword(), silenced: bool }),
+      rule: obj({ name: keyword(), type: keyword() }),
+      model: obj({ name: keyword(), version: keyword() }),
+      field: keyword(),
+      segment: keyword(),
+      severity: keyword(),
+      statistic: keyword(),
+      value: double,
+      threshold: double,
+      window: obj({ from: date, to: date }),
+      current_count: long,
+      reference_count: long,
+      // Details differ per rule type (lists of objects, maps of shares): one flattened field takes them all.
+      details: flattened(d),
+    },
+  };
+}
 
 export function stateErr(what: string, err: unknown): DriftbeatError {
   let why = err instanceof Error ? err.message : String(err);
-  if (err instanceof errors.ResponseError) {
+  if (err instanceof EngineResponseError) {
     const body = err.body as { error?: { type?: string; reason?: string } } | undefined;
-    why = `HTTP ${err.statusCode ?? '?'}${body?.error?.type ? ` ${body.error.type}: ${body.error.reason ?? ''}` : ''}`;
+    why = `HTTP ${err.statusCode}${body?.error?.type ? ` ${body.error.type}: ${body.error.reason ?? ''}` : ''}`;
   }
   return new DriftbeatError('ERR_ALERT_STATE', redact(`alert state store (Elasticsearch): ${what} failed: ${why}; check that the cluster is reachable and that the user may read and write the driftbeat-state and driftbeat-alerts indices`), { cause: err });
 }
 
 function isStatus(err: unknown, status: number): boolean {
-  return err instanceof errors.ResponseError && err.statusCode === status;
+  return err instanceof EngineResponseError && err.statusCode === status;
 }
 
 export class ElasticsearchStateStore implements StateStore {
   readonly kind = 'elasticsearch' as const;
   readonly stateIndex: string;
   readonly alertsIndex: string;
-  private readonly client: Client;
+  private readonly client: EngineClient;
   private ready?: Promise<void>;
 
-  constructor(client: Client, options: { indexPrefix?: string } = {}) {
+  constructor(client: EngineClient, options: { indexPrefix?: string } = {}) {
     const prefix = options.indexPrefix ?? 'driftbeat';
     this.client = client;
     this.stateIndex = `${prefix}-state`;
@@ -85,9 +101,9 @@ export class ElasticsearchStateStore implements StateStore {
 
   init(): Promise<void> {
     this.ready ??= (async () => {
-      await this.ensureIndex(this.stateIndex, STATE_MAPPINGS);
-      // The alerts index may be a data stream made by `driftbeat setup`: creating it may be refused, writing still works.
-      await this.ensureIndex(this.alertsIndex, ALERTS_MAPPINGS).catch(() => undefined);
+      const dialect = await this.client.dialect().catch((err: unknown) => { throw stateErr('connecting', err); });
+      await this.ensureIndex(this.stateIndex, stateMappings());
+      await this.ensureIndex(this.alertsIndex, alertsMappings(dialect));
     })();
     this.ready.catch(() => { this.ready = undefined; });
     return this.ready;
@@ -98,7 +114,7 @@ export class ElasticsearchStateStore implements StateStore {
       if (await this.client.indices.exists({ index })) return;
       await this.client.indices.create({ index, mappings });
     } catch (err) {
-      if (isStatus(err, 400) && /already_exists/.test(JSON.stringify((err as errors.ResponseError).body))) return;
+      if (isStatus(err, 400) && /already_exists/.test(JSON.stringify((err as EngineResponseError).body))) return;
       throw stateErr(`creating index ${index}`, err);
     }
   }

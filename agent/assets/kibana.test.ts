@@ -5,7 +5,7 @@ import { KIBANA_FILE } from './gen-kibana.ts';
 import { buildKibanaObjects, parseNdjson, toNdjson, type SavedObject } from './kibana.ts';
 import { AGGREGATABLE_TYPES, mappingsForPattern, possibleTypes } from './templates.ts';
 
-const REF_DIR = new URL('../../../shared/reference/kibana/saved-objects/', import.meta.url);
+const REF_DIR = new URL('../../test/fixtures/elastic/kibana/saved-objects/', import.meta.url);
 
 /** kbn_archiver files: pretty-printed objects separated by blank lines. */
 function referenceObjects(): SavedObject[] {
@@ -21,7 +21,7 @@ const dataViews = objects.filter((o) => o.type === 'index-pattern');
 const lenses = objects.filter((o) => o.type === 'lens');
 const dash = objects.find((o) => o.type === 'dashboard')!;
 
-/** Attributes Kibana stores as JSON strings, per type (shared/reference/SOURCES.md). */
+/** Attributes Kibana stores as JSON strings, per type (test/fixtures/elastic/SOURCES.md). */
 const JSON_STRING_ATTRIBUTES: Record<string, string[]> = {
   'index-pattern': ['fields', 'fieldFormatMap', 'fieldAttrs', 'runtimeFieldMap', 'sourceFilters'],
   dashboard: ['panelsJSON', 'optionsJSON', 'controlGroupInput.panelsJSON', 'controlGroupInput.ignoreParentSettingsJSON', 'kibanaSavedObjectMeta.searchSourceJSON'],

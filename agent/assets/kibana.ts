@@ -1,11 +1,11 @@
 /**
  * The Kibana saved objects driftbeat ships (kibana/driftbeat.ndjson), built as data in the 8.x
- * export format of shared/reference/kibana/saved-objects/: data views for predictions, results and
+ * export format of test/fixtures/elastic/kibana/saved-objects/: data views for predictions, results and
  * alerts, one Lens visualization per panel, and the "driftbeat: model overview" dashboard with a
  * model / version control. `agent/assets/gen-kibana.ts` writes the file; a test holds the file
  * equal to this builder's output, so edit here and regenerate, never the NDJSON by hand.
  *
- * Format notes (see shared/reference/SOURCES.md): `coreMigrationVersion` 8.8.0 plus a per-type
+ * Format notes (see test/fixtures/elastic/SOURCES.md): `coreMigrationVersion` 8.8.0 plus a per-type
  * `typeMigrationVersion`; data view `fields`, `fieldFormatMap`, `runtimeFieldMap`..., dashboard
  * `panelsJSON`/`optionsJSON`/`controlGroupInput.panelsJSON` and every `searchSourceJSON` are JSON
  * encoded as strings; Lens `state` is a real object. References go by id: a Lens layer names

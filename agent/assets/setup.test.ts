@@ -10,7 +10,7 @@ import { buildKibanaObjects, toNdjson } from './kibana.ts';
 import { runSetup, formatAction, type SetupReport, type SetupStep } from './setup.ts';
 import { ilmPolicyBody, templatePlan, type EsResource } from './templates.ts';
 
-const REF = new URL('../../../shared/reference/', import.meta.url);
+const REF = new URL('../../test/fixtures/elastic/', import.meta.url);
 
 function config(url: string, extra = ''): Config {
   const text = `

@@ -1,9 +1,13 @@
 /**
  * `driftbeat setup`: installs the Elastic stack side, idempotently, saying what each step did.
  *
- *   templates  ILM policy, component and index templates, indices, data streams (templates.ts)
+ *   templates  lifecycle policy, component and index templates, indices, data streams (templates.ts)
  *   kibana     the saved objects of kibana/*.ndjson through POST /api/saved_objects/_import
  *   watches    Watcher watches generated from the rules (a provider passed in by the caller)
+ *
+ * On OpenSearch (detected at connect, agent/engine/dialect.ts) the lifecycle is ISM when its plugin
+ * is installed (said and skipped when not), and the Kibana and Watcher steps are skipped with the
+ * reason: the agent's own alerting is the path there.
  *
  * Every resource is read before it is written and written only when absent or different, so a
  * second run sends no write at all. `dryRun` prints every write request (Kibana Dev Tools console
@@ -12,10 +16,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { errors, type Client } from '@elastic/elasticsearch';
 import type { Config } from '../config/schema.ts';
+import { EngineClient, EngineUnsupportedError } from '../engine/client.ts';
+import { EngineResponseError } from '../engine/connection.ts';
+import type { Dialect } from '../engine/dialect.ts';
 import { DriftbeatError } from '../errors.ts';
-import { createElasticsearchClient } from '../sinks/elasticsearch/client.ts';
 import { redact, registerSecret } from '../telemetry/redact.ts';
 import { indexNames, templatePlanFor, type EsResource, type IndexNames, type ResourceKind } from './templates.ts';
 import { parseNdjson, type SavedObject } from './kibana.ts';
@@ -45,6 +50,8 @@ export interface WatchesContext {
   names: IndexNames;
   /** Sends one read request (e.g. GET _license) through the same client; undefined in dry-run. */
   request?: EsRequest;
+  /** The engine's dialect (the configured one in dry-run). */
+  dialect: Dialect;
 }
 export type WatchesProvider = (ctx: WatchesContext) => Promise<EsResource[]> | EsResource[];
 
@@ -55,8 +62,8 @@ export interface SetupOptions {
   dryRun?: boolean;
   /** Receives each line of output (no trailing newline). Default: stdout. */
   out?: (line: string) => void;
-  /** Elasticsearch client; default: built from output.elasticsearch. */
-  client?: Client;
+  /** The engine client; default: built from output.elasticsearch (and closed at the end). */
+  client?: EngineClient;
   fetch?: typeof fetch;
   /** Folder of the *.ndjson saved objects; default: the repository's kibana/. */
   kibanaDir?: string;
@@ -69,6 +76,7 @@ export const DEFAULT_KIBANA_DIR = fileURLToPath(new URL('../../kibana/', import.
 
 const KIND_LABEL: Record<SetupAction['kind'], string> = {
   ilm_policy: 'ILM policy',
+  ism_policy: 'ISM policy',
   component_template: 'component template',
   index_template: 'index template',
   index: 'index',
@@ -107,25 +115,67 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
     return { actions, ok: actions.every((a) => a.result !== 'failed') };
   }
 
-  let client = options.client;
-  const request: EsRequest = async (method, path, body) => {
-    client ??= createElasticsearchClient(es, { name: 'driftbeat-setup' });
-    return esRequest(client, method, path, body);
-  };
+  const client = options.client ?? new EngineClient(es, { name: 'setup' });
+  try {
+    await runSteps(options, { steps, explicit, client, names, out, record });
+  } finally {
+    if (!options.client) await client.close();
+  }
+  return { actions, ok: actions.every((a) => a.result !== 'failed') };
+}
+
+interface StepsContext {
+  steps: SetupStep[];
+  explicit: boolean;
+  client: EngineClient;
+  names: IndexNames;
+  out: (line: string) => void;
+  record: (a: SetupAction) => void;
+}
+
+async function runSteps(options: SetupOptions, ctx: StepsContext): Promise<void> {
+  const { config } = options;
+  const { steps, explicit, client, names, out, record } = ctx;
+  const request: EsRequest = (method, path, body) => esRequest(client, method, path, body);
+  // Which engine: asked once (a dry run sends nothing, so it plans for the configured one).
+  let dialect = client.knownDialect;
+  if (options.dryRun) {
+    out(`# engine: ${dialect.label} (output.elasticsearch.engine: ${client.configured}${client.configured === 'auto' ? '; set it to opensearch for an OpenSearch plan' : ''})`);
+  } else {
+    try {
+      const info = await client.info();
+      dialect = client.knownDialect;
+      out(`setup: ${dialect.label} ${info.version} at ${config.output.elasticsearch!.hosts.join(', ')}`);
+    } catch (err) {
+      if (err instanceof EngineUnsupportedError) {
+        for (const step of steps) record({ step, kind: step === 'watches' ? 'watch' : step === 'kibana' ? 'saved_object' : 'index_template', name: '*', result: 'failed', detail: err.message });
+        return;
+      }
+      // Unreachable: the first request of each step says so and skips the rest.
+    }
+  }
 
   for (const step of steps) {
     if (step === 'templates') {
-      await applyResources('templates', templatePlanFor(config), { request, dryRun: options.dryRun ?? false, out, record });
+      await applyResources('templates', templatePlanFor(config, dialect), { request, dryRun: options.dryRun ?? false, out, record });
     } else if (step === 'kibana') {
+      if (!dialect.kibana) {
+        record({ step, kind: 'saved_object', name: '*', result: explicit ? 'failed' : 'skipped', detail: `the saved objects are for Kibana; ${dialect.label} Dashboards has its own formats (not generated)` });
+        continue;
+      }
       await setupKibana(options, names, out, record, explicit);
     } else if (step === 'watches') {
+      if (!dialect.watcher) {
+        record({ step, kind: 'watch', name: '*', result: explicit ? 'failed' : 'skipped', detail: `Watcher is Elasticsearch-only; on ${dialect.label} the agent's own alerting (driftbeat run with rules.path) evaluates the rules and sends the alerts` });
+        continue;
+      }
       if (!options.watches) {
         record({ step, kind: 'watch', name: '*', result: explicit ? 'failed' : 'skipped', detail: 'watch generation is not available in this build' });
         continue;
       }
       let resources: EsResource[];
       try {
-        resources = await options.watches({ config, names, ...(options.dryRun ? {} : { request }) });
+        resources = await options.watches({ config, names, dialect, ...(options.dryRun ? {} : { request }) });
       } catch (err) {
         // No rules configured is not a failure of a default run (all steps), only of an explicit --watches.
         const noRules = (err as { code?: string }).code === 'ERR_WATCH_NO_RULES';
@@ -135,23 +185,25 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
       await applyResources('watches', resources, { request, dryRun: options.dryRun ?? false, out, record });
     }
   }
-  return { actions, ok: actions.every((a) => a.result !== 'failed') };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Elasticsearch
 
-async function esRequest(client: Client, method: string, path: string, body?: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
+/** One request whose HTTP status is an answer, not an error (setup reads 404 as "absent"). */
+async function esRequest(client: EngineClient, method: string, path: string, body?: Record<string, unknown>): Promise<{ status: number; body: unknown }> {
   try {
-    const res = await client.transport.request(
-      { method, path, ...(body !== undefined ? { body } : {}) },
-      { meta: true, ignore: [404], maxRetries: 0 },
-    );
-    return { status: res.statusCode ?? 200, body: res.body };
+    const res = await client.request({ method: method as 'GET', path, ...(body !== undefined ? { body } : {}) });
+    return { status: res.statusCode, body: res.body };
   } catch (err) {
-    if (err instanceof errors.ResponseError) return { status: err.statusCode ?? err.meta?.statusCode ?? 0, body: err.body };
+    if (err instanceof EngineResponseError) return { status: err.statusCode, body: err.body };
     throw err;
   }
+}
+
+/** The engine has no such API (a plugin that is not installed): OpenSearch's "no handler found". */
+function apiAbsent(status: number, body: unknown): boolean {
+  return (status === 400 || status === 404 || status === 405) && /no handler found/i.test(JSON.stringify(body ?? ''));
 }
 
 /** Loose containment: every key of `desired` is in `actual` with an equal value; scalars compare as strings because Elasticsearch stores settings (and some mapping flags) as strings. */
@@ -215,6 +267,10 @@ export async function applyResources(step: SetupStep, resources: EsResource[], c
         skipRest(step, resources, i + 1, ctx, 'not attempted after the failure above');
         return;
       }
+      if (r.whenAbsent && apiAbsent(got.status, got.body)) {
+        ctx.record({ step, kind: r.kind, name: r.name, result: 'skipped', detail: r.whenAbsent });
+        continue;
+      }
       let existed = got.status >= 200 && got.status < 300;
       if (got.status !== 404 && !existed) {
         ctx.record({ step, kind: r.kind, name: r.name, result: 'failed', detail: `reading it: ${esErrorDetail(got.status, got.body)}` });
@@ -229,7 +285,8 @@ export async function applyResources(step: SetupStep, resources: EsResource[], c
         ctx.record({ step, kind: r.kind, name: r.name, result: 'unchanged' });
         continue;
       }
-      const put = await ctx.request(r.put.method, r.put.path, r.put.body);
+      const query = existed && r.updateQuery ? new URLSearchParams(Object.entries(r.updateQuery(got.body)).map(([k, v]): [string, string] => [k, String(v)])).toString() : '';
+      const put = await ctx.request(r.put.method, query ? `${r.put.path}?${query}` : r.put.path, r.put.body);
       const alreadyThere = JSON.stringify(put.body ?? '').includes('already_exists_exception');
       if (put.status >= 200 && put.status < 300) {
         ctx.record({ step, kind: r.kind, name: r.name, result: existed ? 'updated' : 'created' });
@@ -241,7 +298,7 @@ export async function applyResources(step: SetupStep, resources: EsResource[], c
       }
     } catch (err) {
       ctx.record({ step, kind: r.kind, name: r.name, result: 'failed', detail: `cannot reach Elasticsearch: ${connectionDetail(err)}` });
-      skipRest(step, resources, i + 1, ctx, 'not attempted: Elasticsearch is unreachable');
+      skipRest(step, resources, i + 1, ctx, 'not attempted: the cluster is unreachable');
       return;
     }
   }

@@ -3,25 +3,25 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import type { estypes } from '@elastic/elasticsearch';
-import type { AlertState, Transition } from '../alerts/lifecycle.ts';
+import type { AlertState } from '../alerts/lifecycle.ts';
+import type { AlertEvent } from '../alerts/state.ts';
+import { alertsMappings as alertsMappingsOf, stateMappings } from '../alerts/state-es.ts';
+import { DIALECTS } from '../engine/dialect.ts';
 import type { PredictionDocument } from '../normalize/document.ts';
+import { resultsMappings as resultsMappingsOf } from '../results/elasticsearch.ts';
 import type { RuleResult } from '../rules/result.ts';
+import { deadLetterMappings, predictionsMappings as predictionsMappingsOf } from '../sinks/elasticsearch/mappings.ts';
 import {
-  alertsMappings,
-  deadLetterMappings,
   ilmPolicyBody,
   indexNames,
   mappedType,
-  predictionsMappings,
   PREDICTIONS_PRIORITY,
-  resultsMappings,
-  stateMappings,
   templatePlan,
   type EsResource,
   type JsonKind,
 } from './templates.ts';
 
-const REF = new URL('../../../shared/reference/es/', import.meta.url);
+const REF = new URL('../../test/fixtures/elastic/es/', import.meta.url);
 const read = (p: string) => readFileSync(new URL(p, REF), 'utf8');
 /** Built-in templates hold ${...} placeholders that ES fills in at install time. */
 const builtin = (p: string) => JSON.parse(read(p).replace(/\$\{xpack\.stack\.template\.version\}/g, '1').replace(/\$\{xpack\.stack\.template\.deprecated\}/g, 'false')) as Record<string, unknown>;
@@ -38,6 +38,12 @@ function restSpec(api: string): RestSpec {
 function matchesSpec(api: string, method: string, path: string): boolean {
   return restSpec(api).url.paths.some((p) => p.methods.includes(method) && new RegExp(`^${p.path.replace(/\{[^}]+\}/g, '[^/]+')}$`).test(path));
 }
+
+// Kibana and these format checks are about Elasticsearch; OpenSearch's are checked on the real engine.
+const ES = DIALECTS.elasticsearch;
+const predictionsMappings = () => predictionsMappingsOf(ES);
+const resultsMappings = () => resultsMappingsOf(ES);
+const alertsMappings = () => alertsMappingsOf(ES);
 
 const plan = templatePlan({ prefix: 'driftbeat', models: ['fraud', 'Churn Model'] });
 const byKind = (k: EsResource['kind']) => plan.filter((r) => r.kind === k);
@@ -227,17 +233,26 @@ describe('templates: mappings follow the documents (DESIGN.md section 2)', () =>
     assert.equal(mappedType(rm, 'details.bins', 'long'), 'flattened');
   });
 
-  it('maps alert transitions, alert state and dead letters', () => {
-    const t: Omit<Transition, 'result'> = { key: 'r|f|', rule: 'r', field: 'f', segment: '', from: 'ok', to: 'firing', at: '2024-05-01T01:05:00.000Z', message: 'firing', silenced: false };
+  it('maps alert history events, alert state and dead letters as their writers write them', () => {
+    // What ElasticsearchStateStore.recordEvents writes (an AlertEvent), not the lifecycle's Transition.
+    const e: AlertEvent = {
+      '@timestamp': '2024-05-01T01:05:00.000Z', event: { kind: 'alert', action: 'firing', id: 'x' },
+      alert: { key: 'r|f|', from: 'ok', to: 'firing', message: 'firing', silenced: false },
+      rule: { name: 'r', type: 'volume' }, model: { name: 'm', version: '1' }, field: 'f', segment: '', severity: 'warning',
+      statistic: 'count', value: 3, threshold: 5, window: { from: '2024-05-01T00:00:00.000Z', to: '2024-05-01T01:00:00.000Z' },
+      current_count: 3, reference_count: null, details: { a: 1 },
+    };
     const am = alertsMappings();
-    for (const [p, k] of leaves(t)) assert.ok(['keyword', 'date', 'boolean'].includes(mappedType(am, p, k)!), p);
-    assert.equal(mappedType(am, 'result.value', 'double'), 'double');
+    for (const [p, k] of leaves(e)) assert.ok(mappedType(am, p, k) !== undefined && mappedType(am, p, k) !== 'text', `${p} -> ${mappedType(am, p, k)}`);
+    assert.equal(mappedType(am, 'rule.name', 'string'), 'keyword');
+    assert.equal(mappedType(am, 'alert.to', 'string'), 'keyword');
+    assert.equal(mappedType(am, '@timestamp', 'string'), 'date');
+    // What saveAlerts writes: the keys it reads by, and the whole state unparsed.
     const s: AlertState = { key: 'k', rule: 'r', field: 'f', segment: '', model: 'm', status: 'firing', since: 'x', breaches: 1, firingSince: 'x', notified: true, lastNotifiedAt: 'x', lastWindowTo: 'x', updatedAt: 'x' };
     const sm = stateMappings();
-    for (const p of ['key', 'rule', 'field', 'segment', 'model', 'status']) assert.equal(mappedType(sm, p, 'string'), 'keyword');
-    for (const p of ['since', 'firingSince', 'lastNotifiedAt', 'lastWindowTo', 'updatedAt']) assert.equal(mappedType(sm, p, 'string'), 'date', p);
-    assert.equal(mappedType(sm, 'breaches', 'long'), undefined, 'unlisted state fields are kept in _source, not indexed');
-    assert.ok(s);
+    for (const p of ['doc_type', 'key', 'rule', 'status']) assert.equal(mappedType(sm, p, 'string'), 'keyword');
+    assert.equal(mappedType(sm, 'updated_at', 'string'), 'date');
+    for (const [p, k] of leaves({ state: s })) assert.equal(mappedType(sm, p, k), undefined, `${p}: the alert state is kept whole in _source`);
     const dm = deadLetterMappings();
     for (const p of ['event.id', 'model.name', 'log.file.path', 'error.type']) assert.equal(mappedType(dm, p, 'string'), 'keyword', p);
   });

@@ -1,18 +1,29 @@
 /**
- * What `driftbeat setup --templates` installs in Elasticsearch, as pure data typed with the
- * official client's `estypes` (so `tsc` rejects a malformed template): an ILM policy, component
- * and composable index templates for the predictions data streams (DESIGN.md section 2), index
- * templates for the reference, results, alerts, state and dead-letter indices, those indices, and
- * one data stream per input whose model name is a constant.
+ * What `driftbeat setup --templates` installs in Elasticsearch or OpenSearch, as pure data typed
+ * with the specification's `estypes`: a lifecycle policy (ILM, or ISM on OpenSearch), component
+ * and composable index templates for the predictions data streams, index templates for the
+ * reference, results, alerts, state and dead-letter indices, those indices, and one data stream
+ * per input whose model name is a constant.
  *
- * The layout copies the built-in `logs` template (shared/reference/es/templates/): mappings and
- * settings in `<name>@mappings` / `<name>@settings` component templates, a `<name>@custom`
- * component the user may create to override anything (listed in ignore_missing_component_templates).
+ * Setup only assembles: every mapping is owned by the component that writes the documents
+ * (sinks/elasticsearch/mappings.ts, results/elasticsearch.ts, alerts/state-es.ts,
+ * reference/store-elasticsearch.ts), so a template and its writer cannot disagree.
+ *
+ * The layout copies the built-in `logs` template of Elasticsearch: mappings and settings in
+ * `<name>@mappings` / `<name>@settings` component templates, a `<name>@custom` component the user
+ * may create to override anything (listed in ignore_missing_component_templates; on OpenSearch,
+ * which lacks that option, setup creates it empty when absent and never overwrites it).
  */
 import type { estypes } from '@elastic/elasticsearch';
-import type { Config } from '../config/schema.ts';
-import { predictionsStream } from '../normalize/document.ts';
 import { deadLetterIndex } from '../sinks/elasticsearch/config.ts';
+import type { Config } from '../config/schema.ts';
+import { DIALECTS, type Dialect } from '../engine/dialect.ts';
+import type { Mappings } from '../engine/mapping.ts';
+import { predictionsStream } from '../normalize/document.ts';
+import { alertsMappings, stateMappings } from '../alerts/state-es.ts';
+import { referenceMappings } from '../reference/store-elasticsearch.ts';
+import { resultsMappings } from '../results/elasticsearch.ts';
+import { deadLetterMappings, predictionsMappings } from '../sinks/elasticsearch/mappings.ts';
 
 /** Bumped whenever a template below changes; stored in each template's `version`. */
 export const TEMPLATE_VERSION = 1;
@@ -20,7 +31,7 @@ export const TEMPLATE_VERSION = 1;
 /** Above the built-in `logs` template (100), so a prefix such as `logs-...` still gets ours. */
 export const PREDICTIONS_PRIORITY = 200;
 
-export const KEYWORD_IGNORE_ABOVE = 1024;
+export { KEYWORD_IGNORE_ABOVE } from '../engine/mapping.ts';
 export const TOTAL_FIELDS_LIMIT = 2000;
 
 export interface IndexNames {
@@ -52,7 +63,7 @@ export function indexNames(prefix = 'driftbeat'): IndexNames {
 }
 
 // ---------------------------------------------------------------------------------------------
-// ILM
+// lifecycle: ILM (Elasticsearch) or ISM (OpenSearch's Index State Management plugin)
 
 export interface IlmOptions {
   rolloverMaxAge: string;
@@ -78,204 +89,25 @@ export function ilmPolicyBody(o: IlmOptions = DEFAULT_ILM): Omit<estypes.IlmPutL
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// mappings
-
-const keyword = (ignoreAbove = KEYWORD_IGNORE_ABOVE): estypes.MappingKeywordProperty => ({ type: 'keyword', ignore_above: ignoreAbove });
-const date: estypes.MappingDateProperty = { type: 'date' };
-const double: estypes.MappingDoubleNumberProperty = { type: 'double' };
-const long: estypes.MappingLongNumberProperty = { type: 'long' };
-const integer: estypes.MappingIntegerNumberProperty = { type: 'integer' };
-const bool: estypes.MappingBooleanProperty = { type: 'boolean' };
-const flattened: estypes.MappingFlattenedProperty = { type: 'flattened', ignore_above: KEYWORD_IGNORE_ABOVE };
-const obj = (properties: Record<string, estypes.MappingProperty>): estypes.MappingObjectProperty => ({ type: 'object', properties });
-
-type DynamicTemplate = Partial<Record<string, estypes.MappingDynamicTemplate>>;
-
 /**
- * Values of features and predictions: strings and booleans are categories (keyword), every number
- * is a double. Mapping JSON integers as double matters: a feature whose first value is `3` would
- * otherwise become `long` and a later `3.5` would be silently truncated.
+ * The body of `PUT _plugins/_ism/policies/<name>`: the same retention as the ILM policy, in ISM's
+ * states-and-transitions form, attached to the backing indices of the data streams by
+ * `ism_template` (OpenSearch has no per-index lifecycle setting in templates).
  */
-function valueTemplates(path: 'features' | 'prediction'): DynamicTemplate[] {
-  return [
-    { [`${path}_strings`]: { path_match: `${path}.*`, match_mapping_type: 'string', mapping: keyword() } },
-    { [`${path}_booleans`]: { path_match: `${path}.*`, match_mapping_type: 'boolean', mapping: keyword() } },
-    { [`${path}_longs`]: { path_match: `${path}.*`, match_mapping_type: 'long', mapping: double } },
-    { [`${path}_doubles`]: { path_match: `${path}.*`, match_mapping_type: 'double', mapping: double } },
-  ];
-}
-
-/** Mappings of a predictions document (agent/normalize/document.ts, DESIGN.md section 2). */
-export function predictionsMappings(): estypes.MappingTypeMapping {
+export function ismPolicyBody(n: IndexNames, o: IlmOptions = DEFAULT_ILM): Record<string, unknown> {
   return {
-    // A prediction log has many string features that look like dates or numbers ("2024-01", "007"): keep them categories.
-    date_detection: false,
-    numeric_detection: false,
-    dynamic_templates: [
-      ...valueTemplates('features'),
-      ...valueTemplates('prediction'),
-      // Raw text is searchable, never an aggregatable keyword (high cardinality).
-      { text_content: { path_match: 'text.*.content', mapping: { type: 'text' } } },
-      { text_token_count: { path_match: 'text.*.token_count', mapping: integer } },
-      { text_oov_count: { path_match: 'text.*.oov_count', mapping: integer } },
-      // Copied to the top-level oov_tokens so one terms aggregation lists new words across text fields.
-      { text_oov_tokens: { path_match: 'text.*.oov_tokens', mapping: { type: 'keyword', ignore_above: 256, copy_to: 'oov_tokens' } } },
-      { labels: { path_match: 'labels.*', mapping: keyword() } },
-      { strings_as_keywords: { match_mapping_type: 'string', mapping: keyword() } },
-    ],
-    properties: {
-      '@timestamp': date,
-      event: obj({ id: keyword(), ingested: date, duration: long }),
-      model: obj({ name: keyword(), version: keyword() }),
-      features: { type: 'object' },
-      prediction: { type: 'object' },
-      missing: keyword(),
-      oov_tokens: keyword(256),
-      features_unparsed: flattened,
-      features_overflow: flattened,
-      text: { type: 'object' },
-      labels: { type: 'object' },
-      host: obj({ name: keyword() }),
-      log: obj({ file: obj({ path: keyword() }), offset: long }),
-    },
-  };
-}
-
-const stringsAsKeywords: DynamicTemplate = { strings_as_keywords: { match_mapping_type: 'string', mapping: keyword() } };
-
-/** RuleResult (agent/rules/result.ts): one document per rule x field x segment x window. */
-function ruleResultProperties(): Record<string, estypes.MappingProperty> {
-  return {
-    rule: keyword(),
-    type: keyword(),
-    model: keyword(),
-    version: keyword(),
-    field: keyword(),
-    segment: keyword(),
-    window: obj({ from: date, to: date }),
-    status: keyword(),
-    statistic: keyword(),
-    value: double,
-    threshold: double,
-    drifted: bool,
-    reference_count: long,
-    current_count: long,
-    severity: keyword(),
-    // Its shape differs per rule type; flattened takes any shape without growing the mapping.
-    details: flattened,
-    reference: keyword(),
-    error: { type: 'text' },
-    evaluated_at: date,
-  };
-}
-
-export function resultsMappings(): estypes.MappingTypeMapping {
-  return {
-    dynamic_templates: [stringsAsKeywords],
-    properties: { '@timestamp': date, ...ruleResultProperties() },
-  };
-}
-
-/** Alert transitions (agent/alerts/lifecycle.ts Transition): ok -> firing -> recovered, with the result that caused it. */
-export function alertsMappings(): estypes.MappingTypeMapping {
-  return {
-    dynamic_templates: [stringsAsKeywords],
-    properties: {
-      '@timestamp': date,
-      at: date,
-      key: keyword(),
-      rule: keyword(),
-      field: keyword(),
-      segment: keyword(),
-      model: keyword(),
-      version: keyword(),
-      state: keyword(),
-      from: keyword(),
-      to: keyword(),
-      message: keyword(),
-      silenced: bool,
-      severity: keyword(),
-      result: obj(ruleResultProperties()),
-    },
-  };
-}
-
-/**
- * Alert state and the evaluation lease. `dynamic: false`: the agent reads these documents by id
- * and by the keys below, and a new field in the state must never be able to break a write.
- */
-export function stateMappings(): estypes.MappingTypeMapping {
-  return {
-    dynamic: false,
-    properties: {
-      key: keyword(),
-      rule: keyword(),
-      field: keyword(),
-      segment: keyword(),
-      model: keyword(),
-      version: keyword(),
-      state: keyword(),
-      status: keyword(),
-      kind: keyword(),
-      holder: keyword(),
-      since: date,
-      firingSince: date,
-      lastNotifiedAt: date,
-      lastWindowTo: date,
-      updatedAt: date,
-      expires_at: date,
-      updated_at: date,
-    },
-  };
-}
-
-/**
- * Reference profiles, one document per model + version + field. `dynamic: false` because category
- * counts and vocabularies are objects keyed by user values (a mapping explosion otherwise); `terms`
- * lookups read `_source`, so they work on unmapped fields.
- */
-export function referenceMappings(): estypes.MappingTypeMapping {
-  // Written by agent/reference/store-elasticsearch.ts. category_values / vocabulary_tokens are read
-  // by terms lookups from _source only, so they are neither indexed nor given doc values; the full
-  // profile rides along unindexed.
-  const lookupOnly: estypes.MappingProperty = { type: 'keyword', index: false, doc_values: false };
-  return {
-    dynamic: false,
-    properties: {
-      model: keyword(),
-      version: keyword(),
-      field: keyword(),
-      kind: keyword(),
-      type: keyword(),
-      position: long,
-      count: long,
-      missing_count: long,
-      missing_share: double,
-      distinct_count: long,
-      category_values: lookupOnly,
-      vocabulary_tokens: lookupOnly,
-      numeric: { type: 'object', enabled: false },
-      profile: { type: 'object', enabled: false },
-      source_path: keyword(),
-      source_rows: long,
-      source_format: keyword(),
-      built_at: date,
-    },
-  };
-}
-
-/** Documents Elasticsearch refused for good (agent/sinks/elasticsearch/sink.ts indexDeadLetters). */
-export function deadLetterMappings(): estypes.MappingTypeMapping {
-  return {
-    dynamic: false,
-    properties: {
-      '@timestamp': date,
-      event: obj({ id: keyword(), original: { type: 'keyword', index: false, doc_values: false } }),
-      model: obj({ name: keyword(), version: keyword() }),
-      log: obj({ file: obj({ path: keyword() }), offset: long }),
-      error: obj({ type: keyword(), message: { type: 'text' } }),
-      reason: { type: 'text' },
+    policy: {
+      description: 'driftbeat: predictions data streams (driftbeat setup)',
+      default_state: 'hot',
+      states: [
+        {
+          name: 'hot',
+          actions: [{ rollover: { min_index_age: o.rolloverMaxAge, min_primary_shard_size: o.rolloverMaxPrimaryShardSize } }],
+          transitions: [{ state_name: 'delete', conditions: { min_index_age: o.deleteAfter } }],
+        },
+        { name: 'delete', actions: [{ delete: {} }], transitions: [] },
+      ],
+      ism_template: [{ index_patterns: [`.ds-${n.predictionsPattern}`], priority: PREDICTIONS_PRIORITY }],
     },
   };
 }
@@ -288,49 +120,45 @@ export type IndexTemplateBody = Omit<estypes.IndicesPutIndexTemplateRequest, 'na
 
 const META = { managed_by: 'driftbeat', managed: true };
 
-export function predictionsComponentTemplates(n: IndexNames): { name: string; body: ComponentTemplateBody }[] {
+export function predictionsComponentTemplates(n: IndexNames, d: Dialect = DIALECTS.elasticsearch): { name: string; body: ComponentTemplateBody }[] {
+  const index: Record<string, unknown> = { mapping: { total_fields: { limit: TOTAL_FIELDS_LIMIT } } };
+  if (d.lifecycle === 'ilm') index['lifecycle'] = { name: n.ilmPolicy };
   return [
     {
       name: `${n.predictionsTemplate}@mappings`,
       body: {
-        template: { mappings: predictionsMappings() },
+        template: { mappings: predictionsMappings(d) },
         version: TEMPLATE_VERSION,
-        _meta: { ...META, description: 'driftbeat: mappings of prediction documents (DESIGN.md section 2)' },
+        _meta: { ...META, description: 'driftbeat: mappings of prediction documents (agent/normalize/document.ts)' },
       },
     },
     {
       name: `${n.predictionsTemplate}@settings`,
       body: {
-        template: {
-          settings: {
-            index: {
-              lifecycle: { name: n.ilmPolicy },
-              mapping: { total_fields: { limit: TOTAL_FIELDS_LIMIT } },
-            },
-          },
-        },
+        template: { settings: { index } },
         version: TEMPLATE_VERSION,
-        _meta: { ...META, description: 'driftbeat: ILM policy and field limit of prediction data streams' },
+        _meta: { ...META, description: d.lifecycle === 'ilm' ? 'driftbeat: ILM policy and field limit of prediction data streams' : 'driftbeat: field limit of prediction data streams' },
       },
     },
   ];
 }
 
-export function predictionsIndexTemplate(n: IndexNames): IndexTemplateBody {
-  return {
+export function predictionsIndexTemplate(n: IndexNames, d: Dialect = DIALECTS.elasticsearch): IndexTemplateBody {
+  const body: IndexTemplateBody = {
     index_patterns: [n.predictionsPattern],
     priority: PREDICTIONS_PRIORITY,
     data_stream: {},
     composed_of: [`${n.predictionsTemplate}@mappings`, `${n.predictionsTemplate}@settings`, `${n.predictionsTemplate}@custom`],
-    ignore_missing_component_templates: [`${n.predictionsTemplate}@custom`],
-    allow_auto_create: true,
     version: TEMPLATE_VERSION,
     _meta: { ...META, description: 'driftbeat: one data stream per model, driftbeat-predictions-<model>' },
   };
+  if (d.ignoreMissingComponentTemplates) body.ignore_missing_component_templates = [`${n.predictionsTemplate}@custom`];
+  if (d.allowAutoCreate) body.allow_auto_create = true;
+  return body;
 }
 
 /** Plain indices (not data streams): they are updated in place or written with `index`, which data streams refuse. */
-export function plainIndexTemplate(index: string, mappings: estypes.MappingTypeMapping, description: string): IndexTemplateBody {
+export function plainIndexTemplate(index: string, mappings: Mappings, description: string): IndexTemplateBody {
   return {
     index_patterns: [index, `${index}-*`],
     priority: PREDICTIONS_PRIORITY,
@@ -343,13 +171,24 @@ export function plainIndexTemplate(index: string, mappings: estypes.MappingTypeM
   };
 }
 
+/** The plain indices driftbeat writes, each with the mapping of its writer. */
+export function plainIndices(n: IndexNames, d: Dialect = DIALECTS.elasticsearch): { index: string; mappings: Mappings; description: string }[] {
+  return [
+    { index: n.reference, mappings: referenceMappings(), description: 'driftbeat: reference profiles, one document per model + version + field' },
+    { index: n.results, mappings: resultsMappings(d), description: 'driftbeat: one result per rule x field x segment x window' },
+    { index: n.alerts, mappings: alertsMappings(d), description: 'driftbeat: alert transitions (firing, recovered)' },
+    { index: n.state, mappings: stateMappings(), description: 'driftbeat: alert state, rule cursors, silences and the evaluation lease' },
+    { index: n.deadLetter, mappings: deadLetterMappings(), description: 'driftbeat: documents the engine refused' },
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
 // the plan: every request of the templates step, in order
 
-export type ResourceKind = 'ilm_policy' | 'component_template' | 'index_template' | 'index' | 'data_stream' | 'watch';
+export type ResourceKind = 'ilm_policy' | 'ism_policy' | 'component_template' | 'index_template' | 'index' | 'data_stream' | 'watch';
 
 /**
- * One thing setup makes exist in Elasticsearch. Setup reads it (`get`), compares what it read with
+ * One thing setup makes exist in the engine. Setup reads it (`get`), compares what it read with
  * `put.body` and writes only when it is absent or different, so a second run changes nothing.
  */
 export interface EsResource {
@@ -360,6 +199,10 @@ export interface EsResource {
   put: { method: 'PUT' | 'POST'; path: string; body?: Record<string, unknown> };
   /** The stored definition in the GET response, compared with put.body. Absent: existence is all that counts. */
   current?: (getBody: unknown) => unknown;
+  /** Query parameters of an update, from what GET answered (ISM wants the policy's seq_no). */
+  updateQuery?: (getBody: unknown) => Record<string, string | number>;
+  /** Set when the API may be absent (a plugin): what it means for the user, said instead of failing. */
+  whenAbsent?: string;
 }
 
 /** Path segment encoding; `@` is legal in a path (RFC 3986 pchar) and reads better in --dry-run output. */
@@ -379,13 +222,34 @@ export function ilmResource(name: string, body: Omit<estypes.IlmPutLifecycleRequ
   };
 }
 
-export function componentTemplateResource(name: string, body: ComponentTemplateBody): EsResource {
+export function ismResource(name: string, body: Record<string, unknown>): EsResource {
+  return {
+    kind: 'ism_policy',
+    name,
+    get: { method: 'GET', path: `/_plugins/_ism/policies/${enc(name)}` },
+    put: { method: 'PUT', path: `/_plugins/_ism/policies/${enc(name)}`, body },
+    // GET answers {"_id", "_seq_no", "_primary_term", "policy": {...}}.
+    current: (b) => {
+      const p = (b as { policy?: unknown } | undefined)?.policy;
+      return p === undefined ? undefined : { policy: p };
+    },
+    updateQuery: (b): Record<string, string | number> => {
+      const g = b as { _seq_no?: number; _primary_term?: number };
+      return g._seq_no === undefined || g._primary_term === undefined ? {} : { if_seq_no: g._seq_no, if_primary_term: g._primary_term };
+    },
+    whenAbsent: 'the Index State Management plugin (opensearch-index-management) is not installed: prediction indices are kept until deleted by hand; install the plugin and run setup again for rollover and retention',
+  };
+}
+
+export function componentTemplateResource(name: string, body: ComponentTemplateBody, options: { onlyWhenAbsent?: boolean } = {}): EsResource {
   return {
     kind: 'component_template',
     name,
     get: { method: 'GET', path: `/_component_template/${enc(name)}` },
     put: { method: 'PUT', path: `/_component_template/${enc(name)}`, body: body as Record<string, unknown> },
-    current: (b) => (b as estypes.ClusterGetComponentTemplateResponse | undefined)?.component_templates?.find((t) => t.name === name)?.component_template,
+    ...(options.onlyWhenAbsent
+      ? {}
+      : { current: (b: unknown) => (b as estypes.ClusterGetComponentTemplateResponse | undefined)?.component_templates?.find((t) => t.name === name)?.component_template }),
   };
 }
 
@@ -420,32 +284,41 @@ export interface TemplatePlanOptions {
   ilm?: IlmOptions;
   /** Models whose data streams are created now (others are created by their first document). */
   models?: string[];
+  /** The engine's dialect (default Elasticsearch). */
+  dialect?: Dialect;
 }
 
 /** Every resource of the templates step, in the order they must be installed. */
 export function templatePlan(o: TemplatePlanOptions = {}): EsResource[] {
   const n = indexNames(o.prefix);
-  const plain: [string, estypes.MappingTypeMapping, string][] = [
-    [n.reference, referenceMappings(), 'driftbeat: reference profiles, one document per model + version + field'],
-    [n.results, resultsMappings(), 'driftbeat: one result per rule x field x segment x window'],
-    [n.alerts, alertsMappings(), 'driftbeat: alert transitions (firing, recovered)'],
-    [n.state, stateMappings(), 'driftbeat: alert state and the evaluation lease'],
-    [n.deadLetter, deadLetterMappings(), 'driftbeat: documents Elasticsearch refused'],
-  ];
+  const d = o.dialect ?? DIALECTS.elasticsearch;
+  const plain = plainIndices(n, d);
+  const lifecycle = d.lifecycle === 'ilm'
+    ? ilmResource(n.ilmPolicy, ilmPolicyBody(o.ilm))
+    : ismResource(n.ilmPolicy, ismPolicyBody(n, o.ilm));
+  // Without ignore_missing_component_templates the @custom component must exist: an empty one,
+  // created only when absent, so a user's own overrides there are never replaced.
+  const custom = d.ignoreMissingComponentTemplates
+    ? []
+    : [componentTemplateResource(`${n.predictionsTemplate}@custom`, {
+      template: {},
+      _meta: { ...META, managed: false, description: 'driftbeat: your own settings and mappings for prediction data streams (setup creates it empty and never changes it)' },
+    }, { onlyWhenAbsent: true })];
   return [
-    ilmResource(n.ilmPolicy, ilmPolicyBody(o.ilm)),
-    ...predictionsComponentTemplates(n).map((c) => componentTemplateResource(c.name, c.body)),
-    indexTemplateResource(n.predictionsTemplate, predictionsIndexTemplate(n)),
-    ...plain.map(([index, mappings, description]) => indexTemplateResource(index, plainIndexTemplate(index, mappings, description))),
-    ...plain.map(([index]) => indexResource(index)),
+    lifecycle,
+    ...predictionsComponentTemplates(n, d).map((c) => componentTemplateResource(c.name, c.body)),
+    ...custom,
+    indexTemplateResource(n.predictionsTemplate, predictionsIndexTemplate(n, d)),
+    ...plain.map((p) => indexTemplateResource(p.index, plainIndexTemplate(p.index, p.mappings, p.description))),
+    ...plain.map((p) => indexResource(p.index)),
     ...(o.models ?? []).map((m) => dataStreamResource(predictionsStream(n.prefix, m))),
   ];
 }
 
-/** The plan for a loaded config. */
-export function templatePlanFor(config: Config): EsResource[] {
+/** The plan for a loaded config on an engine of `dialect`. */
+export function templatePlanFor(config: Config, dialect: Dialect = DIALECTS.elasticsearch): EsResource[] {
   const prefix = config.output.elasticsearch?.indexPrefix ?? 'driftbeat';
-  return templatePlan({ prefix, ilm: config.setup.ilm, models: constantModels(config) });
+  return templatePlan({ prefix, ilm: config.setup.ilm, models: constantModels(config), dialect });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -522,14 +395,10 @@ export function possibleTypes(mappings: estypes.MappingTypeMapping, path: string
 /** Types Kibana can aggregate on (terms, date_histogram, percentiles...). */
 export const AGGREGATABLE_TYPES = new Set(['keyword', 'constant_keyword', 'boolean', 'date', 'date_nanos', 'long', 'integer', 'short', 'byte', 'double', 'float', 'half_float', 'scaled_float', 'ip']);
 
-/** The mappings a Kibana data view title (index pattern) reads, by prefix-independent suffix. */
+/** The mappings a Kibana data view title (index pattern) reads (Kibana is Elasticsearch-only). */
 export function mappingsForPattern(pattern: string, prefix = 'driftbeat'): estypes.MappingTypeMapping | undefined {
   const n = indexNames(prefix);
-  if (pattern === n.predictionsPattern) return predictionsMappings();
-  if (pattern.startsWith(n.results)) return resultsMappings();
-  if (pattern.startsWith(n.alerts)) return alertsMappings();
-  if (pattern.startsWith(n.state)) return stateMappings();
-  if (pattern.startsWith(n.reference)) return referenceMappings();
-  if (pattern.startsWith(n.deadLetter)) return deadLetterMappings();
-  return undefined;
+  const d = DIALECTS.elasticsearch;
+  if (pattern === n.predictionsPattern) return predictionsMappings(d);
+  return plainIndices(n, d).find((p) => pattern.startsWith(p.index))?.mappings;
 }

@@ -16,7 +16,7 @@ import {
   EXAMPLE_CONFIG, EXAMPLE_RULES_DIR, generateWatch, quartzCron, triggerMinus, watchesExportCommand, watchSearches, type WatchBody,
 } from './watches.ts';
 
-const REF = new URL('../../../shared/reference/es/watcher/', import.meta.url);
+const REF = new URL('../../test/fixtures/elastic/es/watcher/', import.meta.url);
 const refExample = JSON.parse((parseYaml(readFileSync(new URL('spec-WatcherPutWatchRequestExample1.yaml', REF), 'utf8')) as { value: string }).value) as Record<string, Record<string, unknown>>;
 
 const exampleRules = (): Rule[] => loadRules([EXAMPLE_RULES_DIR], { env: {} });

@@ -1,7 +1,7 @@
 /**
  * Elasticsearch Watcher watches generated from the rule files (one source of truth, DESIGN.md §8).
  *
- * A watch per rule, in the format of shared/reference/es/watcher/:
+ * A watch per rule, in the format of test/fixtures/elastic/es/watcher/:
  * - trigger: the rule's cron in Watcher's Quartz form (seconds first, `?` in one day field), UTC.
  * - input: a search with the SAME body that backends/elasticsearch/body.ts compiles for the rule's
  *   current-side queries, the window as date math on the trigger time

@@ -116,7 +116,8 @@ const BackoffSchema = camel(
 
 export const ElasticsearchOutputSchema = camel(
   z.strictObject({
-    hosts: z.array(z.url()).min(1).describe('Elasticsearch URLs.'),
+    hosts: z.array(z.url()).min(1).describe('URLs of Elasticsearch 8.x/9.x or OpenSearch 2.x nodes (the engine is detected at connect).'),
+    engine: z.enum(['auto', 'elasticsearch', 'opensearch']).default('auto').describe('Which engine hosts point at: auto detects it from GET /; the value is used when the engine cannot be asked (setup --dry-run).'),
     api_key: nonEmpty.optional().describe('API key (base64 id:key); use ${ENV}.'),
     username: nonEmpty.optional(),
     password: nonEmpty.optional().describe('Use ${ENV}.'),

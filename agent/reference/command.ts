@@ -8,6 +8,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, resolvePath } from '../config/load.ts';
 import type { Config, InputConfig } from '../config/schema.ts';
+import { openOutputs } from '../outputs.ts';
 import { ConfigError } from '../errors.ts';
 import type { DataFormat } from './build.ts';
 import type { ReferenceProfile, ReferenceStore } from './profile.ts';
@@ -49,18 +50,15 @@ export interface OpenedReferenceStore {
 }
 
 export async function openReferenceStore(config: Config): Promise<OpenedReferenceStore> {
-  const es = config.output.elasticsearch;
-  if (es) {
-    const { createElasticsearchClient } = await import('../sinks/elasticsearch/client.ts');
-    const { ElasticsearchReferenceStore } = await import('./store-elasticsearch.ts');
-    const client = createElasticsearchClient(es, { name: 'driftbeat-reference' });
-    const store = new ElasticsearchReferenceStore(client, { indexPrefix: es.indexPrefix });
-    return { store, where: `index ${store.index}`, close: () => client.close() };
+  const outputs = openOutputs(config, { name: 'reference' });
+  try {
+    const store = await outputs.referenceStore();
+    const where = outputs.kind === 'embedded' ? outputs.where : `index ${outputs.indexPrefix}-reference`;
+    return { store, where, close: () => outputs.close() };
+  } catch (err) {
+    await outputs.close().catch(() => undefined);
+    throw err;
   }
-  const path = resolvePath(config.output.embedded!.path);
-  const { EmbeddedReferenceStore } = await import('./store-embedded.ts');
-  const store = await EmbeddedReferenceStore.open(path);
-  return { store, where: `embedded store ${config.output.embedded!.path}`, close: () => store.close() };
 }
 
 /** The input whose model.name is `model`; else the only input that reads the name from a field. */

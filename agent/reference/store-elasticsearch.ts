@@ -16,9 +16,10 @@
  *   profile                                       the whole FieldProfile; not indexed (mapped as an
  *                                                 object with enabled: false), read back by get()
  */
-import type { Client, estypes } from '@elastic/elasticsearch';
-import { errors } from '@elastic/elasticsearch';
-import { referenceMappings } from '../assets/templates.ts';
+import type { estypes } from '@elastic/elasticsearch';
+import type { EngineClient } from '../engine/client.ts';
+import { EngineResponseError } from '../engine/connection.ts';
+import { date, double, keyword, long, opaque, stored, type Mappings } from '../engine/mapping.ts';
 import { DriftbeatError } from '../errors.ts';
 import { redact } from '../telemetry/redact.ts';
 import { referenceDocId, type FieldProfile, type ReferenceProfile, type ReferenceStore } from './profile.ts';
@@ -73,12 +74,45 @@ export function referenceDocument(profile: ReferenceProfile, f: FieldProfile, po
   return d;
 }
 
+/**
+ * Reference profiles, one document per model + version + field. `dynamic: false` because category
+ * counts and vocabularies are objects keyed by user values (a mapping explosion otherwise). The
+ * terms-lookup arrays (category_values, vocabulary_tokens) are read from _source by `terms`
+ * lookups only, so they are neither indexed nor given doc values; the full profile rides along
+ * unindexed. This file owns the mapping: setup installs it, init() creates the index with it.
+ */
+export function referenceMappings(): Mappings {
+  return {
+    dynamic: false,
+    properties: {
+      model: keyword(),
+      version: keyword(),
+      field: keyword(),
+      kind: keyword(),
+      type: keyword(),
+      position: long,
+      count: long,
+      missing_count: long,
+      missing_share: double,
+      distinct_count: long,
+      category_values: stored,
+      vocabulary_tokens: stored,
+      numeric: opaque,
+      profile: opaque,
+      source_path: keyword(),
+      source_rows: long,
+      source_format: keyword(),
+      built_at: date,
+    },
+  };
+}
+
 export class ElasticsearchReferenceStore implements ReferenceStore {
   readonly index: string;
-  readonly #client: Client;
+  readonly #client: EngineClient;
   #ready?: Promise<void>;
 
-  constructor(client: Client, options: { indexPrefix?: string } = {}) {
+  constructor(client: EngineClient, options: { indexPrefix?: string } = {}) {
     this.#client = client;
     this.index = `${options.indexPrefix ?? 'driftbeat'}-reference`;
   }
@@ -90,7 +124,7 @@ export class ElasticsearchReferenceStore implements ReferenceStore {
         if (await this.#client.indices.exists({ index: this.index })) return;
         await this.#client.indices.create({ index: this.index, mappings: referenceMappings() });
       } catch (err) {
-        if (err instanceof errors.ResponseError && err.statusCode === 400 && /already_exists/.test(JSON.stringify(err.body))) return;
+        if (err instanceof EngineResponseError && err.statusCode === 400 && /already_exists/.test(JSON.stringify(err.body))) return;
         throw storeError(`creating index ${this.index}`, err, this.index);
       }
     })();
@@ -171,7 +205,7 @@ export class ElasticsearchReferenceStore implements ReferenceStore {
       return r.hits.hits;
     } catch (err) {
       // No index yet: no profile yet.
-      if (err instanceof errors.ResponseError && err.statusCode === 404) return [];
+      if (err instanceof EngineResponseError && err.statusCode === 404) return [];
       throw storeError(what, err, this.index);
     }
   }
@@ -179,9 +213,9 @@ export class ElasticsearchReferenceStore implements ReferenceStore {
 
 function storeError(what: string, err: unknown, index: string): DriftbeatError {
   let why = err instanceof Error ? err.message : String(err);
-  if (err instanceof errors.ResponseError) {
+  if (err instanceof EngineResponseError) {
     const body = err.body as { error?: { type?: string; reason?: string } } | undefined;
-    why = `HTTP ${err.statusCode ?? '?'}${body?.error?.type ? ` ${body.error.type}: ${body.error.reason ?? ''}` : ''}`;
+    why = `HTTP ${err.statusCode}${body?.error?.type ? ` ${body.error.type}: ${body.error.reason ?? ''}` : ''}`;
   }
   return new DriftbeatError(
     'ERR_REFERENCE_STORE',

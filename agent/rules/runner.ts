@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { Agent, AgentService } from '../agent.ts';
 import type { Config } from '../config/schema.ts';
 import { resolvePath } from '../config/load.ts';
+import { openOutputs, type Outputs } from '../outputs.ts';
 import { RuleError } from '../errors.ts';
 import type { ReferenceProfile, ReferenceStore } from '../reference/profile.ts';
 import { ruleDuration, ruleEvaluations } from '../telemetry/metrics.ts';
@@ -214,7 +215,7 @@ export class RuleRunner implements AgentService {
     const config = agent.config;
     this.#rules = this.#opts.rules ?? (config.rules.path ? loadRulesOrThrow(config) : []);
     this.#rules = this.#rules.filter((r) => r.enabled);
-    const built = await buildDeps(config, agent);
+    const built = await buildDeps(config, agent.outputs);
     this.#deps = {
       backend: this.#opts.backend ?? built.backend,
       references: this.#opts.references ?? built.references,
@@ -316,36 +317,30 @@ function loadRulesOrThrow(config: Config): Rule[] {
   return loadRules([resolvePath(config.rules.path!)], { notifiers: Object.keys(config.notifiers) });
 }
 
-/** Backend, reference store and results writer for the configured output. */
-export async function buildDeps(config: Config, agent?: Pick<Agent, 'store'>): Promise<{ backend: Backend; references: ReferenceStore; results: ResultsWriter; close: () => Promise<void> }> {
-  const es = config.output.elasticsearch;
-  if (es) {
-    const { createElasticsearchClient } = await import('../sinks/elasticsearch/client.ts');
-    const { ElasticsearchBackend } = await import('../backends/elasticsearch/backend.ts');
-    const { ElasticsearchReferenceStore } = await import('../reference/store-elasticsearch.ts');
-    const { ElasticsearchResultsWriter } = await import('../results/elasticsearch.ts');
-    const client = createElasticsearchClient(es, { name: 'driftbeat-rules' });
-    const prefix = es.indexPrefix;
+export interface RuleDeps {
+  backend: Backend;
+  references: ReferenceStore;
+  results: ResultsWriter;
+  close: () => Promise<void>;
+}
+
+/**
+ * Backend, reference store and results writer of an output: the agent's own (`outputs`, left open
+ * by close()), or a connection opened here for one command and closed by close().
+ */
+export async function buildDeps(config: Pick<Config, 'output'>, outputs?: Outputs): Promise<RuleDeps> {
+  const out = outputs ?? openOutputs(config, { name: 'rules' });
+  try {
     return {
-      backend: new ElasticsearchBackend(client, { indexPrefix: prefix }),
-      references: new ElasticsearchReferenceStore(client, { indexPrefix: prefix }),
-      results: new ElasticsearchResultsWriter(client, { indexPrefix: prefix }),
-      close: () => client.close(),
+      backend: await out.ruleBackend(),
+      references: await out.referenceStore(),
+      results: await out.resultsWriter(),
+      close: async () => {
+        if (!outputs) await out.close();
+      },
     };
+  } catch (err) {
+    if (!outputs) await out.close().catch(() => undefined);
+    throw err;
   }
-  const { openStore } = await import('../sinks/embedded/store.ts');
-  const { EmbeddedBackend } = await import('../backends/embedded/backend.ts');
-  const { EmbeddedReferenceStore } = await import('../reference/store-embedded.ts');
-  const { EmbeddedResultsWriter } = await import('../results/embedded.ts');
-  // The agent's own handle when running inside it; openStore shares the instance either way.
-  const store = agent?.store ?? await openStore(resolvePath(config.output.embedded!.path));
-  const owned = !agent?.store;
-  return {
-    backend: new EmbeddedBackend(store),
-    references: new EmbeddedReferenceStore(store),
-    results: new EmbeddedResultsWriter(store),
-    close: async () => {
-      if (owned) await store.close();
-    },
-  };
 }

@@ -1,7 +1,7 @@
 /**
  * A small aggregation evaluator for the fake Elasticsearch (es-server.ts `onSearch`): computes the
  * aggregations the rule backend uses from the stored documents and answers IN THE REAL RESPONSE
- * FORMAT of shared/reference/es/search/aggs/ (typed_keys off):
+ * FORMAT of test/fixtures/elastic/es/search/aggs/ (typed_keys off):
  *   terms       { doc_count_error_upper_bound, sum_other_doc_count, buckets: [{ key, doc_count }] }
  *               (numbers as numbers; booleans as key 1/0 with key_as_string "true"/"false")
  *   filter      { doc_count, ...sub-aggregations }

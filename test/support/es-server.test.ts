@@ -1,14 +1,15 @@
 /**
  * The fake Elasticsearch is held to the real one: the Elasticsearch REST tests saved in
- * shared/reference/es/ (bulk, CAS, msearch) run against it with their own assertions.
+ * test/fixtures/elastic/es/ (bulk, CAS, msearch) run against it with their own assertions.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { startEsServer, type EsServer } from './es-server.ts';
 
-const REF = '/work/shared/reference/es';
+const REF = fileURLToPath(new URL('../fixtures/elastic/es', import.meta.url));
 const servers: EsServer[] = [];
 after(async () => {
   for (const s of servers) await s.close();

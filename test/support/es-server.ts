@@ -1,6 +1,6 @@
 /**
  * A fake Elasticsearch for tests: a real HTTP server on 127.0.0.1 (port 0) that speaks enough of
- * the REST API, in the formats of shared/reference/es/, with a scripted fault injector.
+ * the REST API, in the formats of test/fixtures/elastic/es/, with a scripted fault injector.
  *
  *   const es = await startEsServer();
  *   es.faults.rejectItems(0.3);          // 30% of bulk items answer 429 (seeded, deterministic)

@@ -1,6 +1,6 @@
 /**
  * A stateful stand-in for Elasticsearch and Kibana on 127.0.0.1 (one server, both APIs), for
- * `driftbeat setup` tests. It answers in the real formats of shared/reference/ and normalizes
+ * `driftbeat setup` tests. It answers in the real formats of test/fixtures/elastic/ and normalizes
  * what it stores the way Elasticsearch does (settings become strings, ILM adds defaults), so that
  * "unchanged" detection is tested against what a cluster really returns, not against an echo.
  */

@@ -4,7 +4,8 @@
  * queries fail; a request that fails as a whole rejects, and the runner reports every rule of the
  * tick as `error`.
  */
-import type { Client, estypes } from '@elastic/elasticsearch';
+import type { estypes } from '@elastic/elasticsearch';
+import type { EngineClient } from '../../engine/client.ts';
 import { BackendError } from '../../errors.ts';
 import { redact } from '../../telemetry/redact.ts';
 import type { Answers, Backend, Query } from '../../rules/plan.ts';
@@ -12,12 +13,12 @@ import { compileSearches, type EsJson, type EsOptions } from './body.ts';
 
 export class ElasticsearchBackend implements Backend {
   readonly name = 'elasticsearch' as const;
-  readonly #client: Client;
+  readonly #client: EngineClient;
   readonly #options: EsOptions;
   /** `_msearch` requests sent (the benchmark counts round trips per tick). */
   requests = 0;
 
-  constructor(client: Client, options: EsOptions = {}) {
+  constructor(client: EngineClient, options: EsOptions = {}) {
     this.#client = client;
     this.#options = options;
   }

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { compileSearches, type EsJson } from './body.ts';
 import type { Query, Side } from '../../rules/plan.ts';
 
-const REF = new URL('../../../../shared/reference/es/search/', import.meta.url);
+const REF = new URL('../../../test/fixtures/elastic/es/search/', import.meta.url);
 const response = (name: string) => JSON.parse(readFileSync(new URL(`aggs/${name}.response.cleaned.json`, REF), 'utf8')) as { aggregations: EsJson };
 
 const side: Side = { model: 'fraud', version: '1.4.2', from: '2024-01-01T00:00:00.000Z', to: '2024-01-01T01:00:00.000Z' };
@@ -59,7 +59,7 @@ describe('Elasticsearch bodies', () => {
   });
 });
 
-describe('parsing the real response formats (shared/reference/es/search)', () => {
+describe('parsing the real response formats (test/fixtures/elastic/es/search)', () => {
   it('terms: buckets by count, sum_other_doc_count', () => {
     const a = parseAs(q({ kind: 'terms', field: 'features.genre', size: 10 }), response('terms').aggregations.genres);
     assert.deepEqual(a, { kind: 'terms', buckets: [{ key: 'electronic', count: 6 }, { key: 'rock', count: 3 }, { key: 'jazz', count: 2 }], other: 0 });

@@ -7,7 +7,7 @@
  * Category sets are never inlined: the unseen filter is a `terms` lookup on the reference index
  * (`must_not: terms { features.x: { index, id, path: category_values } }`).
  *
- * Responses are parsed in Elasticsearch's real formats (shared/reference/es/search/): terms
+ * Responses are parsed in Elasticsearch's real formats (test/fixtures/elastic/es/search/): terms
  * buckets with `key` (numbers as numbers, booleans as 1/0 with `key_as_string`), `sum_other_doc_count`,
  * `filter` doc_count, `sum` value, `extended_stats`, keyed `percentiles` ("50.0"), `range` buckets
  * in request order; typed_keys off.

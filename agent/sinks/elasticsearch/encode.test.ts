@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { PredictionDocument } from '../../normalize/document.ts';
 import type { OutEvent } from '../sink.ts';
 import { BulkEncoder, classifyItem, encodeBulk, itemReason, parseBulkResponse } from './encode.ts';
 
-const REF = '/work/shared/reference/es/bulk';
+const REF = fileURLToPath(new URL('../../../test/fixtures/elastic/es/bulk', import.meta.url));
 
 function referenceValue(file: string): unknown {
   const y = parseYaml(readFileSync(`${REF}/${file}`, 'utf8')) as { value: unknown };

@@ -18,7 +18,6 @@ test('decision table for whole-request failures', () => {
     [{ status: 403 }, 'fatal', 'http_403'],
     [{ status: 400 }, 'fatal', 'http_4xx'],
     [{ status: 404 }, 'fatal', 'http_4xx'],
-    [{ type: 'ProductNotSupportedError' }, 'fatal', 'not_elasticsearch'],
   ];
   for (const [failure, action, kind] of cases) {
     const d = decideRequest(failure);

@@ -34,21 +34,11 @@ export function decideRequest(f: RequestFailure, opts: { output?: string; prefix
   const detail = f.detail ? `: ${f.detail}` : '';
   const s = f.status;
   if (s === undefined || s === 0) {
-    if (f.type === 'ProductNotSupportedError') {
-      return {
-        action: 'fatal',
-        kind: 'not_elasticsearch',
-        message: `${where}: the server at hosts did not identify itself as Elasticsearch (no x-elastic-product header); check output.elasticsearch.hosts`,
-      };
-    }
-    if (f.type === 'ConfigurationError') {
-      return { action: 'fatal', kind: 'configuration', message: `${where}: client configuration rejected${detail}; check output.elasticsearch` };
-    }
     const timeout = f.type === 'TimeoutError';
     return {
       action: 'retry',
       kind: timeout ? 'timeout' : 'network',
-      message: `${where}: ${timeout ? 'request timed out' : 'cannot reach Elasticsearch'}${detail}; retrying`,
+      message: `${where}: ${timeout ? 'request timed out' : 'cannot reach the cluster'}${detail}; retrying`,
     };
   }
   if (s === 401) {

@@ -1,5 +1,5 @@
 /**
- * The Elasticsearch sink: `_bulk` `create` with deterministic ids, our own retry loop.
+ * The Elasticsearch/OpenSearch sink: `_bulk` `create` with deterministic ids, our own retry loop.
  *
  * send(batch) resolves once every event is settled (indexed, duplicate or dead-lettered):
  *   encode once -> POST /_bulk -> classify items -> resend only the retryable ones with backoff.
@@ -15,7 +15,8 @@ import { silentLogger } from '../../telemetry/logger.ts';
 import * as metrics from '../../telemetry/metrics.ts';
 import type { PredictionDocument } from '../../normalize/document.ts';
 import type { Batch, DeadLetterWriter, DeliveryReport, EncodedItems, OutEvent, Sink } from '../sink.ts';
-import { createElasticsearchClient, describeRequestError, isAbortError, type Client } from './client.ts';
+import { EngineClient, EngineUnsupportedError } from '../../engine/client.ts';
+import { describeRequestError, isAbortError } from './client.ts';
 import { deadLetterIndex } from './config.ts';
 import { BulkEncoder, itemReason, parseBulkResponse, type ItemOutcome } from './encode.ts';
 import { backoffDelay, decideRequest, type RequestDecision } from './retry.ts';
@@ -24,8 +25,8 @@ export interface ElasticsearchSinkOptions {
   config: ElasticsearchOutputConfig;
   deadLetter: DeadLetterWriter;
   logger?: Logger;
-  /** A client to use instead of one built from the config (the sink then leaves it open on stop). */
-  client?: Client;
+  /** The process's engine client (agent/outputs.ts); without one, the sink builds and closes its own. */
+  client?: EngineClient;
   /** Instance name in messages and metrics. */
   name?: string;
   /** Random source of the backoff jitter (tests). */
@@ -36,22 +37,18 @@ export interface ElasticsearchSinkOptions {
 
 export interface ConnectionCheck {
   ok: boolean;
-  /** Elasticsearch version number, e.g. 8.15.0. */
+  /** Elasticsearch or OpenSearch, once it answered. */
+  engine?: string;
+  /** Version number, e.g. 8.15.0 or 2.19.6. */
   version?: string;
   clusterName?: string;
   /** What is wrong and what to check (when not ok). */
   problem?: string;
-  /** Retrying cannot help: bad credentials, not Elasticsearch, unsupported version. */
+  /** Retrying cannot help: bad credentials, neither Elasticsearch nor OpenSearch, unsupported version. */
   fatal: boolean;
   /** Failure kind (network, timeout, http_401, not_elasticsearch, unsupported_version...). */
   kind?: string;
 }
-
-// On a failed request the transport copies the request into the error, redacting secrets. Its
-// default ('replace') clones every own key of every object, and a Buffer body has one key per
-// byte: with pre-encoded bodies an outage cost ~1 GB of garbage per retry round. 'remove' drops
-// the headers (credentials) and leaves the body alone; we read only the status and error type.
-const REDACTION = { type: 'remove' } as const;
 
 // Only the fields a bulk classification reads: a 2000-item response shrinks ~5x.
 const BULK_FILTER_PATH = 'errors,items.*.status,items.*.error.type,items.*.error.reason';
@@ -65,7 +62,7 @@ interface Dead {
 export class ElasticsearchSink implements Sink {
   readonly name: string;
   readonly acceptsEncoded = true;
-  readonly client: Client;
+  readonly client: EngineClient;
   private readonly config: ElasticsearchOutputConfig;
   private readonly deadLetter: DeadLetterWriter;
   private readonly log: Logger;
@@ -82,46 +79,40 @@ export class ElasticsearchSink implements Sink {
     this.log = opts.logger ?? silentLogger;
     this.random = opts.random ?? Math.random;
     this.ownsClient = opts.client === undefined;
-    this.client = opts.client ?? createElasticsearchClient(opts.config);
+    this.client = opts.client ?? new EngineClient(opts.config, { name: 'sink' });
     this.encoder = new BulkEncoder(opts.config.indexPrefix);
     this.startTimeoutMs = opts.startTimeoutMs ?? Math.min(opts.config.timeout, 10_000);
   }
 
   /**
    * Checks the cluster once. A cluster that is down is not fatal (send() retries until it is back);
-   * bad credentials or a server that is not Elasticsearch 8+ are.
+   * bad credentials or a server that is neither Elasticsearch 8+ nor OpenSearch 2.7+ are.
    */
   async start(): Promise<void> {
     const c = await this.checkConnection(this.startTimeoutMs);
     if (c.ok) {
-      this.log.info({ output: this.name, 'elasticsearch.version': c.version, 'elasticsearch.cluster.name': c.clusterName }, `output "${this.name}": connected to Elasticsearch ${c.version ?? '(unknown version)'}`);
+      this.log.info({ output: this.name, 'engine.name': c.engine, 'engine.version': c.version, 'elasticsearch.cluster.name': c.clusterName }, `output "${this.name}": connected to ${c.engine} ${c.version}${c.clusterName ? ` (cluster ${c.clusterName})` : ''}`);
       return;
     }
     if (c.fatal) {
       const code = c.kind === 'http_401' || c.kind === 'http_403' ? 'ERR_SINK_AUTH' : 'ERR_SINK_UNSUPPORTED';
       throw new SinkError(code, c.problem ?? `output "${this.name}": connection check failed`, { permanent: true });
     }
-    this.log.warn({ output: this.name }, `${c.problem}; documents wait in the input files and are sent once Elasticsearch answers`);
+    this.log.warn({ output: this.name }, `${c.problem}; documents wait in the input files and are sent once the engine answers`);
   }
 
-  /** GET / : version and credentials. Never throws. */
+  /** GET / : which engine, which version, and whether the credentials work. Never throws. */
   async checkConnection(timeoutMs = this.startTimeoutMs): Promise<ConnectionCheck> {
-    let info: { version?: { number?: string }; cluster_name?: string };
     try {
-      info = (await this.client.transport.request({ method: 'GET', path: '/' }, { requestTimeout: timeoutMs, maxRetries: 0 })) as typeof info;
+      const info = await this.client.info({ timeoutMs });
+      const c: ConnectionCheck = { ok: true, fatal: false, engine: this.client.knownDialect.label, version: info.version };
+      if (info.clusterName !== undefined) c.clusterName = info.clusterName;
+      return c;
     } catch (err) {
+      if (err instanceof EngineUnsupportedError) return { ok: false, fatal: true, kind: err.kind, problem: `output "${this.name}": ${err.message}` };
       const d = decideRequest(describeRequestError(err), { output: this.name, prefix: this.config.indexPrefix });
       return { ok: false, fatal: d.action === 'fatal', kind: d.kind, problem: d.message.replace(/; retrying$/, '') };
     }
-    const version = info?.version?.number;
-    const c: ConnectionCheck = { ok: true, fatal: false };
-    if (version !== undefined) c.version = version;
-    if (info?.cluster_name !== undefined) c.clusterName = info.cluster_name;
-    const major = Number.parseInt(version ?? '', 10);
-    if (Number.isFinite(major) && major < 8) {
-      return { ...c, ok: false, fatal: true, kind: 'unsupported_version', problem: `output "${this.name}": Elasticsearch ${version} is not supported; driftbeat needs 8.0 or later (data streams, the 8.x client)` };
-    }
-    return c;
   }
 
   async send(batch: Batch, signal?: AbortSignal): Promise<DeliveryReport> {
@@ -171,10 +162,10 @@ export class ElasticsearchSink implements Sink {
       const body = items.body(chunk);
       let response: unknown;
       try {
-        response = await this.client.transport.request(
+        response = (await this.client.request(
           { method: 'POST', path: '/_bulk', bulkBody: body, querystring: { filter_path: BULK_FILTER_PATH } },
-          { requestTimeout: this.config.timeout, maxRetries: 0, redaction: REDACTION, ...(signal ? { signal } : {}) },
-        );
+          signal ? { signal } : {},
+        )).body;
       } catch (err) {
         if (signal?.aborted && isAbortError(err)) throw this.aborted(signal, count - report.indexed - report.duplicates - report.deadLettered);
         const d = decideRequest(describeRequestError(err), { output, prefix: this.config.indexPrefix });
@@ -290,10 +281,10 @@ export class ElasticsearchSink implements Sink {
       body += `{"create":{"_index":${index},"_id":${JSON.stringify(ev.id)}}}\n${JSON.stringify(entry)}\n`;
     }
     try {
-      const res = await this.client.transport.request(
+      const res = (await this.client.request(
         { method: 'POST', path: '/_bulk', bulkBody: body, querystring: { filter_path: BULK_FILTER_PATH } },
-        { requestTimeout: this.config.timeout, maxRetries: 0, redaction: REDACTION, ...(signal ? { signal } : {}) },
-      );
+        signal ? { signal } : {},
+      )).body;
       const failed = parseBulkResponse(res, dead.length).items.filter((o) => o.kind !== 'created' && o.kind !== 'duplicate');
       if (failed.length > 0) {
         this.log.warn({ output: this.name, 'bulk.documents': failed.length }, `output "${this.name}": ${failed.length} documents not written to the dead-letter index ${deadLetterIndex(this.config.indexPrefix)} (${itemReason(failed[0]!)}); they are in the local dead letter`);
