@@ -1,7 +1,7 @@
 /**
- * Two agents against the same Elasticsearch (the fake server, real _doc formats with
- * if_seq_no/if_primary_term): one evaluates, the other stands by and takes over within the lease
- * time when the first stops; alerts are neither lost nor sent twice across the handover.
+ * Two agents against the same real engine (optimistic concurrency with if_seq_no/if_primary_term):
+ * one evaluates, the other stands by and takes over within the lease time when the first stops;
+ * alerts are neither lost nor sent twice across the handover.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,14 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from '@elastic/elasticsearch';
-import { ConfigSchema } from '../agent/config/schema.ts';
+import { ConfigSchema, ElasticsearchOutputSchema } from '../agent/config/schema.ts';
+import { EngineClient } from '../agent/engine/client.ts';
 import { ElasticsearchLease } from '../agent/alerts/lease.ts';
 import { AlertManager } from '../agent/alerts/manager.ts';
 import { ElasticsearchStateStore } from '../agent/alerts/state-es.ts';
 import { silentLogger } from '../agent/telemetry/logger.ts';
 import { at, result } from './support/alert-results.ts';
-import { startEsServer, type EsServer } from './support/es-server.ts';
+import { testEngine } from './support/engine.ts';
 import { startRecorder } from './support/http-recorder.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'driftbeat-lease-'));
@@ -24,16 +24,22 @@ after(() => rmSync(root, { recursive: true, force: true }));
 
 const TTL = 1000;
 
-function agent(es: EsServer, name: string) {
-  const client = new Client({ node: es.url, maxRetries: 0 });
-  const lease = new ElasticsearchLease({ client, index: 'driftbeat-state', holder: name, ttlMs: TTL, renewMs: 200, logger: silentLogger });
+const engine = await testEngine();
+
+function agent(prefix: string, name: string) {
+  const client = new EngineClient(ElasticsearchOutputSchema.parse({ hosts: [engine.url], index_prefix: prefix }));
+  const lease = new ElasticsearchLease({ client, index: `${prefix}-state`, holder: name, ttlMs: TTL, renewMs: 200, logger: silentLogger });
   return { name, client, lease };
 }
 
-test('only one agent leads; the other takes over within the lease time after a crash or a clean stop', async () => {
-  const es = await startEsServer();
-  const a = agent(es, 'agent-a');
-  const b = agent(es, 'agent-b');
+async function leaseDoc(prefix: string): Promise<{ _seq_no: number; _source: { holder: string } }> {
+  return (await engine.request('GET', `/${prefix}-state/_doc/lease:rules`)).body;
+}
+
+test('only one agent leads; the other takes over within the lease time after a crash or a clean stop', async (t) => {
+  const prefix = engine.prefix(t);
+  const a = agent(prefix, 'agent-a');
+  const b = agent(prefix, 'agent-b');
   try {
     await Promise.all([a.lease.start(), b.lease.start()]);
     let both = 0;
@@ -47,10 +53,9 @@ test('only one agent leads; the other takes over within the lease time after a c
     assert.equal(both, 0, 'never two leaders at once');
     assert.equal(leaders.size, 1, 'the same agent kept the lease while renewing');
     const [first, second] = a.lease.isLeader() ? [a, b] : [b, a];
-    const doc = es.doc('driftbeat-state', 'lease:rules')!;
+    const doc = await leaseDoc(prefix);
     assert.equal(doc._source.holder, first.name);
-    assert.ok(doc._seq_no > 0, 'renewed with if_seq_no');
-    assert.ok(es.requests.some((r) => r.method === 'PUT' && r.query.if_seq_no !== undefined && r.query.if_primary_term !== undefined));
+    assert.ok(doc._seq_no > 0, 'renewed in place (if_seq_no/if_primary_term)');
 
     // crash: no release, the lease must expire first
     const stoppedAt = Date.now();
@@ -59,7 +64,7 @@ test('only one agent leads; the other takes over within the lease time after a c
     const took = Date.now() - stoppedAt;
     assert.ok(second.lease.isLeader(), 'the standby took over');
     assert.ok(took <= TTL + 200 + 300, `took over in ${took} ms, lease ${TTL} ms + one renew interval`);
-    assert.equal(es.doc('driftbeat-state', 'lease:rules')!._source.holder, second.name);
+    assert.equal((await leaseDoc(prefix))._source.holder, second.name);
 
     // clean stop releases: the first agent (restarted) takes over at its next attempt
     leaders = new Set();
@@ -75,22 +80,21 @@ test('only one agent leads; the other takes over within the lease time after a c
     await b.lease.stop();
     await a.client.close();
     await b.client.close();
-    await es.close();
   }
 });
 
-test('two agents evaluating the same rule: one firing and one recovery message across a handover', async () => {
-  const es = await startEsServer();
+test('two agents evaluating the same rule: one firing and one recovery message across a handover', async (t) => {
+  const prefix = engine.prefix(t);
   const slack = await startRecorder();
   const agents = ['a', 'b'].map((n) => {
-    const ag = agent(es, `agent-${n}`);
+    const ag = agent(prefix, `agent-${n}`);
     const cfg = ConfigSchema.parse({
-      output: { elasticsearch: { hosts: [es.url] } },
+      output: { elasticsearch: { hosts: [engine.url], index_prefix: prefix } },
       path: { data: join(root, n) },
       notifiers: { 'slack-ml': { type: 'slack', webhook_url: `${slack.url}/hook`, retry: { initial_backoff: '10ms' } } },
     });
     let clock = at(0);
-    const store = new ElasticsearchStateStore(ag.client);
+    const store = new ElasticsearchStateStore(ag.client, { indexPrefix: prefix });
     const mgr = new AlertManager({ config: cfg, store, logger: silentLogger, lease: ag.lease, now: () => clock });
     return { ...ag, mgr, setClock: (d: Date) => { clock = d; } };
   });
@@ -132,6 +136,5 @@ test('two agents evaluating the same rule: one firing and one recovery message a
       await ag.client.close();
     }
     await slack.close();
-    await es.close();
   }
 });

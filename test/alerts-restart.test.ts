@@ -1,14 +1,14 @@
 /**
  * The alert path end to end across a restart: AlertManager + outbox + a real HTTP server standing
- * in for Slack, with the state in the embedded DuckDB store and in Elasticsearch (fake server).
+ * in for Slack, with the state in the embedded DuckDB store and in the real engine (test/engine).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@elastic/elasticsearch';
-import { ConfigSchema } from '../agent/config/schema.ts';
+import { ConfigSchema, ElasticsearchOutputSchema } from '../agent/config/schema.ts';
+import { EngineClient } from '../agent/engine/client.ts';
 import { AlertManager, type AlertRule } from '../agent/alerts/manager.ts';
 import type { StateStore } from '../agent/alerts/state.ts';
 import { openEmbeddedStateStore } from '../agent/alerts/state-embedded.ts';
@@ -16,7 +16,7 @@ import { ElasticsearchStateStore } from '../agent/alerts/state-es.ts';
 import { silentLogger } from '../agent/telemetry/logger.ts';
 import { at, result } from './support/alert-results.ts';
 import { startRecorder, type Recorder } from './support/http-recorder.ts';
-import { startEsServer } from './support/es-server.ts';
+import { testEngine } from './support/engine.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'driftbeat-alerts-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -84,22 +84,24 @@ test('embedded store: a restart neither repeats the firing message nor forgets t
   await restartScenario('embedded', () => openEmbeddedStateStore(file));
 });
 
-test('Elasticsearch store: a restart neither repeats the firing message nor forgets the alert', async () => {
-  const es = await startEsServer();
-  const clients: Client[] = [];
+test('search-engine store: a restart neither repeats the firing message nor forgets the alert', async (t) => {
+  const engine = await testEngine();
+  const prefix = engine.prefix(t);
+  const clients: EngineClient[] = [];
   try {
     await restartScenario('es', async () => {
-      const c = new Client({ node: es.url, maxRetries: 0 });
+      const c = new EngineClient(ElasticsearchOutputSchema.parse({ hosts: [engine.url] }));
       clients.push(c);
-      return new ElasticsearchStateStore(c, { indexPrefix: 'driftbeat' });
+      return new ElasticsearchStateStore(c, { indexPrefix: prefix });
     });
-    const states = es.docs('driftbeat-state');
-    assert.ok(states.some((d) => d._id === 'alert:fraud-country|features.country|' && (d._source.state as { status: string }).status === 'recovered'));
-    assert.ok(states.some((d) => d._id === 'cursor:fraud-country'));
-    assert.equal(es.docs('driftbeat-alerts').length, 2);
+    await engine.refresh(prefix);
+    const state = await engine.request('GET', `/${prefix}-state/_doc/${encodeURIComponent('alert:fraud-country|features.country|')}`);
+    assert.equal(state.body._source.state.status, 'recovered');
+    assert.equal((await engine.request('GET', `/${prefix}-state/_doc/cursor:fraud-country`)).status, 200);
+    const history = await engine.request('POST', `/${prefix}-alerts/_search`, { sort: [{ '@timestamp': 'asc' }] });
+    assert.deepEqual(history.body.hits.hits.map((h: { _source: { alert: { to: string } } }) => h._source.alert.to), ['firing', 'recovered']);
   } finally {
     await Promise.all(clients.map((c) => c.close()));
-    await es.close();
   }
 });
 

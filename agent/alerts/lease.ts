@@ -81,7 +81,12 @@ export class ElasticsearchLease implements Lease {
     return Date.now() < this.leaderUntil;
   }
 
-  /** One attempt to take or renew the lease. Returns whether this agent leads now. */
+  /**
+   * One attempt to take or renew the lease. Returns whether this agent leads now.
+   * The lease is read and written by id only, which is real-time in the engine, so no write waits
+   * for a refresh: with `refresh=wait_for` every renewal took up to the index's refresh interval
+   * (1 s), which a short lease cannot afford (found on the real engine).
+   */
   async tryAcquire(): Promise<boolean> {
     const started = Date.now();
     const { client, index } = this.opts;
@@ -96,10 +101,10 @@ export class ElasticsearchLease implements Lease {
       const now = new Date(started).toISOString();
       const doc = (acquiredAt: string): LeaseDoc => ({ doc_type: 'lease', holder: this.holder, expires_at: started + this.ttlMs, acquired_at: acquiredAt, renewed_at: now });
       if (!current) {
-        await client.create({ index, id: this.id, document: doc(now), refresh: 'wait_for' });
+        await client.create({ index, id: this.id, document: doc(now) });
       } else if (current.doc.holder === this.holder || current.doc.expires_at <= started) {
         const mine = current.doc.holder === this.holder;
-        await client.index({ index, id: this.id, document: doc(mine ? current.doc.acquired_at : now), if_seq_no: current.seqNo, if_primary_term: current.primaryTerm, refresh: 'wait_for' });
+        await client.index({ index, id: this.id, document: doc(mine ? current.doc.acquired_at : now), if_seq_no: current.seqNo, if_primary_term: current.primaryTerm });
       } else {
         this.leaderUntil = 0;
         return this.note(false, current.doc.holder);
@@ -159,7 +164,7 @@ export class ElasticsearchLease implements Lease {
       const r = await this.opts.client.get<LeaseDoc>({ index: this.opts.index, id: this.id });
       if (r._source?.holder === this.holder) {
         await this.opts.client.index({
-          index: this.opts.index, id: this.id, if_seq_no: r._seq_no!, if_primary_term: r._primary_term!, refresh: 'wait_for',
+          index: this.opts.index, id: this.id, if_seq_no: r._seq_no!, if_primary_term: r._primary_term!,
           document: { ...r._source, expires_at: 0, renewed_at: new Date().toISOString() },
         });
       }

@@ -31,6 +31,9 @@ ${extra}`;
   return loadConfig('driftbeat.yml', { text, env: {} }).config;
 }
 
+// What only Elasticsearch and Kibana have (ILM, the saved-object import, Watcher, credentials) is
+// checked against a stand-in answering in Elastic's formats; what the engines share is tested on the
+// real engine in test/setup-engine.test.ts.
 describe('driftbeat setup against a stand-in Elasticsearch and Kibana', () => {
   const stack = new FakeElasticStack();
   let url = '';
@@ -80,6 +83,7 @@ describe('driftbeat setup against a stand-in Elasticsearch and Kibana', () => {
     assert.ok(first.report.ok, first.lines.join('\n'));
     const plan: EsResource[] = templatePlan({ prefix: 'driftbeat', models: ['Fraud'] });
     const expected = [
+      'GET /', // which engine, once (Elasticsearch here: ILM, Kibana, Watcher)
       ...plan.flatMap((r) => [`${r.get.method} ${r.get.path}`, `${r.put.method} ${r.put.path}`]),
       'POST /api/saved_objects/_export',
       'POST /api/saved_objects/_import?overwrite=true',

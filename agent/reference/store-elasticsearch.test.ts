@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEsServer } from '../../test/support/es-server.ts';
+import { testEngine } from '../../test/support/engine.ts';
 import { ElasticsearchOutputSchema, InputSchema } from '../config/schema.ts';
-import { createElasticsearchClient } from '../sinks/elasticsearch/client.ts';
+import { EngineClient } from '../engine/client.ts';
 import { buildReference } from './build.ts';
 import { referenceDocId, type ReferenceProfile } from './profile.ts';
 import { ElasticsearchReferenceStore } from './store-elasticsearch.ts';
@@ -13,6 +13,13 @@ import { csvRows, writeCsv } from './testdata.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-es-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+const engine = await testEngine();
+const clientFor = () => new EngineClient(ElasticsearchOutputSchema.parse({ hosts: [engine.url] }));
+const doc = async (index: string, id: string) => {
+  const r = await engine.request('GET', `/${index}/_doc/${encodeURIComponent(id)}`);
+  return r.status === 200 ? (r.body as { _source: Record<string, unknown> })._source : undefined;
+};
 
 const input = InputSchema.parse({ paths: ['x'], model: { name: 'fraud' }, fields: { id: 'request_id', text: ['note'] } });
 
@@ -22,11 +29,11 @@ async function built(version: string, at: string): Promise<ReferenceProfile> {
   return buildReference({ input, model: 'fraud', version, dataPath: path, now: () => new Date(at) });
 }
 
-test('one document per field in <prefix>-reference, terms-lookup arrays, refresh=wait_for; get and list read them back', async () => {
-  const es = await startEsServer();
-  const client = createElasticsearchClient(ElasticsearchOutputSchema.parse({ hosts: [es.url] }));
+test('one document per field in <prefix>-reference with terms-lookup arrays, visible at once; get and list read them back', async (t) => {
+  const prefix = engine.prefix(t);
+  const client = clientFor();
   try {
-    const store = new ElasticsearchReferenceStore(client, { indexPrefix: 'acme' });
+    const store = new ElasticsearchReferenceStore(client, { indexPrefix: prefix });
     assert.equal(await store.get('fraud'), undefined, 'no index yet: no profile');
     assert.deepEqual(await store.list(), []);
 
@@ -35,22 +42,19 @@ test('one document per field in <prefix>-reference, terms-lookup arrays, refresh
     await store.save(v1);
     await store.save(v2);
 
-    const bulk = es.requests.filter((r) => r.path === '/_bulk');
-    assert.equal(bulk.length, 2);
-    assert.equal(bulk[0]!.query.refresh, 'wait_for');
-    const docs = es.docs('acme-reference');
-    assert.equal(docs.length, v1.fields.length * 2);
-    const country = es.doc('acme-reference', referenceDocId('fraud', '1.0', 'features.country'))!;
-    assert.equal(country._id, 'fraud@1.0:features.country');
-    const src = country._source;
+    // Searchable right after save (refresh=wait_for): a rule run after `reference build` sees it.
+    const count = await engine.request('GET', `/${prefix}-reference/_count`);
+    assert.equal(count.body.count, v1.fields.length * 2);
+    const src = (await doc(`${prefix}-reference`, referenceDocId('fraud', '1.0', 'features.country')))!;
+    assert.equal(referenceDocId('fraud', '1.0', 'features.country'), 'fraud@1.0:features.country');
     assert.deepEqual(src.category_values, ['DE', 'FR', 'US']);
     assert.equal(src.missing_share, 0.4);
     assert.equal(src.kind, 'feature');
     assert.equal(src.type, 'cat');
     assert.equal(src.distinct_count, 3);
-    const note = es.doc('acme-reference', 'fraud@1.0:text.note')!._source;
+    const note = (await doc(`${prefix}-reference`, 'fraud@1.0:text.note'))!;
     assert.ok((note.vocabulary_tokens as string[]).includes('declined'));
-    const amount = es.doc('acme-reference', 'fraud@1.0:features.amount')!._source as { numeric: { mean: number } };
+    const amount = (await doc(`${prefix}-reference`, 'fraud@1.0:features.amount')) as { numeric: { mean: number } };
     assert.ok(Math.abs(amount.numeric.mean - 12.927884615384615) < 1e-9);
 
     assert.deepEqual(await store.get('fraud', '1.0'), v1);
@@ -64,24 +68,23 @@ test('one document per field in <prefix>-reference, terms-lookup arrays, refresh
     // A rebuild with fewer fields deletes the documents of the fields that are gone.
     const smaller: ReferenceProfile = { ...v1, fields: v1.fields.filter((f) => f.field !== 'text.note') };
     await store.save(smaller);
-    assert.equal(es.doc('acme-reference', 'fraud@1.0:text.note'), undefined);
+    assert.equal(await doc(`${prefix}-reference`, 'fraud@1.0:text.note'), undefined);
     assert.deepEqual(await store.get('fraud', '1.0'), smaller);
   } finally {
     await client.close();
-    await es.close();
   }
 });
 
-test('a refused document is an error naming the field and the index', async () => {
-  const es = await startEsServer();
-  const client = createElasticsearchClient(ElasticsearchOutputSchema.parse({ hosts: [es.url] }));
+test('a document the engine refuses is an error naming the document, the engine\'s reason and the index', async (t) => {
+  const prefix = engine.prefix(t);
+  // An index made by hand with a stricter mapping than ours: shares of missing values must be integers.
+  await engine.request('PUT', `/${prefix}-reference`, { mappings: { properties: { missing_share: { type: 'integer', coerce: false } } } });
+  const client = clientFor();
   try {
-    es.faults.itemError((item) => (item.id === 'fraud@1.0:features.country' ? { status: 400, type: 'document_parsing_exception', reason: 'failed to parse' } : undefined));
-    const store = new ElasticsearchReferenceStore(client);
+    const store = new ElasticsearchReferenceStore(client, { indexPrefix: prefix });
     await assert.rejects(store.save(await built('1.0', '2024-06-01T00:00:00.000Z')), (e: Error & { code?: string }) =>
-      e.code === 'ERR_REFERENCE_STORE' && /fraud@1\.0:features\.country/.test(e.message) && /document_parsing_exception/.test(e.message) && /driftbeat-reference/.test(e.message));
+      e.code === 'ERR_REFERENCE_STORE' && /"fraud@1\.0:features\.\w+"/.test(e.message) && /mapper_parsing_exception|document_parsing_exception/.test(e.message) && e.message.includes(`${prefix}-reference`));
   } finally {
     await client.close();
-    await es.close();
   }
 });
