@@ -23,6 +23,11 @@ export interface DemoCommandOptions {
   duration?: string;
   /** --write-only: predictions per second (default 10). */
   rate?: string;
+  /**
+   * Into a search engine instead of the embedded store: a URL, or `true` to start the test engine
+   * of test/engine/ (as `npm run engine` does), kept running after the demo until Ctrl-C.
+   */
+  engine?: string | boolean;
 }
 
 export interface DemoCommandIo {
@@ -40,6 +45,7 @@ export function demoOptionProblems(o: DemoCommandOptions): Problem[] {
     if (!o.out) p.push({ key: '--out', message: 'expected a folder for the log files with --write-only, e.g. --write-only --out /logs' });
     if (o.fast) p.push({ key: '--fast', message: 'applies to the full demo, not to --write-only (which writes in real time; use --rate)' });
     if (o.data) p.push({ key: '--data', message: 'applies to the full demo; with --write-only the logs go to --out' });
+    if (o.engine) p.push({ key: '--engine', message: 'applies to the full demo, not to --write-only' });
   } else {
     for (const k of ['out', 'duration', 'rate'] as const) {
       if (o[k] !== undefined) p.push({ key: `--${k}`, message: 'applies only with --write-only' });
@@ -49,6 +55,7 @@ export function demoOptionProblems(o: DemoCommandOptions): Problem[] {
     const ms = parseDuration(o.duration);
     if (ms === undefined || !(ms > 0)) p.push({ key: '--duration', message: `expected a duration such as 10m or 1h, received ${JSON.stringify(o.duration)}` });
   }
+  if (typeof o.engine === 'string' && !/^https?:\/\/[^/]/.test(o.engine)) p.push({ key: '--engine', message: `expected the URL of Elasticsearch or OpenSearch, e.g. http://127.0.0.1:9200, or no value to start one, received ${JSON.stringify(o.engine)}` });
   if (o.rate !== undefined && !(Number(o.rate) > 0)) p.push({ key: '--rate', message: `expected predictions per second > 0, received ${JSON.stringify(o.rate)}` });
   return p;
 }
@@ -79,8 +86,29 @@ export async function demoCommand(o: DemoCommandOptions, io: DemoCommandIo = {})
     return EXIT_OK;
   }
   const { runDemo } = await import('./run.ts');
-  const report = await runDemo({ ...(o.data ? { dataDir: o.data } : {}), fast: Boolean(o.fast), out: stdout, ...(io.signal ? { signal: io.signal } : {}) });
-  io.onReport?.(report);
+  // --engine without a URL: the real OpenSearch of test/engine/ (needs Java 17 and Maven), started
+  // the way `npm run engine` starts it, left running for exploring until Ctrl-C.
+  let started: { url: string; pid: number; stop(): Promise<void> } | undefined;
+  if (o.engine === true) {
+    const { startEngine } = await import('../test/engine/launch.mjs');
+    stdout.write('starting a local OpenSearch (test/engine, as `npm run engine` does)...\n');
+    started = await startEngine({ port: 9200, log: (l: string) => stdout.write(`${l}\n`) }).catch(() => startEngine({ port: 0 }));
+    stdout.write(`OpenSearch ready at ${started.url} (pid ${started.pid})\n\n`);
+  }
+  const engineUrl = typeof o.engine === 'string' ? o.engine : started?.url;
+  try {
+    const report = await runDemo({ ...(o.data ? { dataDir: o.data } : {}), fast: Boolean(o.fast), out: stdout, ...(io.signal ? { signal: io.signal } : {}), ...(engineUrl ? { engineUrl } : {}) });
+    io.onReport?.(report);
+    if (started) {
+      stdout.write(`\nThe engine keeps running at ${started.url} for you to explore (curl ${started.url}/_cat/indices/driftbeat-demo-*?v); Ctrl-C stops it.\n`);
+      await new Promise<void>((resolve) => {
+        if (io.signal?.aborted) return resolve();
+        io.signal?.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+  } finally {
+    await started?.stop();
+  }
   return EXIT_OK;
 }
 
@@ -94,10 +122,13 @@ export function registerDemoCommand(program: Command): void {
     .option('--out <dir>', 'with --write-only: folder of the JSON-lines files')
     .option('--duration <d>', 'with --write-only: stop after this long, e.g. 10m (default: until stopped)')
     .option('--rate <n>', 'with --write-only: predictions per second (default 10)')
+    .option('--engine [url]', 'into Elasticsearch or OpenSearch at url instead of the embedded store; without url, start a local OpenSearch (Java 17 + Maven)')
     .addHelpText('after', `
 Examples:
   $ driftbeat demo                                   # about a minute; leaves ./demo-data
   $ driftbeat demo --fast --data /tmp/demo
+  $ driftbeat demo --engine                          # into a local OpenSearch it starts (npm start -- --engine)
+  $ driftbeat demo --engine http://127.0.0.1:9200    # into a running Elasticsearch or OpenSearch
   $ driftbeat demo --write-only --out /logs          # the model alone, forever (docker compose)
   $ driftbeat demo --write-only --out logs --duration 10m --rate 50`)
     .action(async (opts: DemoCommandOptions) => {

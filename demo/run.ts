@@ -16,6 +16,8 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.ts';
+import { runSetup } from '../agent/assets/setup.ts';
+import type { EngineClient } from '../agent/engine/client.ts';
 import { AlertManager } from '../agent/alerts/manager.ts';
 import { loadConfig } from '../agent/config/load.ts';
 import type { Config } from '../agent/config/schema.ts';
@@ -58,7 +60,15 @@ export interface DemoOptions {
   env?: NodeJS.ProcessEnv;
   /** Stops the run (Ctrl-C): the agent is stopped cleanly and runDemo rejects. */
   signal?: AbortSignal;
+  /**
+   * Run into this search engine (Elasticsearch or OpenSearch URL) instead of the embedded store,
+   * under the index prefix DEMO_INDEX_PREFIX, which the demo empties first.
+   */
+  engineUrl?: string;
 }
+
+/** The demo's own index prefix in a search engine: emptied at every run, so runs do not mix. */
+export const DEMO_INDEX_PREFIX = 'driftbeat-demo';
 
 export interface FiredAlert {
   rule: string;
@@ -83,9 +93,19 @@ export interface DemoReport {
 }
 
 /** The demo's driftbeat.yml: absolute paths, so it works from any working directory. */
-export function demoConfigText(dataDir: string): string {
+export function demoConfigText(dataDir: string, engineUrl?: string): string {
   const q = (s: string) => JSON.stringify(s);
-  return `# Written by \`driftbeat demo\`: the embedded store and logs of the last demo run.
+  const output = engineUrl
+    ? `output:
+  elasticsearch:
+    hosts: [${q(engineUrl)}]
+    index_prefix: ${DEMO_INDEX_PREFIX}
+    flush_interval: 100ms`
+    : `output:
+  embedded:
+    path: ${q(join(dataDir, 'driftbeat.duckdb'))}
+    flush_interval: 100ms`;
+  return `# Written by \`driftbeat demo\`: the ${engineUrl ? `search engine (${engineUrl})` : 'embedded store'} and logs of the last demo run.
 #   driftbeat rules test ${relative(process.cwd(), join(DEMO_RULES_DIR, 'demo-unseen-categories.yml'))} -c ${relative(process.cwd(), join(dataDir, 'driftbeat.yml'))} --from ... --to ...
 #   driftbeat run -c ${relative(process.cwd(), join(dataDir, 'driftbeat.yml'))} --once     # ingest again, e.g. after editing the logs
 inputs:
@@ -100,10 +120,7 @@ inputs:
       text: [customer_note]
       latency: latency_ms
     scan_frequency: 1s
-output:
-  embedded:
-    path: ${q(join(dataDir, 'driftbeat.duckdb'))}
-    flush_interval: 100ms
+${output}
 path:
   data: ${q(dataDir)}
 rules:
@@ -172,7 +189,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
 
   prepareDataDir(dataDir);
   const configFile = join(dataDir, 'driftbeat.yml');
-  writeFileSync(configFile, demoConfigText(dataDir));
+  writeFileSync(configFile, demoConfigText(dataDir, opts.engineUrl));
   const { config } = loadConfig(configFile);
   // The demo prints its own story; the agent's JSON log goes to a file, and no port is bound. The
   // demo evaluates the rules itself on the simulated clock, so the agent gets no rules.path (its
@@ -182,7 +199,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const logFile = join(dataDir, 'driftbeat.log');
   const logDest = pino.destination({ dest: logFile, sync: true });
   const logger = createLogger({ level: 'info', destination: logDest });
-  const storePath = config.output.embedded!.path;
+  const storePath = config.output.embedded?.path;
+  const where = storePath ? `embedded store ${rel(storePath)}` : `${opts.engineUrl} (indices ${DEMO_INDEX_PREFIX}-*)`;
 
   screen.line(style.bold(`driftbeat demo: model "${DEMO_MODEL}" in two versions (${DEMO_VERSIONS.map((v) => `${v.version}: ${Math.round(v.share * 100)}% of traffic`).join(', ')})`));
   screen.line(`${hours} simulated hours of ~${fmtInt(linesPerHour)} predictions/hour${hourMs > 0 ? `, one hour every ${hourMs / 1000} s` : ', as fast as the agent ingests'}; simulated day ${new Date(startMs).toISOString().slice(0, 10)} (UTC).`);
@@ -206,6 +224,15 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const profiles = DEMO_VERSIONS.map((v) => ({ ...base, version: v.version, fields: base.fields.map((f) => ({ ...f, version: v.version })) }));
   // The agent, in-process; the rule engine and the alert manager share its connection to the store.
   const agent = new Agent({ config: runConfig, logger, drainTimeoutMs: 10_000 });
+  const engine = agent.outputs.engine;
+  if (engine) {
+    // A search engine keeps what earlier demo runs stored: start from nothing, then install the templates.
+    await emptyDemoIndices(engine);
+    const setupLines: string[] = [];
+    const setup = await runSetup({ config: runConfig, steps: ['templates'], out: (l) => setupLines.push(l) });
+    if (!setup.ok) throw new DriftbeatError('ERR_DEMO_SETUP', `driftbeat setup failed on ${opts.engineUrl}:\n${setupLines.join('\n')}`);
+    screen.line(`      ${setupLines[0] ?? 'setup'}: templates installed (${setup.actions.filter((a) => a.result === 'created').length} created)`);
+  }
   // Saved before the agent starts: it loads the vocabularies then, so OOV words are counted at ingest.
   const refs = await agent.outputs.referenceStore();
   for (const p of profiles) await refs.save(p);
@@ -240,7 +267,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
       now: () => new Date(simNow),
     });
     await manager.start();
-    screen.line(`[3/4] agent started: ${rel(join(dataDir, 'logs'))}/*.jsonl -> embedded store ${rel(storePath)}; ${rules.length} rules from ${rel(DEMO_RULES_DIR)}`);
+    screen.line(`[3/4] agent started: ${rel(join(dataDir, 'logs'))}/*.jsonl -> ${where}; ${rules.length} rules from ${rel(DEMO_RULES_DIR)}`);
     screen.line(`[4/4] the simulated day (each line: the hour just ingested, then the alerts of its window)`);
     screen.line();
 
@@ -282,6 +309,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
         }
       }
       if (jobs.length === 0) continue;
+      // What was just indexed becomes searchable at the engine's next refresh: make it now.
+      await engine?.indices.refresh({ index: `${DEMO_INDEX_PREFIX}-*` });
       const tick = await evaluateRules(jobs, { backend: deps.backend, references: deps.references, logger, now: () => new Date(simNow) });
       const results = tick.evaluations.flatMap((e) => e.results);
       await deps.results.write(results);
@@ -316,10 +345,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
   const w = DEMO_CHANGES[0]!;
   const from = new Date(startMs + w.fromHour * HOUR_MS).toISOString();
   const to = new Date(startMs + (w.fromHour + 1) * HOUR_MS).toISOString();
-  screen.line(`Data left in ${rel(dataDir)}/ (logs, training CSV, DuckDB store, agent log driftbeat.log). Try:`);
+  screen.line(`Data left in ${rel(dataDir)}/ (logs, training CSV, ${storePath ? 'DuckDB store, ' : ''}agent log driftbeat.log)${storePath ? '' : ` and in ${opts.engineUrl}`}. Try:`);
   screen.line(`  driftbeat rules test ${rel(join(DEMO_RULES_DIR, `${w.rule}.yml`))} -c ${cfg} --from ${from} --to ${to}`);
   screen.line(`  driftbeat alerts list -c ${cfg} --all`);
-  screen.line(`  duckdb ${rel(storePath)} "SELECT model_version, count(*) FROM predictions GROUP BY 1"   # with the DuckDB CLI`);
+  if (storePath) screen.line(`  duckdb ${rel(storePath)} "SELECT model_version, count(*) FROM predictions GROUP BY 1"   # with the DuckDB CLI`);
+  else {
+    screen.line(`  curl '${opts.engineUrl}/${DEMO_INDEX_PREFIX}-predictions-*/_count'`);
+    screen.line(`  curl '${opts.engineUrl}/${DEMO_INDEX_PREFIX}-results/_search?q=drifted:true&size=3&pretty'`);
+  }
   screen.line(style.dim(`(finished in ${((Date.now() - t0) / 1000).toFixed(1)} s)`));
 
   return {
@@ -349,4 +382,11 @@ function agentFailure(agent: Agent, logFile: string, written: number, delivered:
   const h = agent.health();
   const why = h.status === 'failed' ? `the agent failed: ${h.error}` : `only ${delivered} of ${written} lines were stored in time`;
   return new DriftbeatError('ERR_DEMO_INGEST', `demo: ${why}; see the agent log ${logFile}`);
+}
+
+/** Deletes what an earlier demo run stored under the demo's prefix (data streams, indices, templates). */
+async function emptyDemoIndices(engine: EngineClient): Promise<void> {
+  const ignore = [404] as const;
+  await engine.request({ method: 'DELETE', path: `/_data_stream/${DEMO_INDEX_PREFIX}-*` }, { ignore });
+  await engine.request({ method: 'DELETE', path: `/${DEMO_INDEX_PREFIX}-*`, querystring: { expand_wildcards: 'all', ignore_unavailable: true } }, { ignore });
 }

@@ -132,9 +132,15 @@ export class ElasticsearchStateStore implements StateStore {
     }
   }
 
-  private async bulk(operations: estypes.BulkRequest['operations'], what: string, allowConflicts = false): Promise<void> {
+  /**
+   * `refresh: wait_for` only where a later search must find the write: alert states are read back
+   * by search at the next start. Cursors and history are not (each wait costs up to the index's
+   * refresh interval, 1 s, per write: seconds per rule tick on a real engine).
+   */
+  private async bulk(operations: estypes.BulkRequest['operations'], what: string, options: { allowConflicts?: boolean; waitForRefresh?: boolean } = {}): Promise<void> {
+    const allowConflicts = options.allowConflicts ?? false;
     try {
-      const r = await this.client.bulk({ operations, refresh: 'wait_for' });
+      const r = await this.client.bulk({ operations, ...(options.waitForRefresh ? { refresh: 'wait_for' as const } : {}) });
       if (!r.errors) return;
       const bad = r.items.map((i) => Object.values(i)[0]!).filter((i) => i.error && !(allowConflicts && i.status === 409));
       if (bad.length > 0) throw new DriftbeatError('ERR_ALERT_STATE', `alert state store (Elasticsearch): ${what}: ${bad.length} document(s) refused, first: HTTP ${bad[0]!.status} ${bad[0]!.error?.type}: ${redact(bad[0]!.error?.reason ?? '')}`);
@@ -157,7 +163,7 @@ export class ElasticsearchStateStore implements StateStore {
       ops.push({ index: { _index: this.stateIndex, _id: `alert:${s.key}` } });
       ops.push({ doc_type: 'alert', key: s.key, rule: s.rule, status: s.status, updated_at: s.updatedAt, state: s });
     }
-    await this.bulk(ops, 'saving alert states');
+    await this.bulk(ops, 'saving alert states', { waitForRefresh: true });
   }
 
   async loadCursors(): Promise<Record<string, string>> {
@@ -168,7 +174,7 @@ export class ElasticsearchStateStore implements StateStore {
   async saveCursor(rule: string, windowEnd: string): Promise<void> {
     await this.init();
     try {
-      await this.client.index({ index: this.stateIndex, id: `cursor:${rule}`, document: { doc_type: 'cursor', rule, window_end: windowEnd }, refresh: 'wait_for' });
+      await this.client.index({ index: this.stateIndex, id: `cursor:${rule}`, document: { doc_type: 'cursor', rule, window_end: windowEnd } });
     } catch (err) {
       throw stateErr(`saving the cursor of rule "${rule}"`, err);
     }
@@ -196,7 +202,7 @@ export class ElasticsearchStateStore implements StateStore {
       ops.push({ create: { _index: this.alertsIndex, _id: e.event.id } });
       ops.push(e);
     }
-    await this.bulk(ops, `writing alert history to ${this.alertsIndex}`, true);
+    await this.bulk(ops, `writing alert history to ${this.alertsIndex}`, { allowConflicts: true });
   }
 
   async history(limit: number): Promise<AlertEvent[]> {

@@ -137,6 +137,21 @@ describe('kibana/driftbeat.ndjson', () => {
     }
   });
 
+  it('sorts terms by the column of its own layer that the panel means (Lens stores the generated column id)', () => {
+    let ordered = 0;
+    for (const l of lenses) {
+      const layer = Object.values(layers(l))[0]!;
+      for (const c of Object.values(layer.columns) as { params?: { orderBy?: { type: string; columnId?: string } } }[]) {
+        const o = c.params?.orderBy;
+        if (o?.type !== 'column') continue;
+        ordered++;
+        assert.ok(layer.columns[o.columnId!], `${l.id}: orderBy.columnId ${o.columnId} is a column of the layer`);
+        assert.notEqual(layer.columns[o.columnId!]!.operationType, 'terms', `${l.id}: ordered by a metric, not by another terms column`);
+      }
+    }
+    assert.ok(ordered >= 5, 'the top-values panels are ordered by their count or last-change column');
+  });
+
   it('uses only fields that the index templates map (or the data view defines) with an aggregatable type', () => {
     const viewById = new Map(dataViews.map((d) => [d.id, d]));
     const check = (viewId: string, field: string, dataType: string, where: string) => {

@@ -84,25 +84,11 @@ const MODEL_RUNTIME_RESULTS = {
   'model.version': { type: 'keyword', script: { source: "if (doc.containsKey('version') && doc['version'].size() > 0) { emit(doc['version'].value); }" } },
 };
 
-const MODEL_RUNTIME_ALERTS = {
-  'model.name': {
-    type: 'keyword',
-    script: {
-      source: "if (doc.containsKey('model') && doc['model'].size() > 0) { emit(doc['model'].value); } else if (doc.containsKey('result.model') && doc['result.model'].size() > 0) { emit(doc['result.model'].value); }",
-    },
-  },
-  'model.version': {
-    type: 'keyword',
-    script: {
-      source: "if (doc.containsKey('version') && doc['version'].size() > 0) { emit(doc['version'].value); } else if (doc.containsKey('result.version') && doc['result.version'].size() > 0) { emit(doc['result.version'].value); }",
-    },
-  },
-};
-
 /**
  * The values a person acts on (unseen categories, new words) live in the flattened `details`,
- * which Lens cannot split by; this emits them as keywords from `details.top_values` (strings or
- * `{value, count}` objects), `details.unseen` or `details.top_oov` (lists, or maps keyed by value).
+ * which Lens cannot split by; this emits them as keywords from what the rules write there
+ * (agent/rules/evaluate.ts): `details.unseen_values` (`{value, count}`) of unseen_categories
+ * results and `details.top_oov_words` (`{word, documents}`) of oov_rate results.
  */
 const TOP_VALUES_RUNTIME = {
   top_values: {
@@ -111,15 +97,13 @@ const TOP_VALUES_RUNTIME = {
       source: [
         "def d = params['_source']['details'];",
         'if (d instanceof Map) {',
-        "  for (def k : ['top_values', 'unseen', 'top_oov']) {",
+        "  for (def k : ['unseen_values', 'top_oov_words']) {",
         '    def v = d[k];',
         '    if (v instanceof List) {',
         '      for (def e : v) {',
-        "        if (e instanceof Map) { def x = e['value']; if (x != null) { emit(x.toString()); } }",
+        "        if (e instanceof Map) { def x = e.containsKey('value') ? e['value'] : e['word']; if (x != null) { emit(x.toString()); } }",
         '        else if (e != null) { emit(e.toString()); }',
         '      }',
-        '    } else if (v instanceof Map) {',
-        '      for (def x : v.keySet()) { emit(x.toString()); }',
         '    }',
         '  }',
         '}',
@@ -252,7 +236,13 @@ function lens(spec: LensSpec): SavedObject {
   const layerId = stableUuid(`${spec.key}:layer`);
   const colId = (k: string) => stableUuid(`${spec.key}:col:${k}`);
   const columns: Record<string, Column> = {};
-  for (const [k, c] of spec.columns) columns[colId(k)] = c;
+  for (const [k, c] of spec.columns) {
+    // A terms column ordered by another column names it by its generated id, as Lens stores it.
+    const orderBy = (c.params as { orderBy?: { type: string; columnId?: string } } | undefined)?.orderBy;
+    columns[colId(k)] = orderBy?.type === 'column' && orderBy.columnId
+      ? { ...c, params: { ...(c.params as object), orderBy: { ...orderBy, columnId: colId(orderBy.columnId) } } }
+      : c;
+  }
   const columnOrder = spec.columns.map(([k]) => colId(k));
 
   let visualizationType: string;
@@ -340,7 +330,15 @@ function resultLine(key: string, title: string, ruleType: string, about: string,
 }
 
 /** The panels of the model overview, in dashboard order, with their grid size (48 columns wide). */
-function panelSpecs(): { spec: LensSpec; w: number; h: number }[] {
+/** The prediction fields the score and label panels chart (setup.kibana.score_field / label_field). */
+export interface DashboardFields {
+  score: string;
+  label: string;
+}
+
+export const DEFAULT_DASHBOARD_FIELDS: DashboardFields = { score: 'prediction.score', label: 'prediction.label' };
+
+function panelSpecs(f: DashboardFields): { spec: LensSpec; w: number; h: number }[] {
   const P = IDS.predictions;
   return [
     {
@@ -362,18 +360,18 @@ function panelSpecs(): { spec: LensSpec; w: number; h: number }[] {
     {
       w: 16, h: 12,
       spec: {
-        key: 'score-distribution', title: 'Prediction score distribution', about: 'Histogram of prediction.score over the selected time range.', dataView: P,
-        columns: [['x', histogram('prediction.score', 'Score')], ['y', count('Predictions')]],
+        key: 'score-distribution', title: 'Prediction score distribution', about: `Histogram of ${f.score} over the selected time range.`, dataView: P,
+        columns: [['x', histogram(f.score, 'Score')], ['y', count('Predictions')]],
         chart: { kind: 'xy', seriesType: 'bar', x: 'x', y: ['y'] },
       },
     },
     {
       w: 16, h: 12,
       spec: {
-        key: 'score-percentiles', title: 'Prediction score percentiles over time', about: 'The 5th, 25th, 50th, 75th and 95th percentiles of prediction.score.', dataView: P,
+        key: 'score-percentiles', title: 'Prediction score percentiles over time', about: `The 5th, 25th, 50th, 75th and 95th percentiles of ${f.score}.`, dataView: P,
         columns: [
           ['x', dateHistogram('@timestamp')],
-          ...([5, 25, 50, 75, 95] as const).map((p): [string, Column] => [`p${p}`, percentile('prediction.score', p, `p${p}`)]),
+          ...([5, 25, 50, 75, 95] as const).map((p): [string, Column] => [`p${p}`, percentile(f.score, p, `p${p}`)]),
         ],
         chart: { kind: 'xy', seriesType: 'line', x: 'x', y: ['p5', 'p25', 'p50', 'p75', 'p95'] },
       },
@@ -381,8 +379,8 @@ function panelSpecs(): { spec: LensSpec; w: number; h: number }[] {
     {
       w: 16, h: 12,
       spec: {
-        key: 'label-mix', title: 'Predicted label mix over time', about: 'Share of each prediction.label per interval.', dataView: P,
-        columns: [['x', dateHistogram('@timestamp')], ['split', terms('prediction.label', 10, 'y', 'Label')], ['y', count('Predictions')]],
+        key: 'label-mix', title: 'Predicted label mix over time', about: `Share of each ${f.label} per interval.`, dataView: P,
+        columns: [['x', dateHistogram('@timestamp')], ['split', terms(f.label, 10, 'y', 'Label')], ['y', count('Predictions')]],
         chart: { kind: 'xy', seriesType: 'bar_percentage_stacked', x: 'x', y: ['y'], split: 'split' },
       },
     },
@@ -432,11 +430,11 @@ function panelSpecs(): { spec: LensSpec; w: number; h: number }[] {
       spec: {
         key: 'recent-alerts', title: 'Recent alerts', about: 'Alert transitions (firing, recovered) by rule, field and state, latest first.', dataView: IDS.alerts,
         columns: [
-          ['rule', terms('rule', 20, 'last', 'Rule')],
+          ['rule', terms('rule.name', 20, 'last', 'Rule')],
           ['field', terms('field', 10, 'last', 'Field')],
           ['segment', terms('segment', 5, 'last', 'Segment')],
-          ['to', terms('to', 4, 'last', 'State')],
-          ['last', metric('max', 'at', 'Last change', 'date')],
+          ['to', terms('alert.to', 4, 'last', 'State')],
+          ['last', metric('max', '@timestamp', 'Last change', 'date')],
         ],
         chart: { kind: 'table', sortBy: 'last' },
       },
@@ -525,14 +523,15 @@ function dashboard(lenses: { obj: SavedObject; w: number; h: number }[]): SavedO
 }
 
 /** Every saved object of kibana/driftbeat.ndjson, data views first (Kibana imports references before their users either way). */
-export function buildKibanaObjects(): SavedObject[] {
+export function buildKibanaObjects(fields: DashboardFields = DEFAULT_DASHBOARD_FIELDS): SavedObject[] {
   const views = [
     dataView(IDS.predictions, 'driftbeat predictions', 'driftbeat-predictions-*', '@timestamp', {
       formats: { 'event.duration': { id: 'duration', params: { inputFormat: 'nanoseconds', outputFormat: 'humanizePrecise', outputPrecision: 1 } } },
     }),
     dataView(IDS.results, 'driftbeat results', 'driftbeat-results*', 'window.to', { runtime: { ...MODEL_RUNTIME_RESULTS, ...TOP_VALUES_RUNTIME } }),
-    dataView(IDS.alerts, 'driftbeat alerts', 'driftbeat-alerts*', 'at', { runtime: MODEL_RUNTIME_ALERTS }),
+    // Alert events carry model.name and model.version themselves (agent/alerts/state.ts AlertEvent).
+    dataView(IDS.alerts, 'driftbeat alerts', 'driftbeat-alerts*', '@timestamp'),
   ];
-  const lenses = panelSpecs().map(({ spec, w, h }) => ({ obj: lens(spec), w, h }));
+  const lenses = panelSpecs(fields).map(({ spec, w, h }) => ({ obj: lens(spec), w, h }));
   return [...views, ...lenses.map((l) => l.obj), dashboard(lenses)];
 }

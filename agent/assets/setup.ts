@@ -23,7 +23,7 @@ import type { Dialect } from '../engine/dialect.ts';
 import { DriftbeatError } from '../errors.ts';
 import { redact, registerSecret } from '../telemetry/redact.ts';
 import { indexNames, templatePlanFor, type EsResource, type IndexNames, type ResourceKind } from './templates.ts';
-import { parseNdjson, type SavedObject } from './kibana.ts';
+import { buildKibanaObjects, DEFAULT_DASHBOARD_FIELDS, parseNdjson, type SavedObject } from './kibana.ts';
 
 export type SetupStep = 'templates' | 'kibana' | 'watches';
 export const SETUP_STEPS: readonly SetupStep[] = ['templates', 'kibana', 'watches'];
@@ -329,6 +329,11 @@ export function loadSavedObjects(dir: string, prefix = 'driftbeat'): { files: st
   }
   const objects: SavedObject[] = [];
   for (const f of files) objects.push(...parseNdjson(readFileSync(f, 'utf8'), f));
+  return { files, objects: withPrefix(objects, prefix) };
+}
+
+/** Data view titles moved from `driftbeat-` to the configured index prefix. */
+function withPrefix(objects: SavedObject[], prefix: string): SavedObject[] {
   if (prefix !== 'driftbeat') {
     for (const o of objects) {
       const title = o.attributes['title'];
@@ -337,7 +342,7 @@ export function loadSavedObjects(dir: string, prefix = 'driftbeat'): { files: st
       }
     }
   }
-  return { files, objects };
+  return objects;
 }
 
 interface KibanaTarget {
@@ -397,8 +402,15 @@ async function setupKibana(
 ): Promise<void> {
   const step: SetupStep = 'kibana';
   let loaded: { files: string[]; objects: SavedObject[] };
+  const k = options.config.setup.kibana;
+  const fields = { score: k?.scoreField ?? DEFAULT_DASHBOARD_FIELDS.score, label: k?.labelField ?? DEFAULT_DASHBOARD_FIELDS.label };
+  const ownFields = fields.score !== DEFAULT_DASHBOARD_FIELDS.score || fields.label !== DEFAULT_DASHBOARD_FIELDS.label;
   try {
-    loaded = loadSavedObjects(options.kibanaDir ?? DEFAULT_KIBANA_DIR, names.prefix);
+    // kibana/driftbeat.ndjson charts prediction.score and prediction.label; other prediction
+    // fields get the same objects generated for them (the ndjson is that generator's output).
+    loaded = ownFields && !options.kibanaDir
+      ? { files: ['driftbeat.ndjson'], objects: withPrefix(buildKibanaObjects(fields), names.prefix) }
+      : loadSavedObjects(options.kibanaDir ?? DEFAULT_KIBANA_DIR, names.prefix);
   } catch (err) {
     record({ step, kind: 'saved_object', name: '*', result: 'failed', detail: err instanceof Error ? err.message : String(err) });
     return;

@@ -274,6 +274,8 @@ const KibanaSetupSchema = camel(
     password: nonEmpty.optional(),
     api_key: nonEmpty.optional(),
     space: nonEmpty.optional().describe('Kibana space id; default space when absent.'),
+    score_field: nonEmpty.default('prediction.score').describe("The numeric prediction the dashboard's score panels chart (a prediction.<name> field)."),
+    label_field: nonEmpty.default('prediction.label').describe("The categorical prediction the dashboard's label panel splits by (a prediction.<name> field)."),
   }),
 );
 
