@@ -184,3 +184,25 @@ test('after setup, every writer writes real documents and reads them back', asyn
     await outputs.close();
   }
 });
+
+test('each OpenSearch entry of the dialect table is there because the engine refuses the Elasticsearch form', async (t) => {
+  const prefix = engine.prefix(t);
+  const { DIALECTS } = await import('../agent/engine/dialect.ts');
+  const { predictionsComponentTemplates, predictionsIndexTemplate, indexNames } = await import('../agent/assets/templates.ts');
+  const n = indexNames(prefix);
+  const es = DIALECTS.elasticsearch;
+  const [mappings, settings] = predictionsComponentTemplates(n, es);
+  const refused = async (path: string, body: unknown) => {
+    const r = await engine.request('PUT', path, body);
+    assert.equal(r.status, 400, `${path} accepted`);
+    return JSON.stringify(r.body.error);
+  };
+  assert.match(await refused(`/_component_template/${mappings!.name}`, mappings!.body), /No handler for type \[flattened\]/);
+  assert.match(await refused(`/_component_template/${settings!.name}`, settings!.body), /unknown setting \[index\.lifecycle\.name\]/);
+  assert.match(await refused(`/_index_template/${n.predictionsTemplate}`, predictionsIndexTemplate(n, es)), /unknown field \[(ignore_missing_component_templates|allow_auto_create)\]/);
+  // ... and the OpenSearch forms are taken.
+  const os = DIALECTS.opensearch;
+  for (const c of predictionsComponentTemplates(n, os)) assert.equal((await engine.request('PUT', `/_component_template/${c.name}`, c.body)).status, 200);
+  assert.equal((await engine.request('PUT', `/_component_template/${n.predictionsTemplate}@custom`, { template: {} })).status, 200);
+  assert.equal((await engine.request('PUT', `/_index_template/${n.predictionsTemplate}`, predictionsIndexTemplate(n, os))).status, 200);
+});
