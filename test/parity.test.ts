@@ -10,7 +10,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, type estypes } from '@elastic/elasticsearch';
+import type { estypes } from '@elastic/elasticsearch';
+import { ElasticsearchOutputSchema } from '../agent/config/schema.ts';
+import { EngineClient } from '../agent/engine/client.ts';
 import { startEsServer, type EsServer } from './support/es-server.ts';
 import { aggregationsHook } from './support/es-aggs.ts';
 import { buildDataset, PLANS_DIR, WINDOW, type Dataset } from './fixtures/plans/dataset.ts';
@@ -60,7 +62,7 @@ let dir: string;
 let data: Dataset;
 let store: EmbeddedStore;
 let es: EsServer;
-let client: Client;
+let client: EngineClient;
 let rules: Rule[];
 
 before(async () => {
@@ -76,7 +78,7 @@ before(async () => {
   // eslint-disable-next-line prefer-const
   let server: EsServer | undefined;
   es = server = await startEsServer({ onSearch: aggregationsHook((index, id) => server!.doc(index, id)) });
-  client = new Client({ node: es.url, maxRetries: 0 });
+  client = new EngineClient(ElasticsearchOutputSchema.parse({ hosts: [es.url] }));
   await new ElasticsearchReferenceStore(client).save(data.profile);
   const operations: estypes.BulkRequest['operations'] = [];
   for (const e of data.events) operations.push({ create: { _index: predictionsStream('driftbeat', 'fraud'), _id: e.id } }, e.doc);

@@ -10,7 +10,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, type estypes } from '@elastic/elasticsearch';
+import type { estypes } from '@elastic/elasticsearch';
+import { ElasticsearchOutputSchema } from '../agent/config/schema.ts';
+import { EngineClient } from '../agent/engine/client.ts';
 import { ElasticsearchBackend } from '../agent/backends/elasticsearch/backend.ts';
 import { predictionsStream } from '../agent/normalize/document.ts';
 import type { ReferenceProfile, ReferenceStore } from '../agent/reference/profile.ts';
@@ -82,7 +84,7 @@ notifiers:
     const ids = (await exampleWatches()).watches.map((w) => w.id);
     assert.deepEqual(first.report.actions.map((a) => [a.name, a.result]), ids.map((id) => [id, 'created']));
     assert.deepEqual(stack.calls().filter((c) => c.startsWith('PUT')), ids.map((id) => `PUT /_watcher/watch/${id}`));
-    assert.equal(stack.calls()[0], 'GET /_license');
+    assert.deepEqual(stack.calls().slice(0, 2), ['GET /', 'GET /_license'], 'which engine, then its licence');
     assert.ok([...stack.watches.values()].every((w) => w.active));
     const stored = JSON.stringify([...stack.watches.values()]);
     assert.ok(!/s3cret/.test(stored), 'no secret of the config reaches a watch');
@@ -115,7 +117,7 @@ describe('distribution_shift watches decide what the agent decides (the agent\'s
   let dir = '';
   let data: Dataset;
   let es: EsServer;
-  let client: Client;
+  let client: EngineClient;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'driftbeat-watch-shift-'));
@@ -123,7 +125,7 @@ describe('distribution_shift watches decide what the agent decides (the agent\'s
     // eslint-disable-next-line prefer-const
     let server: EsServer | undefined;
     es = server = await startEsServer({ onSearch: aggregationsHook((index, id) => server!.doc(index, id)) });
-    client = new Client({ node: es.url, maxRetries: 0 });
+    client = new EngineClient(ElasticsearchOutputSchema.parse({ hosts: [es.url] }));
     const operations: estypes.BulkRequest['operations'] = [];
     for (const e of data.events) operations.push({ create: { _index: predictionsStream('driftbeat', 'fraud'), _id: e.id } }, e.doc);
     const res = await client.bulk({ operations, refresh: true });

@@ -119,8 +119,20 @@ export class ElasticsearchStateStore implements StateStore {
     }
   }
 
+  /**
+   * Writes do not wait for a refresh (each wait costs up to the index's refresh interval, 1 s:
+   * seconds per rule tick on a real engine). Reads, which happen at start and in the CLI, refresh
+   * first instead, so they see every write before them, even right after a crash and restart.
+   * Best effort: a role without the `maintenance` privilege reads what the last periodic refresh
+   * made visible.
+   */
+  private async refreshForRead(index: string): Promise<void> {
+    await this.client.indices.refresh({ index }).catch(() => undefined);
+  }
+
   private async searchAll<T>(docType: string): Promise<T[]> {
     await this.init();
+    await this.refreshForRead(this.stateIndex);
     try {
       const r = await this.client.search<T>({ index: this.stateIndex, query: { term: { doc_type: docType } }, size: MAX_DOCS, track_total_hits: true });
       const total = typeof r.hits.total === 'number' ? r.hits.total : r.hits.total?.value ?? 0;
@@ -132,15 +144,9 @@ export class ElasticsearchStateStore implements StateStore {
     }
   }
 
-  /**
-   * `refresh: wait_for` only where a later search must find the write: alert states are read back
-   * by search at the next start. Cursors and history are not (each wait costs up to the index's
-   * refresh interval, 1 s, per write: seconds per rule tick on a real engine).
-   */
-  private async bulk(operations: estypes.BulkRequest['operations'], what: string, options: { allowConflicts?: boolean; waitForRefresh?: boolean } = {}): Promise<void> {
-    const allowConflicts = options.allowConflicts ?? false;
+  private async bulk(operations: estypes.BulkRequest['operations'], what: string, allowConflicts = false): Promise<void> {
     try {
-      const r = await this.client.bulk({ operations, ...(options.waitForRefresh ? { refresh: 'wait_for' as const } : {}) });
+      const r = await this.client.bulk({ operations });
       if (!r.errors) return;
       const bad = r.items.map((i) => Object.values(i)[0]!).filter((i) => i.error && !(allowConflicts && i.status === 409));
       if (bad.length > 0) throw new DriftbeatError('ERR_ALERT_STATE', `alert state store (Elasticsearch): ${what}: ${bad.length} document(s) refused, first: HTTP ${bad[0]!.status} ${bad[0]!.error?.type}: ${redact(bad[0]!.error?.reason ?? '')}`);
@@ -163,7 +169,7 @@ export class ElasticsearchStateStore implements StateStore {
       ops.push({ index: { _index: this.stateIndex, _id: `alert:${s.key}` } });
       ops.push({ doc_type: 'alert', key: s.key, rule: s.rule, status: s.status, updated_at: s.updatedAt, state: s });
     }
-    await this.bulk(ops, 'saving alert states', { waitForRefresh: true });
+    await this.bulk(ops, 'saving alert states');
   }
 
   async loadCursors(): Promise<Record<string, string>> {
@@ -188,7 +194,7 @@ export class ElasticsearchStateStore implements StateStore {
   async saveSilence(s: Silence): Promise<void> {
     await this.init();
     try {
-      await this.client.index({ index: this.stateIndex, id: `silence:${s.rule}`, document: { doc_type: 'silence', ...s }, refresh: 'wait_for' });
+      await this.client.index({ index: this.stateIndex, id: `silence:${s.rule}`, document: { doc_type: 'silence', ...s } });
     } catch (err) {
       throw stateErr(`saving the silence of rule "${s.rule}"`, err);
     }
@@ -202,11 +208,12 @@ export class ElasticsearchStateStore implements StateStore {
       ops.push({ create: { _index: this.alertsIndex, _id: e.event.id } });
       ops.push(e);
     }
-    await this.bulk(ops, `writing alert history to ${this.alertsIndex}`, { allowConflicts: true });
+    await this.bulk(ops, `writing alert history to ${this.alertsIndex}`, true);
   }
 
   async history(limit: number): Promise<AlertEvent[]> {
     await this.init();
+    await this.refreshForRead(this.alertsIndex);
     try {
       const r = await this.client.search<AlertEvent>({ index: this.alertsIndex, size: limit, sort: [{ '@timestamp': { order: 'desc' } }], query: { match_all: {} } });
       return r.hits.hits.map((h) => h._source as AlertEvent);

@@ -246,7 +246,7 @@ test('timeouts are retried', async () => {
 test('start() reports the version and does not hang when Elasticsearch is down', async () => {
   const es = await server({ version: '8.15.0', clusterName: 'prod-logs' });
   const { sink: s } = sink(config(es.url));
-  assert.deepEqual(await s.checkConnection(), { ok: true, fatal: false, version: '8.15.0', clusterName: 'prod-logs' });
+  assert.deepEqual(await s.checkConnection(), { ok: true, fatal: false, engine: 'Elasticsearch', version: '8.15.0', clusterName: 'prod-logs' });
   await s.start();
 
   const gone = await server();
@@ -259,7 +259,7 @@ test('start() reports the version and does not hang when Elasticsearch is down',
   const c = await s2.checkConnection(1000);
   assert.equal(c.ok, false);
   assert.equal(c.fatal, false);
-  assert.match(c.problem!, /output "elasticsearch": cannot reach Elasticsearch/);
+  assert.match(c.problem!, /output "elasticsearch": cannot reach the cluster/);
 
   const slow = await server();
   slow.faults.slow(3000);
@@ -275,7 +275,7 @@ test('start() refuses Elasticsearch 7 and servers that are not Elasticsearch', a
   await assert.rejects(sink(config(old.url)).sink.start(), (e: unknown) => e instanceof SinkError && e.permanent && /7\.17\.9 is not supported/.test(e.message));
   const other = await server();
   other.route('GET', /^\/$/, () => ({ status: 200, body: { hello: 'world' }, headers: { 'x-elastic-product': 'OpenSearch' } }));
-  await assert.rejects(sink(config(other.url)).sink.start(), (e: unknown) => e instanceof SinkError && e.permanent && /did not identify itself as Elasticsearch/.test(e.message));
+  await assert.rejects(sink(config(other.url)).sink.start(), (e: unknown) => e instanceof SinkError && e.permanent && /neither Elasticsearch 8\+ .* nor OpenSearch 2\.x/.test(e.message));
 });
 
 test('stop() is safe without start and twice; empty batches send nothing', async () => {
