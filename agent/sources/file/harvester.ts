@@ -85,6 +85,8 @@ export class Harvester {
   private waiters: { target: number; resolve: () => void }[] = [];
   private closed = false;
   private resolveDone!: () => void;
+  /** Close at the end of the file instead of waiting for growth (max_open_files reached). */
+  private closeWhenIdle = false;
 
   constructor(o: HarvesterOptions) {
     this.o = o;
@@ -117,6 +119,15 @@ export class Harvester {
 
   start(): void {
     void this.run();
+  }
+
+  /**
+   * Asks the harvester to close ('inactive') once it is at the end of the file, to free its
+   * descriptor for a file waiting for one; the source reopens this one when it grows.
+   */
+  closeAtEnd(): void {
+    this.closeWhenIdle = true;
+    this.wake();
   }
 
   /** Reads now instead of at the end of the current poll wait. */
@@ -174,7 +185,7 @@ export class Harvester {
             reason = 'removed';
             break outer;
           }
-          if (Date.now() - idleSince >= this.o.closeInactive) {
+          if (this.closeWhenIdle || Date.now() - idleSince >= this.o.closeInactive) {
             reason = 'inactive';
             break outer;
           }

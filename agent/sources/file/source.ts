@@ -11,18 +11,28 @@
  * - shorter than the acknowledged offset (truncated while we were away): at 0, under a new key;
  * - first seen: at 0, or at its end with start_position: end.
  *
+ * At start, every registry entry of the input with unacknowledged bytes is finished first, even
+ * when its file no longer matches `paths` (renamed by a rotation while the agent was down): it is
+ * found by dev+inode in its folder or in the `rotated` globs (resume.ts) and checked by fingerprint.
+ *
+ * Descriptors: a file is opened as soon as a scan finds it, whatever the pipeline's backpressure,
+ * and held until it is read to its end, so a rotated file that is then compressed and deleted is
+ * still read. At most `max_open_files` per input: beyond it, files at their end are asked to close
+ * (reopened when they grow) and new files wait for a free descriptor (metric driftbeat_files_waiting).
+ *
  * The registry is shared by all inputs and owned by the caller: it acks offsets into it and closes
  * it after stopping the sources.
  */
 import type { BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { InputConfig } from '../../config/schema.ts';
-import { filesOpen, registryLagBytes } from '../../telemetry/metrics.ts';
+import { filesLimitReached, filesOpen, filesWaiting, registryLagBytes } from '../../telemetry/metrics.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
-import { Discovery } from './discovery.ts';
+import { Discovery, PathMatcher } from './discovery.ts';
 import { Harvester, type CloseReason, type RawLine } from './harvester.ts';
 import { fingerprintMatches, identityKey, inodeKey, readFingerprint, truncatedKey, type Fingerprint, type FileIno } from './identity.ts';
-import type { Registry } from './registry.ts';
+import type { Registry, RegistryEntry } from './registry.ts';
+import { locateEntries } from './resume.ts';
 
 export type { RawLine } from './harvester.ts';
 
@@ -56,12 +66,17 @@ interface KnownFile extends FileIno {
   size: number;
 }
 
-/** Each source's share of the registry lag; the gauge shows the sum. */
+/** Each source's share of the registry lag and of the files waiting; the gauges show the sums. */
 const lagBySource = new Map<FileSource, number>();
-function publishLag(): void {
+const waitingBySource = new Map<FileSource, number>();
+function sum(m: Map<FileSource, number>): number {
   let total = 0;
-  for (const v of lagBySource.values()) total += v;
-  registryLagBytes.set(total);
+  for (const v of m.values()) total += v;
+  return total;
+}
+function publishLag(): void {
+  registryLagBytes.set(sum(lagBySource));
+  filesWaiting.set(sum(waitingBySource));
 }
 
 export class FileSource {
@@ -76,6 +91,10 @@ export class FileSource {
   private readonly failures = new Map<string, string>();
   private readonly opening = new Set<string>();
   private lastScan = new Map<string, BigIntStats>();
+  /** Files finished at start although `paths` may not match them: dev:inode -> size to read to. */
+  private readonly resumed = new Map<string, number>();
+  /** Files the last scan could not open because max_open_files was reached. */
+  private waiting = 0;
   private lagTimer: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
   private stopped = false;
@@ -100,6 +119,9 @@ export class FileSource {
     if (!this.started) {
       this.started = (async () => {
         if (this.stopped) return;
+        // Older data first: what the registry knows gets its descriptors before new files.
+        await this.resumeKnown();
+        if (this.stopped) return;
         await this.discovery.start();
         if (this.stopped) return;
         this.lagTimer = setInterval(() => this.updateLag(), 1000);
@@ -112,13 +134,46 @@ export class FileSource {
   /** Resolves when every file matching now has been read to its current end (for `--once`). */
   async readToEnd(): Promise<void> {
     await this.start();
-    await this.discovery.scanNow();
-    const waits: Promise<void>[] = [];
-    for (const st of this.lastScan.values()) {
-      const h = this.harvesters.get(inodeKey({ dev: String(st.dev), ino: String(st.ino) }));
-      if (h) waits.push(h.waitFor(Number(st.size)));
+    // Bounded: each round reads every open file to its end; files waiting for a descriptor
+    // (max_open_files) get one once those are done.
+    for (let round = 0; round < 10_000 && !this.stopped; round++) {
+      await this.discovery.scanNow();
+      const waits: Promise<void>[] = [];
+      for (const st of this.lastScan.values()) {
+        const h = this.harvesters.get(inodeKey({ dev: String(st.dev), ino: String(st.ino) }));
+        if (h) waits.push(h.waitFor(Number(st.size)));
+      }
+      for (const [ik, size] of this.resumed) {
+        const h = this.harvesters.get(ik);
+        if (h) waits.push(h.waitFor(size));
+      }
+      await Promise.all(waits);
+      if (this.waiting === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
     }
-    await Promise.all(waits);
+  }
+
+  /** At start: opens every known file with unacknowledged bytes, wherever rotation put it. */
+  private async resumeKnown(): Promise<void> {
+    const entries = this.o.registry.list(this.inputId).filter((e) => e.dev !== '' && e.path !== '');
+    if (entries.length === 0) return;
+    const input = this.o.input;
+    const rotated = input.rotated.length > 0 ? new PathMatcher(input.rotated, []) : undefined;
+    const located = await locateEntries(entries, rotated, this.logger);
+    for (const e of entries) {
+      const ik = inodeKey(e);
+      const at = located.get(ik);
+      if (!at || at.size <= e.offset || this.harvesters.has(ik) || this.opening.has(ik)) continue;
+      if (this.harvesters.size + this.opening.size >= input.maxOpenFiles) {
+        this.logger.warn({ 'file.path': at.path }, `input "${this.inputId}": max_open_files (${input.maxOpenFiles}) reached at start; ${at.path} is not finished now (its ${at.size - e.offset} unacknowledged bytes are read only if a scan finds it)`);
+        continue;
+      }
+      const opened = await this.openFile(at.path, ik, e);
+      if (!opened) continue;
+      this.resumed.set(ik, at.size);
+      const moved = at.path === e.path ? '' : ` (renamed from ${e.path})`;
+      this.logger.info({ 'file.path': at.path, 'log.offset': e.offset }, `input "${this.inputId}": resuming ${at.path}${moved} at its acknowledged offset ${e.offset}: ${at.size - e.offset} bytes not yet delivered`);
+    }
   }
 
   /** Stops discovery and every harvester. Safe without start and safe twice. */
@@ -130,6 +185,7 @@ export class FileSource {
     this.lagTimer = undefined;
     await Promise.all([...this.harvesters.values()].map((h) => h.stop()));
     lagBySource.delete(this);
+    waitingBySource.delete(this);
     publishLag();
   }
 
@@ -147,6 +203,7 @@ export class FileSource {
 
   private async onScan(files: Map<string, BigIntStats>): Promise<void> {
     this.lastScan = files;
+    let waiting = 0;
     const seen = new Set<string>();
     const opens: Promise<void>[] = [];
     for (const [path, st] of files) {
@@ -171,8 +228,13 @@ export class FileSource {
         if (k.sizeAtClose === Number(st.size)) continue;
       }
       if (this.opening.has(ik)) continue;
-      opens.push(this.openFile(path, ik));
+      if (this.harvesters.size + this.opening.size >= this.o.input.maxOpenFiles) {
+        waiting++;
+        continue;
+      }
+      opens.push(this.openFile(path, ik).then(() => undefined));
     }
+    this.setWaiting(waiting);
     for (const [ik] of this.known) if (!seen.has(ik) && !this.harvesters.has(ik)) this.known.delete(ik);
     await Promise.all(opens);
     const keep = new Set<string>();
@@ -181,7 +243,11 @@ export class FileSource {
     this.updateLag();
   }
 
-  private async openFile(path: string, expectIk: string): Promise<void> {
+  /**
+   * Opens a file and starts its harvester; true when it was opened. With `only`, the file is read
+   * only if it is that registry entry's file (same fingerprint): a resume never reads a stranger.
+   */
+  private async openFile(path: string, expectIk: string, only?: RegistryEntry): Promise<boolean> {
     this.opening.add(expectIk);
     let fh: FileHandle | undefined;
     try {
@@ -191,14 +257,14 @@ export class FileSource {
       const ik = inodeKey(ino);
       if (this.stopped || this.harvesters.has(ik) || (ik !== expectIk && this.opening.has(ik))) {
         await fh.close();
-        return;
+        return false;
       }
       const size = Number(st.size);
       const { key, offset, fingerprint } = await this.resolveStart(fh, path, ino, size);
       // Nothing awaited from here on: no other scan can slip a second harvester in.
-      if (this.stopped || this.harvesters.has(ik)) {
+      if (this.stopped || this.harvesters.has(ik) || (only && key !== only.key)) {
         await fh.close();
-        return;
+        return false;
       }
       const input = this.o.input;
       const entry = this.o.registry.upsert({
@@ -229,6 +295,7 @@ export class FileSource {
       this.failures.delete(path);
       this.logger.debug({ 'file.path': path, 'log.offset': offset }, `input "${this.inputId}": reading ${path} from offset ${offset} (acked ${entry.offset})`);
       h.start();
+      return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
       if (code !== 'ENOENT' && this.failures.get(path) !== code) {
@@ -236,6 +303,7 @@ export class FileSource {
         this.logger.warn({ err, 'file.path': path }, `input "${this.inputId}": cannot read ${path} (${code}); check its permissions. The other files go on; it is retried at every scan`);
       }
       await fh?.close().catch(() => undefined);
+      return false;
     } finally {
       this.opening.delete(expectIk);
     }
@@ -307,6 +375,21 @@ export class FileSource {
       k.key = h.key;
       k.sizeAtClose = reason === 'error' ? -1 : h.size;
     }
+  }
+
+  /** Publishes the files waiting for a descriptor; warns when the bound is first reached. */
+  private setWaiting(n: number): void {
+    const max = this.o.input.maxOpenFiles;
+    if (n > 0 && this.waiting === 0) {
+      filesLimitReached.inc();
+      this.logger.warn(`input "${this.inputId}": max_open_files (${max}) reached: ${n} file(s) wait for a descriptor; files at their end are closed to make room. A file rotated away and deleted before it gets one is lost: raise max_open_files`);
+    } else if (n === 0 && this.waiting > 0) {
+      this.logger.info(`input "${this.inputId}": below max_open_files (${max}) again; every file found is open`);
+    }
+    this.waiting = n;
+    waitingBySource.set(this, n);
+    if (n > 0) for (const h of this.harvesters.values()) h.closeAtEnd();
+    publishLag();
   }
 
   private updateLag(): void {
