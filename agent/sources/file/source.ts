@@ -30,11 +30,18 @@ import { filesLimitReached, filesOpen, filesWaiting, registryLagBytes } from '..
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
 import { Discovery, PathMatcher } from './discovery.ts';
 import { Harvester, type CloseReason, type RawLine } from './harvester.ts';
+import { GunzipReader, gzipFingerprint, gzipSize, isGzip } from './gzip.ts';
 import { fingerprintMatches, identityKey, inodeKey, readFingerprint, truncatedKey, type Fingerprint, type FileIno } from './identity.ts';
 import type { Registry, RegistryEntry } from './registry.ts';
 import { locateEntries } from './resume.ts';
 
 export type { RawLine } from './harvester.ts';
+
+/** Where a file about to be opened starts; defer: not now (its original is still being read); done: nothing left. */
+type Start =
+  | { kind: 'read'; key: string; offset: number; fingerprint: Fingerprint; size?: number }
+  | { kind: 'done'; key: string; offset: number; fingerprint: Fingerprint }
+  | { kind: 'defer' };
 
 export interface FileSourceOptions {
   input: InputConfig;
@@ -93,6 +100,8 @@ export class FileSource {
   private lastScan = new Map<string, BigIntStats>();
   /** Files finished at start although `paths` may not match them: dev:inode -> size to read to. */
   private readonly resumed = new Map<string, number>();
+  /** Key -> offset its closed (or truncated) harvester had read to: where a copy of it resumes. */
+  private readonly readTo = new Map<string, number>();
   /** Files the last scan could not open because max_open_files was reached. */
   private waiting = 0;
   private lagTimer: NodeJS.Timeout | undefined;
@@ -141,11 +150,11 @@ export class FileSource {
       const waits: Promise<void>[] = [];
       for (const st of this.lastScan.values()) {
         const h = this.harvesters.get(inodeKey({ dev: String(st.dev), ino: String(st.ino) }));
-        if (h) waits.push(h.waitFor(Number(st.size)));
+        if (h) waits.push(h.compressed ? h.done : h.waitFor(Number(st.size)));
       }
       for (const [ik, size] of this.resumed) {
         const h = this.harvesters.get(ik);
-        if (h) waits.push(h.waitFor(size));
+        if (h) waits.push(h.compressed ? h.done : h.waitFor(size));
       }
       await Promise.all(waits);
       if (this.waiting === 0) return;
@@ -259,13 +268,20 @@ export class FileSource {
         await fh.close();
         return false;
       }
-      const size = Number(st.size);
-      const { key, offset, fingerprint } = await this.resolveStart(fh, path, ino, size);
+      const fileSize = Number(st.size);
+      const gz = await isGzip(fh);
+      const start = gz ? await this.resolveCompressed(fh, path, ino, fileSize) : await this.resolveStart(fh, path, ino, fileSize);
       // Nothing awaited from here on: no other scan can slip a second harvester in.
-      if (this.stopped || this.harvesters.has(ik) || (only && key !== only.key)) {
+      if (this.stopped || this.harvesters.has(ik) || start.kind !== 'read' || (only && start.key !== only.key)) {
+        if (start.kind === 'done') {
+          // A compressed copy with nothing left to read: skipped until it changes.
+          this.known.set(ik, { ...ino, key: start.key, path, fingerprint: start.fingerprint, resumeOffset: start.offset, sizeAtClose: fileSize, size: fileSize });
+        }
         await fh.close();
         return false;
       }
+      const { key, offset, fingerprint } = start;
+      const size = start.size ?? fileSize;
       const input = this.o.input;
       const entry = this.o.registry.upsert({
         key, path, dev: ino.dev, ino: ino.ino, fingerprint: fingerprint.hash, fingerprintLength: fingerprint.length,
@@ -286,14 +302,15 @@ export class FileSource {
         onTruncate: (hv, fp) => this.onTruncate(ik, hv, fp),
         onFingerprint: (hv, fp) => this.onFingerprint(ik, hv, fp),
         onClose: (hv, reason) => this.onClose(ik, hv, reason),
+        ...(gz ? { gunzip: new GunzipReader(fh) } : {}),
       });
       h.size = size;
       this.harvesters.set(ik, h);
-      this.known.set(ik, { ...ino, key, path, fingerprint, resumeOffset: offset, sizeAtClose: -1, size });
+      this.known.set(ik, { ...ino, key, path, fingerprint, resumeOffset: offset, sizeAtClose: -1, size: fileSize });
       filesOpen.inc();
       fh = undefined; // the harvester owns it now
       this.failures.delete(path);
-      this.logger.debug({ 'file.path': path, 'log.offset': offset }, `input "${this.inputId}": reading ${path} from offset ${offset} (acked ${entry.offset})`);
+      this.logger.debug({ 'file.path': path, 'log.offset': offset }, `input "${this.inputId}": reading ${path}${gz ? ' (gzip)' : ''} from offset ${offset} (acked ${entry.offset})`);
       h.start();
       return true;
     } catch (err) {
@@ -310,7 +327,7 @@ export class FileSource {
   }
 
   /** Decides the key and the start offset of a file about to be opened (see the header). */
-  private async resolveStart(fh: FileHandle, path: string, ino: FileIno, size: number): Promise<{ key: string; offset: number; fingerprint: Fingerprint }> {
+  private async resolveStart(fh: FileHandle, path: string, ino: FileIno, size: number): Promise<Start> {
     const input = this.o.input;
     const fingerprint = await readFingerprint(fh, input.fingerprintBytes);
     const ik = inodeKey(ino);
@@ -318,29 +335,69 @@ export class FileSource {
     if (mem) {
       // Reopened after an inactive close: go on from where the last harvester stopped reading.
       if (size >= mem.resumeOffset && (await fingerprintMatches(fh, mem.fingerprint))) {
-        return { key: mem.key, offset: mem.resumeOffset, fingerprint };
+        return { kind: 'read', key: mem.key, offset: mem.resumeOffset, fingerprint };
       }
-      this.o.registry.remove(mem.key);
+      this.o.registry.detach(mem.key);
+      this.readTo.set(mem.key, mem.resumeOffset);
       this.logger.info({ 'file.path': path }, `input "${this.inputId}": ${path} was truncated or replaced while idle; reading it from the start`);
-      return { key: truncatedKey(mem.key, fingerprint), offset: 0, fingerprint };
+      return { kind: 'read', key: truncatedKey(mem.key, fingerprint), offset: 0, fingerprint };
     }
     for (const e of this.o.registry.findByInode(this.inputId, ino.dev, ino.ino)) {
       if (await fingerprintMatches(fh, { hash: e.fingerprint, length: e.fingerprintLength })) {
-        if (size >= e.offset) return { key: e.key, offset: e.offset, fingerprint };
-        this.o.registry.remove(e.key);
+        if (size >= e.offset) return { kind: 'read', key: e.key, offset: e.offset, fingerprint };
+        this.o.registry.detach(e.key);
         this.logger.info({ 'file.path': path }, `input "${this.inputId}": ${path} is shorter (${size} bytes) than its acknowledged offset ${e.offset}: truncated; reading it from the start`);
-        return { key: truncatedKey(e.key, fingerprint), offset: 0, fingerprint };
+        return { kind: 'read', key: truncatedKey(e.key, fingerprint), offset: 0, fingerprint };
       }
-      this.o.registry.remove(e.key);
-      this.logger.info({ 'file.path': path }, `input "${this.inputId}": ${path} reuses the inode of ${e.path} with other content; reading it as a new file`);
+      // Other first bytes: truncated and rewritten (copytruncate) or the inode was reused. The entry
+      // is kept without its inode, for a copy of its content to resume from.
+      this.o.registry.detach(e.key);
+      this.logger.info({ 'file.path': path }, `input "${this.inputId}": ${path} reuses the inode of ${e.path} with other content (or was truncated and rewritten); reading it as a new file`);
     }
+    const copy = this.copyOf(fingerprint, path, size);
+    if (copy) return copy;
     const offset = input.startPosition === 'end' ? size : 0;
-    return { key: identityKey(this.inputId, ino, fingerprint), offset, fingerprint };
+    return { kind: 'read', key: identityKey(this.inputId, ino, fingerprint), offset, fingerprint };
+  }
+
+  /**
+   * A new file whose whole fingerprint is that of a file we read (a copytruncate copy, a `.gz`):
+   * it continues that file's key from where it was read to. Deferred while that file is still being
+   * read under the key (the copy was taken before the truncate, or gzip is still writing).
+   */
+  private copyOf(fingerprint: Fingerprint, path: string, size: number): Start | undefined {
+    if (fingerprint.length < this.o.input.fingerprintBytes) return undefined;
+    for (const e of this.o.registry.findByFingerprint(this.inputId, fingerprint.hash, fingerprint.length)) {
+      for (const h of this.harvesters.values()) if (h.key === e.key) return { kind: 'defer' };
+      const offset = Math.max(e.offset, this.readTo.get(e.key) ?? 0);
+      if (size <= offset) return { kind: 'done', key: e.key, offset, fingerprint };
+      this.logger.info({ 'file.path': path, 'log.offset': offset }, `input "${this.inputId}": ${path} is a copy of ${e.path} (same first bytes); reading it on from offset ${offset}`);
+      return { kind: 'read', key: e.key, offset, fingerprint, size };
+    }
+    return undefined;
+  }
+
+  /** A compressed file: a copy of a file we read, or a new one read from its start. */
+  private async resolveCompressed(fh: FileHandle, path: string, ino: FileIno, compressedSize: number): Promise<Start> {
+    const fingerprint = await gzipFingerprint(fh, this.o.input.fingerprintBytes);
+    const size = await gzipSize(fh, compressedSize);
+    const copy = this.copyOf(fingerprint, path, size);
+    if (copy) return copy.kind === 'read' ? { ...copy, size } : copy;
+    // Never read as a plain file: its identity is its content (a dev+inode of its own would read it
+    // again after the next rotation renames it).
+    const key = identityKey(this.inputId, { dev: 'gzip', ino: '' }, fingerprint);
+    const e = this.o.registry.get(key);
+    const offset = e ? Math.max(e.offset, this.readTo.get(key) ?? 0) : 0;
+    if (size <= offset) return { kind: 'done', key, offset, fingerprint };
+    for (const h of this.harvesters.values()) if (h.key === key) return { kind: 'defer' };
+    return { kind: 'read', key, offset, fingerprint, size };
   }
 
   private onTruncate(ik: string, h: Harvester, fp: Fingerprint): string {
     const key = truncatedKey(h.key, fp);
-    this.o.registry.remove(h.key);
+    // The old content may live on in a copy (copytruncate): keep where it was read to.
+    this.o.registry.detach(h.key);
+    this.readTo.set(h.key, h.resumeOffset);
     const k = this.known.get(ik);
     this.o.registry.upsert({
       key, path: h.path, dev: k?.dev ?? '', ino: k?.ino ?? '', fingerprint: fp.hash, fingerprintLength: fp.length, input: this.inputId, offset: 0,
@@ -350,6 +407,8 @@ export class FileSource {
       k.fingerprint = fp;
       k.size = 0;
     }
+    // A copy waiting for this file to be let go can be read now.
+    this.discovery.scanSoon();
     return key;
   }
 
@@ -363,7 +422,10 @@ export class FileSource {
   private onClose(ik: string, h: Harvester, reason: CloseReason): void {
     if (this.harvesters.get(ik) === h) this.harvesters.delete(ik);
     filesOpen.dec();
+    this.readTo.set(h.key, Math.max(this.readTo.get(h.key) ?? 0, h.resumeOffset));
     const k = this.known.get(ik);
+    // A copy of this file may be waiting for it.
+    this.discovery.scanSoon();
     if (reason === 'removed') {
       this.known.delete(ik);
       this.logger.info({ 'file.path': h.path }, `input "${this.inputId}": ${h.path} was removed and is read to its end; closed`);
@@ -373,7 +435,7 @@ export class FileSource {
       k.resumeOffset = h.resumeOffset;
       k.fingerprint = h.fingerprint;
       k.key = h.key;
-      k.sizeAtClose = reason === 'error' ? -1 : h.size;
+      k.sizeAtClose = reason === 'error' ? -1 : reason === 'ended' ? k.size : h.size;
     }
   }
 
