@@ -101,6 +101,8 @@ export const InputSchema = camel(
     scan_frequency: duration('10s').prefault('10s').describe('How often globs are re-scanned (besides file-system events).'),
     close_removed: z.boolean().default(true).describe('Stop reading a file once it is deleted and read to its end.'),
     fingerprint_bytes: z.int().min(16).max(65536).default(1024).describe('Bytes at the start of a file that form its fingerprint.'),
+    rotated: z.array(nonEmpty).default([]).describe('Glob patterns where rotation moves files to another folder; at start, files the registry knows that are not finished are looked for here (and in their own folder).'),
+    max_open_files: z.int().positive().default(128).describe('Files of this input held open at once (read to their end before they are let go, so rotation during an outage loses nothing); see "Rotation" in the README.'),
   }),
 );
 
