@@ -129,7 +129,7 @@ export class Agent {
       logger.info({ url: this.telemetry.url }, `metrics on ${this.telemetry.url}/metrics`);
     }
     this.registry = await Registry.open(this.dataDir, { logger });
-    const deadLetter = new FileDeadLetter(join(this.dataDir, 'dead-letter'));
+    const deadLetter = new FileDeadLetter(join(this.dataDir, 'dead-letter'), { logger });
     this.sink = await this.outputs.predictionsSink({ deadLetter, logger });
     const out = config.output;
     const batchMaxDocs = out.elasticsearch?.bulkMaxDocs ?? out.embedded!.batchMaxDocs;
