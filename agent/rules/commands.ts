@@ -15,7 +15,7 @@ import { planRule, type RulePlan } from './plan.ts';
 import type { RuleResult, TimeWindow } from './result.ts';
 import { buildDeps, evaluateRules, profileVersion, type Evaluation } from './runner.ts';
 import type { Rule } from './schema.ts';
-import { toTimeWindow, windowFor } from './window.ts';
+import { toTimeWindow, windowFromBounds } from './window.ts';
 
 export interface CommandOutput {
   text: string;
@@ -48,13 +48,13 @@ function parseTime(s: string, flag: string): number {
   return t;
 }
 
-/** --from/--to, else the rule's latest scheduled window at `now`. */
+/** --from/--to, else the rule's newest window due at `now` (window.ts windowFromBounds). */
 export function windowOf(rule: Rule, from: string | undefined, to: string | undefined, now: Date): TimeWindow {
-  if (from === undefined && to === undefined) return toTimeWindow(windowFor(rule, now));
-  const f = from !== undefined ? parseTime(from, '--from') : parseTime(to!, '--to') - rule.window;
-  const t = to !== undefined ? parseTime(to, '--to') : f + rule.window;
-  if (!(t > f)) throw new RuleError([{ key: '--to', message: `expected --to after --from, received ${new Date(f).toISOString()} .. ${new Date(t).toISOString()}` }], 'ERR_CLI_TIME');
-  return { from: new Date(f).toISOString(), to: new Date(t).toISOString() };
+  const f = from !== undefined ? parseTime(from, '--from') : undefined;
+  const t = to !== undefined ? parseTime(to, '--to') : undefined;
+  const w = windowFromBounds(rule, f, t, now);
+  if (!(+w.to > +w.from)) throw new RuleError([{ key: '--to', message: `expected --to after --from, received ${w.from.toISOString()} .. ${w.to.toISOString()}` }], 'ERR_CLI_TIME');
+  return toTimeWindow(w);
 }
 
 function failure(err: unknown): CommandOutput {
