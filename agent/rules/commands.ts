@@ -20,6 +20,12 @@ import { toTimeWindow, windowFromBounds } from './window.ts';
 export interface CommandOutput {
   text: string;
   exitCode: number;
+  /**
+   * Where the text goes. A report is stdout even when a result is in error (`rules test --json | jq`
+   * gets every result, errors as `status: error`; the exit code says one errored); a failure that
+   * left no report (invalid rule or config, store not opened) is stderr.
+   */
+  stream: 'stdout' | 'stderr';
 }
 
 export interface RulesTestOptions {
@@ -58,12 +64,12 @@ export function windowOf(rule: Rule, from: string | undefined, to: string | unde
 }
 
 function failure(err: unknown): CommandOutput {
-  if (err instanceof ConfigError || err instanceof RuleError) return { text: `${err.message}\n`, exitCode: EXIT_INVALID };
+  if (err instanceof ConfigError || err instanceof RuleError) return { text: `${err.message}\n`, exitCode: EXIT_INVALID, stream: 'stderr' };
   let msg = err instanceof Error ? err.message : String(err);
   if (err instanceof DriftbeatError && err.code === 'ERR_EMBEDDED_LOCKED') {
     msg += '\nrules test/explain read the embedded store, which DuckDB lets only one process open: stop the running agent, or run them on a copy of the file.';
   }
-  return { text: `${msg}\n`, exitCode: EXIT_RUNTIME };
+  return { text: `${msg}\n`, exitCode: EXIT_RUNTIME, stream: 'stderr' };
 }
 
 function load(opts: { ruleFile: string; configFile: string }) {
@@ -149,7 +155,7 @@ export async function rulesTestCommand(opts: RulesTestOptions): Promise<CommandO
     const text = opts.json
       ? `${JSON.stringify(report.evaluations.length === 1 ? evaluationJson(report.evaluations[0]!) : report.evaluations.map(evaluationJson), null, 2)}\n`
       : `${report.evaluations.map(formatEvaluation).join('\n\n')}\n`;
-    return { text, exitCode: failed ? EXIT_RUNTIME : EXIT_OK };
+    return { text, exitCode: failed ? EXIT_RUNTIME : EXIT_OK, stream: 'stdout' };
   } catch (err) {
     return failure(err);
   } finally {
@@ -186,7 +192,7 @@ export async function rulesExplainCommand(opts: RulesExplainOptions): Promise<Co
       const note = phase2Note(plan);
       if (note) out.push(`# ${note}`);
     }
-    return { text: `${out.join('\n')}\n`, exitCode: EXIT_OK };
+    return { text: `${out.join('\n')}\n`, exitCode: EXIT_OK, stream: 'stdout' };
   } catch (err) {
     return failure(err);
   } finally {
