@@ -57,7 +57,7 @@ describe('driftbeat rules test', () => {
     const out = await rulesTestCommand({ ruleFile: unseen, configFile, now: new Date(START + 2 * HOUR + 5000) });
     assert.equal(out.exitCode, 0, out.text);
     assert.match(out.text, new RegExp(`window \\[${WINDOW.from.replace(/\./g, '\\.')}, ${WINDOW.to.replace(/\./g, '\\.')}\\): DRIFTED`));
-    assert.match(out.text, /DRIFTED {2}features\.merchant: unseen_share = 0\.\d+ \(threshold 0\.05;/);
+    assert.match(out.text, /DRIFTED {2}features\.merchant: unseen_share = 0\.\d+ \(threshold > 0\.05;/);
     assert.match(out.text, /unseen: crypto \(\d+\)/);
     assert.match(out.text, /ok {7}features\.country/);
   });

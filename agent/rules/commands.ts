@@ -15,6 +15,7 @@ import { planRule, type RulePlan } from './plan.ts';
 import type { RuleResult, TimeWindow } from './result.ts';
 import { buildDeps, evaluateRules, profileVersion, type Evaluation } from './runner.ts';
 import type { Rule } from './schema.ts';
+import { formatThreshold } from './threshold.ts';
 import { toTimeWindow, windowFromBounds } from './window.ts';
 
 export interface CommandOutput {
@@ -135,7 +136,7 @@ export function formatEvaluation(e: Evaluation): string {
       ? `  ERROR    ${where}: ${r.error}`
       : r.status === 'no_data'
         ? `  no_data  ${where}: ${String(r.details.reason ?? 'not enough data')}`
-        : `  ${r.drifted ? 'DRIFTED' : 'ok     '}  ${where}: ${r.statistic} = ${r.value === null ? 'n/a' : fmt(r.value)} (threshold ${r.threshold === null ? 'n/a' : fmt(r.threshold)}; ${r.current_count} current, ${r.reference_count ?? 'n/a'} reference)`;
+        : `  ${r.drifted ? 'DRIFTED' : 'ok     '}  ${where}: ${r.statistic} = ${r.value === null ? 'n/a' : fmt(r.value)} (threshold ${formatThreshold(r.threshold)}; ${r.current_count} current, ${r.reference_count ?? 'n/a'} reference)`;
     lines.push(head);
     const more = r.status === 'ok' || r.status === 'drifted' ? detailLine(r) : undefined;
     if (more) lines.push(`           ${more}`);
