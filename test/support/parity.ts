@@ -309,7 +309,8 @@ export function compareResults(e: TickReport, s: TickReport, relTolerance: numbe
     if (a.verdict && b.verdict && (a.verdict.status !== b.verdict.status || a.verdict.drifted !== b.verdict.drifted)) {
       const va = a.approx.value ?? null;
       const vb = b.approx.value ?? null;
-      const between = r.threshold !== null && va !== null && vb !== null && Math.min(va, vb) <= r.threshold && r.threshold <= Math.max(va, vb);
+      const t = r.threshold?.value ?? null;
+      const between = t !== null && va !== null && vb !== null && Math.min(va, vb) <= t && t <= Math.max(va, vb);
       if (!between) out.push(`${where}: ${a.verdict.status} vs ${b.verdict.status} at ${va} vs ${vb}`);
     }
   }
