@@ -108,8 +108,15 @@ export class Agent {
       if (this.fatal) throw this.fatal;
       return;
     }
-    await this.stopped;
-    await this.stopping;
+    // Every timer of the sources is unref'd; this one keeps the process up until stop(), so an agent
+    // whose inputs match no file yet (and with no HTTP endpoint, no rules) waits for them, as Filebeat does.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    try {
+      await this.stopped;
+      await this.stopping;
+    } finally {
+      clearInterval(keepAlive);
+    }
     if (this.fatal) throw this.fatal;
   }
 
