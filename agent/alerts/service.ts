@@ -21,7 +21,7 @@ import { AlertManager } from './manager.ts';
 export interface RulesAndAlertsOptions {
   /** Rules already loaded (and logged) before the agent started shipping; default: loaded at start. */
   ruleSet?: RuleSet;
-  /** Backoff of the state store connection: first wait, doubled up to max. Default 1 s to 30 s. */
+  /** Backoff of the state store connection: first wait, doubled up to max. Default output.elasticsearch.backoff (1 s to 60 s). */
   connectBackoff?: { initialMs: number; maxMs: number };
 }
 
@@ -78,7 +78,6 @@ export class RulesAndAlertsService implements AgentService {
     // The agent's own connection (or DuckDB handle): one process, one connection to the output.
     const store = await outputs.stateStore();
     this.lease = await outputs.lease(logger.child({ component: 'lease' }));
-    await this.lease.start();
     this.manager = new AlertManager({ config, store, logger: logger.child({ component: 'alerts' }), lease: this.lease });
     const lease = this.lease;
     const runner = (this.runner = new RuleRunner({ rules: ruleSet.rules, shouldEvaluate: () => lease.isLeader() }));
@@ -104,7 +103,8 @@ export class RulesAndAlertsService implements AgentService {
   }
 
   private async connect(agent: Agent, log: Logger): Promise<void> {
-    const { initialMs, maxMs } = this.options.connectBackoff ?? { initialMs: 1000, maxMs: 30_000 };
+    const es = agent.config.output.elasticsearch;
+    const { initialMs, maxMs } = this.options.connectBackoff ?? (es ? { initialMs: es.backoff.initial, maxMs: es.backoff.max } : { initialMs: 1000, maxMs: 30_000 });
     let wait = initialMs;
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
@@ -121,6 +121,10 @@ export class RulesAndAlertsService implements AgentService {
         wait = Math.min(maxMs, wait * 2);
       }
     }
+    if (this.stopped) return;
+    // Taken after the store answered, so the first evaluation (the latest window) is not skipped
+    // for want of a lease whose first attempt failed while the cluster was away.
+    await this.lease!.start();
     if (!this.stopped) await this.runner!.start(agent);
   }
 
