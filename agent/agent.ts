@@ -74,6 +74,8 @@ export class Agent {
   private fatal: Error | undefined;
   private referenceTimer: NodeJS.Timeout | undefined;
   private stopSignal: (() => void) | undefined;
+  /** What the services report for /healthz (e.g. `rules`: loaded and invalid rule files). */
+  private readonly details = new Map<string, { status: 'ok' | 'degraded' } & Record<string, unknown>>();
   private readonly stopped = new Promise<void>((resolve) => { this.stopSignal = resolve; });
 
   constructor(options: AgentOptions) {
@@ -88,10 +90,17 @@ export class Agent {
     return this.telemetry?.url;
   }
 
+  /** A service's part of /healthz; `degraded` makes the whole status degraded (still HTTP 200: shipping goes on). */
+  setHealthDetail(name: string, detail: { status: 'ok' | 'degraded' } & Record<string, unknown>): void {
+    this.details.set(name, detail);
+  }
+
   health(): Health {
     if (this.fatal) return { status: 'failed', error: this.fatal.message };
+    const degraded = [...this.details.values()].some((d) => d.status === 'degraded');
     return {
-      status: 'ok',
+      status: degraded ? 'degraded' : 'ok',
+      ...Object.fromEntries(this.details),
       queue_bytes: this.pipeline?.queuedBytes ?? 0,
       ...(this.pipeline ? { pipeline: this.pipeline.stats } : {}),
     };
@@ -115,8 +124,15 @@ export class Agent {
       if (this.fatal) throw this.fatal;
       return;
     }
-    await this.stopped;
-    await this.stopping;
+    // Every timer of the sources is unref'd; this one keeps the process up until stop(), so an agent
+    // whose inputs match no file yet (and with no HTTP endpoint, no rules) waits for them, as Filebeat does.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    try {
+      await this.stopped;
+      await this.stopping;
+    } finally {
+      clearInterval(keepAlive);
+    }
     if (this.fatal) throw this.fatal;
   }
 

@@ -107,6 +107,8 @@ export class FileSource {
   private lagTimer: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
   private stopped = false;
+  /** "no file matches" is said once, not at every scan. */
+  private saidNoFiles = false;
 
   constructor(o: FileSourceOptions) {
     this.o = o;
@@ -212,6 +214,10 @@ export class FileSource {
 
   private async onScan(files: Map<string, BigIntStats>): Promise<void> {
     this.lastScan = files;
+    if (files.size === 0 && this.known.size === 0 && this.harvesters.size === 0 && !this.saidNoFiles) {
+      this.saidNoFiles = true;
+      this.logger.info({ 'input.paths': this.o.input.paths }, `input "${this.inputId}": no file matches ${this.o.input.paths.join(', ')} yet; waiting for one`);
+    }
     let waiting = 0;
     const seen = new Set<string>();
     const opens: Promise<void>[] = [];
