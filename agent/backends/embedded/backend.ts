@@ -8,6 +8,8 @@ import { BackendError } from '../../errors.ts';
 import { emptyPayload, segmentKey, sortBuckets, type Answers, type Backend, type Bucket, type Payload, type Query, type SegmentAnswers } from '../../rules/plan.ts';
 import { batches, compile, fieldTag, formatStatement } from './sql.ts';
 import { decodeQuality } from './quality.ts';
+import { OUTCOME_MIGRATIONS, OUTCOMES } from '../../quality/store-embedded.ts';
+import { migrate } from '../../sinks/embedded/schema.ts';
 
 type Row = Record<string, unknown>;
 
@@ -150,6 +152,7 @@ export class EmbeddedBackend implements Backend {
   readonly name = 'embedded' as const;
   readonly #store: EmbeddedStore;
   readonly #owned: boolean;
+  #outcomes?: Promise<number>;
   /** SQL statements run (for the benchmark and tests). */
   statements = 0;
 
@@ -165,6 +168,9 @@ export class EmbeddedBackend implements Backend {
     const memo = new Map<string, Promise<Row[]>>();
     for (const batch of batches(queries)) {
       try {
+        // A model_quality rule before any outcome was joined (or with no feedback input yet) sees
+        // an empty outcomes table, as the engine answers an absent index: no labelled predictions.
+        if (batch[0]!.kind === 'quality') await (this.#outcomes ??= migrate(this.#store, OUTCOMES, OUTCOME_MIGRATIONS));
         const results: Row[][] = [];
         for (const st of compile(batch)) {
           const key = JSON.stringify([st.sql, st.params]);
