@@ -13,10 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { testEngine, type TestEngine } from './support/engine.ts';
+import { installTemplates } from './support/engine-setup.ts';
 import { startFaultProxy } from './support/fault-proxy.ts';
 import { LogWriter, startAgent, waitFor } from './support/agent-process.ts';
 
 const TOTAL_PHASES = [8000, 8000, 7000, 7000]; // 30,000 lines
+// Fewer on the real engine, which indexes a few thousand lines a second on a shared 2-core machine.
+const ENGINE_PHASES = [3000, 3000, 2500, 2500];
 
 function ackedBytes(dir: string): number {
   try {
@@ -66,7 +69,7 @@ async function idCounts(engine: TestEngine, index: string): Promise<Map<string, 
   return counts;
 }
 
-test('real engine: nothing lost, nothing duplicated through faults, rotation and SIGKILL', { timeout: 240_000 }, async (t) => {
+test('real engine: nothing lost, nothing duplicated through faults, rotation and SIGKILL', { timeout: 300_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'driftbeat-ship-'));
   mkdirSync(join(dir, 'logs'));
   const engine = await testEngine();
@@ -85,10 +88,9 @@ test('real engine: nothing lost, nothing duplicated through faults, rotation and
     bulk_max_docs: 500
     flush_interval: 100ms
     max_in_flight: 2
-    timeout: 2s
+    timeout: 5s
     backoff: { initial: 10ms, max: 200ms }`);
-    const setup = startAgent(['setup', '-c', cfg, '--templates']);
-    assert.equal(await setup.exited, 0, setup.output());
+    await installTemplates(engine.url, prefix); // directly, with setup's default timeout: the agent's is short for the hang below
     const log = new LogWriter(join(dir, 'logs', 'preds.jsonl'));
 
     // (a) 5% of the items answer 429 the first time they are sent, and 503 on some requests, from the start.
@@ -100,26 +102,26 @@ test('real engine: nothing lost, nothing duplicated through faults, rotation and
       return { status: 429, type: 'es_rejected_execution_exception', reason: 'rejected execution of coordinating operation' };
     } });
     proxy.failNext({ kind: 'status', status: 503 }, 5, isBulk);
-    log.write(TOTAL_PHASES[0]!);
+    log.write(ENGINE_PHASES[0]!);
     let agent = startAgent(['run', '-c', cfg]);
-    await waitFor('first lines indexed', async () => (await count()) > 2000, 60_000, 250);
+    await waitFor('first lines indexed', async () => (await count()) > 1000, 60_000, 250);
 
     // (c1) rename rotation while the agent reads; (b) the node dies (connections reset), then resets
-    // mid-request, then answers slowly, then hangs once past the 2 s timeout, then recovers.
+    // mid-request, then answers slowly, then hangs once past the 5 s timeout, then recovers.
     log.rotateRename(join(dir, 'logs', 'preds.jsonl.1'));
     proxy.set({ kind: 'refuse' });
-    log.write(TOTAL_PHASES[1]!);
+    log.write(ENGINE_PHASES[1]!);
     await new Promise((r) => setTimeout(r, 1000));
     proxy.set({ kind: 'reset' });
     await new Promise((r) => setTimeout(r, 500));
     proxy.set({ kind: 'delay', ms: 300 });
     proxy.failNext({ kind: 'hang' }, 1, isBulk);
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor('a bulk request held by the hung node', () => proxy.seen.hang === 1, 60_000);
     proxy.set({ kind: 'pass' });
-    await waitFor('output back and rotated lines flowing', async () => (await count()) > 9000, 60_000, 250);
+    await waitFor('output back and rotated lines flowing', async () => (await count()) > 4000, 90_000, 250);
 
     // (d) SIGKILL in the middle of shipping, more lines written while it is dead, then restart.
-    log.write(TOTAL_PHASES[2]!, 100);
+    log.write(ENGINE_PHASES[2]!, 100);
     agent.kill('SIGKILL');
     assert.equal(await agent.exited, 'SIGKILL');
     const beforeRestart = await count();
@@ -128,7 +130,7 @@ test('real engine: nothing lost, nothing duplicated through faults, rotation and
     // (c2) copytruncate: copy aside, truncate in place, keep writing to the same path.
     await waitFor('restart catching up', async () => (await count()) > beforeRestart, 60_000, 250);
     log.copyTruncate(join(dir, 'logs', 'preds.jsonl.2'));
-    log.write(TOTAL_PHASES[3]!);
+    log.write(ENGINE_PHASES[3]!);
 
     const total = log.next;
     await waitFor(`all ${total} lines indexed`, async () => (await count()) >= total, 120_000, 500);

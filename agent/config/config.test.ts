@@ -74,7 +74,7 @@ test('config.example.yml loads and fills defaults', () => {
   assert.equal(config.output.elasticsearch?.backoff.max, 60_000);
   assert.equal(config.http.host, '127.0.0.1');
   assert.equal(config.http.port, 5066);
-  assert.equal(config.queue.maxBytes, 16 * 1024 * 1024);
+  assert.equal(config.queue.maxBytes, 8 * 1024 * 1024);
   assert.equal(config.path.data, './data');
 });
 

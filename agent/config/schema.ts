@@ -293,7 +293,7 @@ const PathSchema = camel(
 
 const QueueSchema = camel(
   z.strictObject({
-    max_bytes: bytes('16MiB').prefault('16MiB').describe('Memory budget for lines read but not yet acknowledged; reading pauses when it is full.'),
+    max_bytes: bytes('8MiB').prefault('8MiB').describe('Memory budget for lines read but not yet acknowledged; reading pauses when it is full.'),
   }),
 );
 

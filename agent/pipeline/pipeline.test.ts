@@ -270,7 +270,7 @@ test('elasticsearch sink on the real engine with pre-encoded batches: retries on
     return { status: 429, type: 'es_rejected_execution_exception', reason: 'rejected execution' };
   } });
   const dead: DeadLetterEntry[] = [];
-  const config = ElasticsearchOutputSchema.parse({ hosts: [proxy.url], index_prefix: prefix, backoff: { initial: 2, max: 20 }, timeout: '5s' });
+  const config = ElasticsearchOutputSchema.parse({ hosts: [proxy.url], index_prefix: prefix, backoff: { initial: 2, max: 20 }, timeout: '30s' });
   const sink = new ElasticsearchSink({ config, deadLetter: { write: (e) => dead.push(e) }, random: () => 0.5 });
   try {
     const report = await sink.send({ events: [], bytes: enc.body.length, encoded: { body: enc.body, ends: enc.ends } });

@@ -18,7 +18,7 @@ test('the fault proxy forwards to the real engine and injects status, reset, ref
   assert.equal(info.version.distribution, 'opensearch');
 
   const bulk = `{"create":{"_index":"${p}-x","_id":"a"}}\n{"v":1}\n`;
-  const post = (path: string) => fetch(`${proxy.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: bulk, signal: AbortSignal.timeout(2_000) });
+  const post = (path: string) => fetch(`${proxy.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: bulk, signal: AbortSignal.timeout(30_000) }); // a loaded engine may take seconds to create an index
 
   proxy.failNext({ kind: 'status', status: 429 }, 1, (_m, path) => path.startsWith('/_bulk'));
   assert.equal((await fetch(`${proxy.url}/`)).status, 200, 'a fault limited to _bulk lets GET / through');
