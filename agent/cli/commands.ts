@@ -141,14 +141,18 @@ Examples:
       if (!config.output.elasticsearch) {
         throw new ConfigError([{ key: 'output', message: 'setup needs output.elasticsearch (the embedded store needs no setup)' }]);
       }
-      const { runSetup, stepsFromFlags, summarizeSetup } = await import('../assets/setup.ts');
+      if (opts.kibana && !config.setup.kibana?.host) {
+        throw new ConfigError([{ key: 'setup.kibana.host', message: `--kibana imports the saved objects into Kibana, and ${opts.config} names no Kibana: add setup: { kibana: { host: "http://127.0.0.1:5601" } }` }], 'ERR_SETUP_NO_KIBANA');
+      }
+      const { asComment, runSetup, stepsFromFlags, summarizeSetup } = await import('../assets/setup.ts');
       const { watchesSetupProvider } = await import('../assets/watches.ts');
       const steps = stepsFromFlags({ templates: opts.templates, kibana: opts.kibana, watches: opts.watches });
+      const write = (l: string) => void process.stdout.write(`${l}\n`);
       const report = await runSetup({
         config,
         ...(steps ? { steps } : {}),
         dryRun: Boolean(opts.dryRun),
-        watches: watchesSetupProvider({ configFile: opts.config }),
+        watches: watchesSetupProvider({ configFile: opts.config, ...(opts.dryRun ? { out: (l: string) => write(asComment(l)) } : {}) }),
       });
       process.stdout.write(summarizeSetup(report, Boolean(opts.dryRun)) + '\n');
       if (!report.ok) process.exitCode = 1;
