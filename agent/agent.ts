@@ -22,6 +22,7 @@ import type { ReferenceStore } from './reference/profile.ts';
 import { loadReferenceInfo } from './reference/load-info.ts';
 import type { Sink } from './sinks/sink.ts';
 import { FileSource } from './sources/file/source.ts';
+import { lockDataDir, type DataLock } from './sources/file/lock.ts';
 import { Registry } from './sources/file/registry.ts';
 import { startTelemetryServer, type Health, type TelemetryServer } from './telemetry/http.ts';
 
@@ -66,6 +67,7 @@ export class Agent {
   readonly normalizers = new Map<string, NormalizeContext>();
   private sources: FileSource[] = [];
   private telemetry: TelemetryServer | undefined;
+  private lock: DataLock | undefined;
   private readonly options: AgentOptions;
   private stopping: Promise<void> | undefined;
   private references: Promise<ReferenceStore> | undefined;
@@ -106,7 +108,12 @@ export class Agent {
 
   /** Starts everything; with `once`, also runs to the end and stops. Resolves when the agent has stopped. */
   async run(): Promise<void> {
-    await this.start();
+    try {
+      await this.start();
+    } catch (err) {
+      this.lock?.release();
+      throw err;
+    }
     if (this.options.once) {
       try {
         await Promise.race([Promise.all(this.sources.map((s) => s.readToEnd())), this.stopped]);
@@ -131,12 +138,14 @@ export class Agent {
 
   async start(): Promise<void> {
     const { config, logger } = this;
+    // One agent per path.data: before anything reads the registry (exit 2 naming the holder).
+    this.lock = lockDataDir(this.dataDir, logger);
     if (config.http.enabled && !this.options.once) {
       this.telemetry = await startTelemetryServer(config.http.host, config.http.port, () => this.health());
       logger.info({ url: this.telemetry.url }, `metrics on ${this.telemetry.url}/metrics`);
     }
     this.registry = await Registry.open(this.dataDir, { logger });
-    const deadLetter = new FileDeadLetter(join(this.dataDir, 'dead-letter'));
+    const deadLetter = new FileDeadLetter(join(this.dataDir, 'dead-letter'), { logger });
     this.sink = await this.outputs.predictionsSink({ deadLetter, logger });
     const out = config.output;
     const batchMaxDocs = out.elasticsearch?.bulkMaxDocs ?? out.embedded!.batchMaxDocs;
@@ -260,6 +269,7 @@ export class Agent {
     await this.sink?.stop();
     await this.outputs.close();
     await this.telemetry?.close();
+    this.lock?.release();
     const s = this.pipeline?.stats;
     if (s) {
       logger.info(

@@ -51,12 +51,13 @@ Examples:
   $ driftbeat rules test rules/fraud-unseen-categories.yml -c driftbeat.yml
   $ driftbeat rules test rules/fraud-input-drift.yml -c driftbeat.yml --from 2026-11-01T00:00:00Z --to 2026-11-02T00:00:00Z --json
 
-Exit 0 when evaluated (drifted or not), 1 when a result is in error, 2 for an invalid rule or config.
+The report goes to stdout, results in error included (status: error). Exit 0 when every result
+was evaluated (drifted or not), 1 when a result is in error, 2 for an invalid rule or config.
 With the embedded output, stop the agent first: DuckDB allows one process per database file.`)
     .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string; json?: boolean }) => {
       const { rulesTestCommand } = await import('../rules/commands.ts');
       const r = await rulesTestCommand({ ruleFile, configFile: opts.config, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}), json: Boolean(opts.json) });
-      (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
+      (r.stream === 'stdout' ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
       process.exitCode = r.exitCode;
     });
   rules
@@ -72,7 +73,7 @@ Examples:
     .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string }) => {
       const { rulesExplainCommand } = await import('../rules/commands.ts');
       const r = await rulesExplainCommand({ ruleFile, configFile: opts.config, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) });
-      (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
+      (r.stream === 'stdout' ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
       process.exitCode = r.exitCode;
     });
 

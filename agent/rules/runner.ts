@@ -7,7 +7,7 @@
  * a second, and evaluates. A rule that fails at any step reports status `error`; the others go on.
  *
  * `RuleRunner` is the agent service (`rules.path` set): one timer walks the schedules with
- * window.ts `nextFire` in UTC, so every rule due at the same second is evaluated in the same tick
+ * window.ts `nextWindow` in UTC (a window is due `delay` after its end), so every rule due at the same second is evaluated in the same tick
  * (one _msearch per phase); results go to the results store and to `onResults` listeners (the
  * alert manager). After a restart, windows missed since the last stored result are evaluated
  * first (at most rules.max_catchup_windows per rule).
@@ -26,7 +26,7 @@ import { loadRules } from './load.ts';
 import { planPhase2, planRule, type Answers, type Backend, type PlanOptions, type Query, type RulePlan } from './plan.ts';
 import type { ResultStatus, RuleResult, TimeWindow } from './result.ts';
 import type { Rule } from './schema.ts';
-import { nextFire, toTimeWindow, windowsBetween } from './window.ts';
+import { nextWindow, toTimeWindow, windowFor, windowsBetween } from './window.ts';
 
 export interface EngineDeps {
   backend: Backend;
@@ -258,9 +258,13 @@ export class RuleRunner implements AgentService {
     await this.#deps?.close().catch(() => undefined);
   }
 
-  /** Evaluates `rules` (default: those due at `firedAt`) for their windows at `firedAt`; stores and publishes the results. */
-  async tick(firedAt: Date, rules: readonly Rule[] = this.#rules.filter((r) => +(nextFire(r.schedule, +firedAt - 1000) ?? 0) === +firedAt)): Promise<TickReport> {
-    const items = rules.map((rule) => ({ rule, window: toTimeWindow(windowAtFire(rule, firedAt)) }));
+  /**
+   * Evaluates `rules` (default: those with a window due exactly at `dueAt`) over their newest window
+   * due at `dueAt` (window.ts windowFor); stores and publishes the results.
+   */
+  async tick(dueAt: Date, rules?: readonly Rule[]): Promise<TickReport> {
+    const chosen = rules ?? this.#rules.filter((r) => +windowFor(r, dueAt).dueAt === +dueAt);
+    const items = chosen.map((rule) => ({ rule, window: toTimeWindow(windowFor(rule, dueAt)) }));
     return this.#evaluate(items);
   }
 
@@ -321,7 +325,7 @@ export class RuleRunner implements AgentService {
     const now = this.#now();
     let next: number | undefined;
     for (const r of this.#rules) {
-      const t = nextFire(r.schedule, now);
+      const t = nextWindow(r, now)?.dueAt;
       if (t && (next === undefined || +t < next)) next = +t;
     }
     if (next === undefined) return;
@@ -332,11 +336,6 @@ export class RuleRunner implements AgentService {
     }, Math.min(Math.max(0, next - +now), MAX_TIMER_MS));
     this.#timer.unref?.();
   }
-}
-
-function windowAtFire(rule: Rule, fire: Date): { from: Date; to: Date } {
-  const to = +fire - rule.delay;
-  return { from: new Date(to - rule.window), to: new Date(to) };
 }
 
 function loadRulesOrThrow(config: Config): Rule[] {
