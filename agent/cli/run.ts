@@ -56,7 +56,7 @@ async function runAgent(configFile: string, once: boolean): Promise<void> {
     logRuleSet(logger.child({ component: 'rules' }), ruleSet);
     services.push(new RulesAndAlertsService({ ruleSet }));
   }
-  const agent = new Agent({ config, logger, once, services });
+  const agent = new Agent({ config, configFile, logger, once, services });
   const onSignal = (sig: string) => {
     logger.info(`${sig} received, stopping`);
     void agent.stop();

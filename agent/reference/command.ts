@@ -185,23 +185,28 @@ Examples:
   $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.parquet
   $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.csv --out fraud-1.4.2.json
 
-With the embedded output, stop the agent first: DuckDB allows one process per database file.`)
+With the embedded output held by a running agent, the profile is built in the agent (its HTTP endpoint).`)
     .action(async (data: string, o: { config: string; model: string; version: string; out?: string; format?: string; predictionColumns?: string; progress?: boolean; store?: boolean }) => {
       if (o.format !== undefined && !['csv', 'jsonl', 'parquet'].includes(o.format)) {
         throw new ConfigError([{ key: '--format', message: `expected csv, jsonl or parquet, received "${o.format}"` }], 'ERR_REFERENCE_FORMAT');
       }
-      await referenceBuildCommand({
-        configFile: o.config,
+      const args = {
         model: o.model,
         version: o.version,
         data,
         ...(o.out ? { out: o.out } : {}),
-        ...(o.progress ? { progress: true } : {}),
         ...(o.format ? { format: o.format as DataFormat } : {}),
         ...(o.predictionColumns ? { predictionColumns: o.predictionColumns.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
         ...(o.store === false ? { noStore: true } : {}),
-        ...(io.stdout ? { stdout: io.stdout } : {}),
-        ...(io.stderr ? { stderr: io.stderr } : {}),
-      });
+      };
+      if (o.progress || o.store === false) {
+        // --progress draws on this terminal; --no-store opens no store: both run here.
+        await referenceBuildCommand({ configFile: o.config, ...args, ...(o.progress ? { progress: true } : {}), ...(io.stdout ? { stdout: io.stdout } : {}), ...(io.stderr ? { stderr: io.stderr } : {}) });
+        return;
+      }
+      // The embedded store may be held by the running agent: then the profile is built there.
+      const { runOrForward } = await import('../cli/remote.ts');
+      const code = await runOrForward(o.config, { command: 'reference build', args }, { stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr });
+      if (code !== 0) process.exitCode = code;
     });
 }
