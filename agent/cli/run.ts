@@ -63,8 +63,10 @@ async function runAgent(configFile: string, once: boolean): Promise<void> {
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
-  // Without rules nothing reloads on SIGHUP; it must not kill the agent (Node's default).
-  if (!services.length) process.on('SIGHUP', () => logger.info('SIGHUP received: no rules.path, nothing to reload'));
+  // SIGHUP must never kill the agent (Node's default), also before the rules watcher listens.
+  process.on('SIGHUP', () => {
+    if (!services.length) logger.info('SIGHUP received: no rules.path, nothing to reload');
+  });
   await agent.run();
 }
 
