@@ -23,6 +23,7 @@ import { loadReferenceInfo } from './reference/load-info.ts';
 import type { Sink } from './sinks/sink.ts';
 import { FileSource } from './sources/file/source.ts';
 import { lockDataDir, type DataLock } from './sources/file/lock.ts';
+import { FeedbackService, isFeedback } from './quality/service.ts';
 import { Registry } from './sources/file/registry.ts';
 import { startTelemetryServer, type Health, type TelemetryServer } from './telemetry/http.ts';
 
@@ -68,6 +69,8 @@ export class Agent {
   registry: Registry | undefined;
   readonly normalizers = new Map<string, NormalizeContext>();
   private sources: FileSource[] = [];
+  /** The joins of `kind: feedback` inputs (agent/quality/service.ts). */
+  feedback: FeedbackService | undefined;
   private telemetry: TelemetryServer | undefined;
   private lock: DataLock | undefined;
   private readonly options: AgentOptions;
@@ -121,6 +124,8 @@ export class Agent {
       try {
         await Promise.race([Promise.all(this.sources.map((s) => s.readToEnd())), this.stopped]);
         if (!this.fatal) await this.pipeline!.flush();
+        // Outcomes after the predictions they are joined with.
+        if (!this.fatal) await this.feedback?.runOnce();
       } finally {
         await this.stop();
       }
@@ -155,7 +160,7 @@ export class Agent {
     const batchMaxDocs = out.elasticsearch?.bulkMaxDocs ?? out.embedded!.batchMaxDocs;
     const host = hostname();
     config.inputs.forEach((input, i) => {
-      this.normalizers.set(inputIdOf(input, i), createNormalizeContext(input, { hostName: host }));
+      if (!isFeedback(input)) this.normalizers.set(inputIdOf(input, i), createNormalizeContext(input, { hostName: host }));
     });
     // Normalize + encode on the second core when the sink takes encoded batches (Elasticsearch).
     // DRIFTBEAT_NORMALIZE_WORKER=0 keeps them on the main thread (comparisons, debugging).
@@ -187,6 +192,7 @@ export class Agent {
     await this.sink.start();
     if (out.elasticsearch) void this.checkTemplates();
     config.inputs.forEach((input, i) => {
+      if (isFeedback(input)) return;
       const id = inputIdOf(input, i);
       const ctx = this.normalizers.get(id)!;
       this.pipeline!.addInput(id, (line, meta) => normalizeLine(line, meta, ctx));
@@ -206,6 +212,14 @@ export class Agent {
     this.referenceTimer = setInterval(() => void this.loadReferences(), REFERENCE_REFRESH_MS);
     this.referenceTimer.unref();
     await Promise.all(this.sources.map((s) => s.start()));
+    const feedback = config.inputs.flatMap((input, i) => (isFeedback(input) ? [[input.id ?? `${input.model.name}-feedback`, input] as const] : []));
+    if (feedback.length) {
+      this.feedback = new FeedbackService({
+        config, outputs: this.outputs, registry: this.registry, deadLetter, logger, dataDir: this.dataDir,
+        onFatal: (err) => { this.fatal = err; void this.stop(); },
+      });
+      await this.feedback.start(feedback.map(([id, input]) => [id, input]));
+    }
     for (const svc of this.options.services ?? []) await svc.start(this);
     logger.info({ inputs: this.sources.length, output: this.sink.name }, `driftbeat started: ${this.sources.length} input(s) -> ${this.sink.name}`);
   }
@@ -280,6 +294,7 @@ export class Agent {
       await svc.stop().catch((err: unknown) => logger.error({ error: err }, `stopping ${svc.name} failed`));
     }
     await Promise.all(this.sources.map((s) => s.stop()));
+    await this.feedback?.stop().catch((err: unknown) => logger.error({ error: err }, 'stopping the feedback join failed'));
     if (this.pipeline && !this.fatal) {
       const drain = this.options.drainTimeoutMs ?? 10_000;
       let timer: NodeJS.Timeout | undefined;

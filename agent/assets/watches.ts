@@ -560,9 +560,13 @@ function versionFor(rule: Rule, profile: ReferenceProfile | undefined): string |
 }
 
 /** The watch of one rule (see the module comment). Pure. */
+/** Why model_quality rules get no watch. */
+export const MODEL_QUALITY_NO_WATCH = 'model_quality rules are evaluated by the agent only: their metrics need the confusion matrix, score histograms and the reference metrics combined, which the generated Painless condition does not compute yet';
+
 export function generateWatch(rule: Rule, options: GenerateWatchOptions): GeneratedWatch {
   const indexPrefix = options.indexPrefix ?? 'driftbeat';
   const id = `${indexPrefix}-${rule.name}`;
+  if (rule.type === 'model_quality') return { id, body: {} as WatchBody, skipped: MODEL_QUALITY_NO_WATCH };
   // The watch triggers `delay` after the window's end (window.ts), so the trigger time minus the
   // delay is the window's end, as in the agent.
   const window = toTimeWindow(windowAt(rule, ANCHOR - rule.delay));

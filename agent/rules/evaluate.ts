@@ -46,6 +46,7 @@ import {
   type QueryKind,
   type RulePlan,
 } from './plan.ts';
+import { evaluateQuality } from './quality.ts';
 
 class FieldFailure extends Error {}
 
@@ -89,6 +90,7 @@ function finite(x: number): number | null {
 
 /** Evaluates a planned rule; never throws (failures become status error). */
 export function evaluatePlan(plan: RulePlan, answers: Answers, now: Date = new Date()): RuleResult[] {
+  if (plan.rule.type === 'model_quality') return evaluateQuality(plan, answers, now);
   const ctx: Ctx = { plan, answers, evaluatedAt: now.toISOString() };
   const out: RuleResult[] = [];
   let counts: Map<string, Payload> | undefined;
@@ -134,6 +136,7 @@ function statisticName(plan: RulePlan): string {
     case 'distribution_shift': return r.method;
     case 'prediction_stats': return Object.keys(r.stats)[0] ?? 'mean';
     case 'volume': return 'count';
+    case 'model_quality': return Object.keys(r.metrics)[0] ?? 'accuracy';
   }
 }
 
@@ -161,6 +164,7 @@ function evaluateField(ctx: Ctx, fp: FieldPlan, seg: string, n: number): RuleRes
     case 'oov_rate': return oov(ctx, rule, fp, seg, n);
     case 'prediction_stats': return predictionStats(ctx, rule, fp, seg, n);
     case 'distribution_shift': return distribution(ctx, rule, fp, seg, n);
+    case 'model_quality': throw new FieldFailure('model_quality is evaluated by evaluateQuality (quality.ts)');
   }
 }
 

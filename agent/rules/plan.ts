@@ -15,6 +15,7 @@ import type { FieldProfile, ReferenceProfile } from '../reference/profile.ts';
 import { defaultMethod, sturgesEdges, referenceQuantileEdges, type DriftMethod as StatsMethod } from '../stats/index.ts';
 import type { TimeWindow } from './result.ts';
 import { matchFields, referenceLabel, type DistributionShiftRule, type Rule } from './schema.ts';
+import { emptyQualityAnswer, planQuality, type QualityAnswer, type QualitySpec } from './quality.ts';
 
 // ---------------------------------------------------------------------------------------------
 // queries
@@ -60,7 +61,9 @@ export type QuerySpec =
   /** Counts per bin [e_i, e_{i+1}); the last bin has no upper bound (edges end at the max). */
   | { kind: 'range'; field: string; edges: number[] }
   /** Raw values (KS, Wasserstein), at most `limit`: a deterministic subset above it. */
-  | { kind: 'values'; field: string; limit: number };
+  | { kind: 'values'; field: string; limit: number }
+  /** model_quality: aggregates over the joined outcomes (agent/rules/quality.ts). */
+  | QualitySpec;
 
 export type Query = QueryBase & QuerySpec;
 export type QueryKind = QuerySpec['kind'];
@@ -80,7 +83,7 @@ export interface PercentilesAnswer { kind: 'percentiles'; /** Keyed by the perce
 export interface RangeAnswer { kind: 'range'; counts: number[] }
 export interface ValuesAnswer { kind: 'values'; /** Ascending. */ values: number[]; /** Values in the window (> values.length when limited). */ total: number }
 
-export type Payload = CountAnswer | MissingAnswer | TermsAnswer | UnseenAnswer | TextAnswer | OovTermsAnswer | StatsAnswer | PercentilesAnswer | RangeAnswer | ValuesAnswer;
+export type Payload = CountAnswer | MissingAnswer | TermsAnswer | UnseenAnswer | TextAnswer | OovTermsAnswer | StatsAnswer | PercentilesAnswer | RangeAnswer | ValuesAnswer | QualityAnswer;
 
 /** Per segment key (`segmentKey`), the answer of that segment; segments without documents may be absent. */
 export type SegmentAnswers = Map<string, Payload>;
@@ -110,6 +113,7 @@ export function emptyPayload(q: Query): Payload {
     case 'percentiles': return { kind: 'percentiles', values: Object.fromEntries(q.percents.map((p) => [String(p), null])) };
     case 'range': return { kind: 'range', counts: q.edges.slice(1).map(() => 0) };
     case 'values': return { kind: 'values', values: [], total: 0 };
+    case 'quality': return emptyQualityAnswer(q.bins);
   }
 }
 
@@ -221,6 +225,7 @@ const SUITS: Record<Rule['type'], (t: FieldType | undefined) => boolean> = {
   distribution_shift: (t) => t === 'num' || t === 'cat' || t === 'bool',
   prediction_stats: (t) => t === 'num',
   volume: () => true,
+  model_quality: () => true,
 };
 const KIND_NAME: Record<Rule['type'], string> = {
   unseen_categories: 'categorical (or boolean)',
@@ -229,6 +234,7 @@ const KIND_NAME: Record<Rule['type'], string> = {
   distribution_shift: 'numeric, categorical or boolean',
   prediction_stats: 'numeric',
   volume: 'any',
+  model_quality: 'any',
 };
 
 function isGlob(f: string): boolean {
@@ -306,6 +312,7 @@ function routeField(rule: DistributionShiftRule, fp: FieldPlan): void {
  * is a profile, and used for field types and defaults otherwise); `index` makes query ids unique.
  */
 export function planRule(rule: Rule, window: TimeWindow, profile: ReferenceProfile | undefined, index: number, options: PlanOptions = {}): RulePlan {
+  if (rule.type === 'model_quality') return planQuality(rule, window, profile, index);
   const valuesLimit = options.valuesLimit ?? DEFAULT_VALUES_LIMIT;
   const termsSize = options.termsSize ?? DEFAULT_TERMS_SIZE;
   const current: Side = { model: rule.model, from: window.from, to: window.to };

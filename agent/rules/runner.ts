@@ -79,7 +79,8 @@ export async function evaluateRules(items: readonly { rule: Rule; window: TimeWi
   for (const [i, { rule, window }] of items.entries()) {
     try {
       const version = profileVersion(rule);
-      const needsProfile = rule.type !== 'volume' && (rule.reference === undefined || rule.reference.kind === 'profile');
+      // model_quality needs a profile only for its validation metrics (reference: { profile: ... }).
+      const needsProfile = rule.type === 'model_quality' ? rule.reference?.kind === 'profile' : rule.type !== 'volume' && (rule.reference === undefined || rule.reference.kind === 'profile');
       let profile: ReferenceProfile | undefined;
       try {
         profile = rule.type === 'volume' ? undefined : await profileOf(rule.model, version);
