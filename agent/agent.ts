@@ -29,6 +29,8 @@ import { startTelemetryServer, type Health, type TelemetryServer } from './telem
 
 export interface AgentOptions {
   config: Config;
+  /** The config file: with the embedded output and the HTTP endpoint, CLI commands run in the agent on it (agent/cli/remote.ts). */
+  configFile?: string;
   logger: Logger;
   /** Read every input to its current end, deliver everything, and return. */
   once?: boolean;
@@ -76,6 +78,7 @@ export class Agent {
   private references: Promise<ReferenceStore> | undefined;
   private fatal: Error | undefined;
   private referenceTimer: NodeJS.Timeout | undefined;
+  private unpublish: (() => void) | undefined;
   private stopSignal: (() => void) | undefined;
   /** What the services report for /healthz (e.g. `rules`: loaded and invalid rule files). */
   private readonly details = new Map<string, { status: 'ok' | 'degraded' } & Record<string, unknown>>();
@@ -150,6 +153,7 @@ export class Agent {
       logger.info({ url: this.telemetry.url }, `metrics on ${this.telemetry.url}/metrics`);
     }
     this.registry = await Registry.open(this.dataDir, { logger });
+    await this.serveCommands();
     const deadLetter = new FileDeadLetter(join(this.dataDir, 'dead-letter'), { logger });
     this.sink = await this.outputs.predictionsSink({ deadLetter, logger });
     const out = config.output;
@@ -221,6 +225,28 @@ export class Agent {
   }
 
   /**
+   * DuckDB lets one process open the store: with it held here, `rules test`, `alerts list`, ...
+   * reach the agent through its loopback endpoint and run here (agent/cli/remote.ts).
+   */
+  private async serveCommands(): Promise<void> {
+    const embedded = this.config.output.embedded;
+    if (!this.telemetry || !embedded || !this.options.configFile) return;
+    const { publishCommandEndpoint, serveCommand } = await import('./cli/remote.ts');
+    const store = resolvePath(embedded.path);
+    const configFile = this.options.configFile;
+    const { token, remove } = publishCommandEndpoint(this.dataDir, this.telemetry.url, store);
+    this.unpublish = remove;
+    this.telemetry.serveCommands({
+      token,
+      handle: (body) => {
+        const command = (body as { request?: { command?: unknown } } | null)?.request?.command;
+        this.logger.info({ command }, `running "driftbeat ${String(command)}" for the CLI (this agent holds the embedded store)`);
+        return serveCommand(configFile, store, body);
+      },
+    });
+  }
+
+  /**
    * Without driftbeat's index template, Elasticsearch would auto-create plain indices with dynamic
    * mappings (strings as text): documents still arrive, but rules cannot aggregate on them. Say so
    * once, at start; never fatal (the cluster may simply be unreachable yet).
@@ -283,6 +309,7 @@ export class Agent {
     await this.registry?.close();
     await this.sink?.stop();
     await this.outputs.close();
+    this.unpublish?.();
     await this.telemetry?.close();
     this.lock?.release();
     const s = this.pipeline?.stats;

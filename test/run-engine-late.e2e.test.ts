@@ -64,6 +64,8 @@ schedule: '*/10 * * * *'
 min_count: 1000000
 notify: [pipeline]
 `);
+    // And a bad rule beside it: reported and skipped, it neither stops the agent nor waits for the cluster.
+    writeFileSync(join(dir, 'rules', 'bad.yml'), 'type: volume\nname: fraud-volume-bad\nmodel: fraud\nwindow: 1h\nschedule: "*/10 * * * *"\nmin_cuont: 1\n');
     const cfg = join(dir, 'driftbeat.yml');
     writeFileSync(cfg, `
 inputs:
@@ -81,6 +83,7 @@ notifiers:
     const agent = startAgent(['run', '-c', cfg]);
     try {
       await waitFor(`the agent to say the state store is unreachable (output: ${agent.output()})`, () => /alert state store not reachable/.test(agent.output()), 30_000);
+      assert.match(agent.output(), /1 invalid rule file\(s\) skipped until fixed/);
       // Still running after having failed to connect.
       assert.equal(agent.child.exitCode, null, agent.output());
       proxy = await forward(port, new URL(engine.url));

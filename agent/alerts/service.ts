@@ -71,8 +71,11 @@ export class RulesAndAlertsService implements AgentService {
       rulesInvalid.set(ruleSetProblemCount(s));
       agent.setHealthDetail('rules', ruleSetHealth(s) as { status: 'ok' | 'degraded' });
       const invalid = invalidRuleResults(s);
+      // Not awaited: with the cluster away the write waits for it, and start-up must not.
       if (invalid.length) {
-        await (await outputs.resultsWriter()).write(invalid).catch((err: unknown) => log.warn({ err }, `rules: storing the ${invalid.length} invalid-rule result(s) failed: ${(err as Error).message}`));
+        void outputs.resultsWriter()
+          .then((w) => w.write(invalid))
+          .catch((err: unknown) => log.warn({ err }, `rules: storing the ${invalid.length} invalid-rule result(s) failed: ${(err as Error).message}`));
       }
     };
     // The agent's own connection (or DuckDB handle): one process, one connection to the output.

@@ -85,6 +85,11 @@ const KIND_LABEL: Record<SetupAction['kind'], string> = {
   saved_object: 'saved object',
 };
 
+/** Each line prefixed with `# ` (Kibana Dev Tools comments). */
+export function asComment(text: string): string {
+  return text.split('\n').map((l) => `# ${l}`).join('\n');
+}
+
 export function formatAction(a: SetupAction): string {
   return `${a.step}: ${KIND_LABEL[a.kind]} ${a.name}: ${a.result}${a.detail ? ` (${a.detail})` : ''}`;
 }
@@ -97,7 +102,9 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
   const actions: SetupAction[] = [];
   const record = (a: SetupAction) => {
     actions.push(a);
-    if (!options.dryRun || a.result !== 'planned') out(redact(formatAction(a)));
+    // A dry run's output is pasted into Kibana Dev Tools: every line that is not a request is a comment.
+    if (!options.dryRun) out(redact(formatAction(a)));
+    else if (a.result !== 'planned') out(asComment(redact(formatAction(a))));
   };
   const es = config.output.elasticsearch;
   const names = indexNames(es?.indexPrefix ?? 'driftbeat');
@@ -566,7 +573,7 @@ export function stepsFromFlags(flags: { templates?: boolean; kibana?: boolean; w
 
 /** The closing line, e.g. `setup: 3 created, 1 updated, 30 unchanged, 1 skipped, 0 failed`. */
 export function summarizeSetup(report: SetupReport, dryRun = false): string {
-  if (dryRun) return `setup --dry-run: ${report.actions.filter((a) => a.result === 'planned').length} resources planned, nothing sent`;
+  if (dryRun) return `# setup --dry-run: ${report.actions.filter((a) => a.result === 'planned').length} resources planned, nothing sent`;
   const n = (r: ActionResult) => report.actions.filter((a) => a.result === r).length;
   return `setup: ${n('created')} created, ${n('updated')} updated, ${n('unchanged')} unchanged, ${n('skipped')} skipped, ${n('failed')} failed`;
 }

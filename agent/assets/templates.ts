@@ -133,7 +133,7 @@ export function predictionsComponentTemplates(n: IndexNames, d: Dialect = DIALEC
       body: {
         template: { mappings: predictionsMappings(d) },
         version: TEMPLATE_VERSION,
-        _meta: { ...META, description: 'driftbeat: mappings of prediction documents (agent/normalize/document.ts)' },
+        _meta: { ...META, description: 'driftbeat: mappings of prediction documents (agent/sinks/elasticsearch/mappings.ts)' },
       },
     },
     {

@@ -700,27 +700,38 @@ export async function generateWatches(src: WatchSource, options: GenerateAllOpti
   const warnings: string[] = [];
   const watches: GeneratedWatch[] = [];
   const indexPrefix = src.config.output.elasticsearch?.indexPrefix ?? 'driftbeat';
+  // Once the store failed (unreachable cluster), the other rules are not made to wait for it again.
+  let unreadable: string | undefined;
   for (const rule of src.rules) {
     if (!rule.enabled) {
       warnings.push(`rule ${rule.name}: disabled, no watch`);
       continue;
     }
     let profile: ReferenceProfile | undefined;
+    let notRead: string | undefined;
     if (rule.type !== 'volume' && options.profiles) {
       const version = versionFor(rule, undefined);
-      try {
-        profile = await options.profiles(rule.model, version);
-      } catch (err) {
-        warnings.push(`rule ${rule.name}: reference profile not read (${err instanceof Error ? err.message : String(err)}); generated without it`);
+      if (unreadable === undefined) {
+        try {
+          profile = await options.profiles(rule.model, version);
+        } catch (err) {
+          unreadable = err instanceof Error ? err.message : String(err);
+        }
       }
+      notRead = unreadable;
     }
     try {
       const w = generateWatch(rule, { notifiers: src.config.notifiers, rawNotifiers: src.rawNotifiers, indexPrefix, ...(profile ? { profile } : {}), ...(options.generatedBy ? { generatedBy: options.generatedBy } : {}) });
+      // Without a readable store the profile may well exist: say that, not "build a profile".
       if (w.skipped) {
-        warnings.push(`rule ${rule.name}: no watch: ${w.skipped}`);
+        warnings.push(notRead
+          ? `rule ${rule.name}: no watch: its reference profile could not be read (${notRead}) and the watch needs it; run again when the cluster is reachable`
+          : `rule ${rule.name}: no watch: ${w.skipped}`);
         continue;
       }
-      for (const u of w.body.metadata.driftbeat.not_checked) warnings.push(`rule ${rule.name}: ${u.field} not checked by the watch: ${u.reason}`);
+      const unchecked = w.body.metadata.driftbeat.not_checked;
+      if (notRead && unchecked.length) warnings.push(`rule ${rule.name}: generated without its reference profile, which could not be read (${notRead}): ${unchecked.map((u) => u.field).join(', ')} not checked by the watch; run again when the cluster is reachable`);
+      else for (const u of unchecked) warnings.push(`rule ${rule.name}: ${u.field} not checked by the watch: ${u.reason}`);
       watches.push(w);
     } catch (err) {
       if (!(err instanceof DriftbeatError)) throw err;
@@ -862,7 +873,7 @@ export function watchResource(w: GeneratedWatch, options: { active?: boolean } =
 export interface WatchesProviderOptions {
   /** Where the license message goes (the same `out` as runSetup's). */
   out?: (line: string) => void;
-  /** Reference profiles; default: none in dry-run, else the configured store (failures become warnings). */
+  /** Reference profiles; default: read from the configured store, also in a dry run (failures become warnings). */
   profiles?: ProfileLookup | false;
   rulesPath?: string;
   /** The config file, to export ${ENV} text rather than secrets (default: none known, secrets become ${SET_ME}). */
@@ -885,7 +896,8 @@ export function watchesSetupProvider(options: WatchesProviderOptions = {}): Watc
     let close: (() => Promise<void>) | undefined;
     let profiles: ProfileLookup | undefined;
     if (options.profiles) profiles = options.profiles;
-    else if (options.profiles === undefined && ctx.request) ({ lookup: profiles, close } = await storeProfiles(ctx.config));
+    // Also in a dry run: reading the profiles sends no write, and the plan then matches a real run.
+    else if (options.profiles === undefined) ({ lookup: profiles, close } = await storeProfiles(ctx.config));
     let set: GeneratedSet;
     try {
       set = await generateWatches(src, { ...(profiles ? { profiles } : {}), generatedBy: 'driftbeat setup --watches' });

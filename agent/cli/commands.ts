@@ -53,12 +53,10 @@ Examples:
 
 The report goes to stdout, results in error included (status: error). Exit 0 when every result
 was evaluated (drifted or not), 1 when a result is in error, 2 for an invalid rule or config.
-With the embedded output, stop the agent first: DuckDB allows one process per database file.`)
+With the embedded output held by a running agent, the command runs in the agent (its HTTP endpoint).`)
     .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string; json?: boolean }) => {
-      const { rulesTestCommand } = await import('../rules/commands.ts');
-      const r = await rulesTestCommand({ ruleFile, configFile: opts.config, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}), json: Boolean(opts.json) });
-      (r.stream === 'stdout' ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
-      process.exitCode = r.exitCode;
+      const { runOrForward } = await import('./remote.ts');
+      process.exitCode = await runOrForward(opts.config, { command: 'rules test', args: { ruleFile, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}), json: Boolean(opts.json) } });
     });
   rules
     .command('explain')
@@ -71,10 +69,8 @@ With the embedded output, stop the agent first: DuckDB allows one process per da
 Examples:
   $ driftbeat rules explain rules/fraud-missing-spike.yml -c driftbeat.yml`)
     .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string }) => {
-      const { rulesExplainCommand } = await import('../rules/commands.ts');
-      const r = await rulesExplainCommand({ ruleFile, configFile: opts.config, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) });
-      (r.stream === 'stdout' ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
-      process.exitCode = r.exitCode;
+      const { runOrForward } = await import('./remote.ts');
+      process.exitCode = await runOrForward(opts.config, { command: 'rules explain', args: { ruleFile, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) } });
     });
 
   const alerts = program.command('alerts').description('see and silence alerts (state in the configured output)').addHelpText('after', `
@@ -91,17 +87,10 @@ Examples:
   $ driftbeat alerts list -c driftbeat.yml
   $ driftbeat alerts list -c driftbeat.yml --all
 
-With the embedded output, stop the agent first: DuckDB allows one process per database file.`)
+With the embedded output held by a running agent, the command runs in the agent (its HTTP endpoint).`)
     .action(async (opts: { config: string; all?: boolean }) => {
-      const { config } = loadConfig(opts.config);
-      const { alertsList, formatAlertList, openStateStore } = await import('../alerts/commands.ts');
-      const opened = await openStateStore(config);
-      try {
-        const rows = await alertsList(opened.store, { all: Boolean(opts.all) });
-        process.stdout.write(formatAlertList(rows, await opened.store.loadSilences()) + '\n');
-      } finally {
-        await opened.close();
-      }
+      const { runOrForward } = await import('./remote.ts');
+      process.exitCode = await runOrForward(opts.config, { command: 'alerts list', args: { all: Boolean(opts.all) } });
     });
   alerts
     .command('silence')
@@ -113,15 +102,8 @@ With the embedded output, stop the agent first: DuckDB allows one process per da
 Examples:
   $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml`)
     .action(async (rule: string, opts: { config: string; for: string }) => {
-      const { config } = loadConfig(opts.config);
-      const { alertsSilence, describeSilence, openStateStore } = await import('../alerts/commands.ts');
-      const opened = await openStateStore(config);
-      try {
-        const s = await alertsSilence(opened.store, rule, opts.for);
-        process.stdout.write(describeSilence(s) + '\n');
-      } finally {
-        await opened.close();
-      }
+      const { runOrForward } = await import('./remote.ts');
+      process.exitCode = await runOrForward(opts.config, { command: 'alerts silence', args: { rule, for: opts.for } });
     });
 
   program
@@ -142,14 +124,18 @@ Examples:
       if (!config.output.elasticsearch) {
         throw new ConfigError([{ key: 'output', message: 'setup needs output.elasticsearch (the embedded store needs no setup)' }]);
       }
-      const { runSetup, stepsFromFlags, summarizeSetup } = await import('../assets/setup.ts');
+      if (opts.kibana && !config.setup.kibana?.host) {
+        throw new ConfigError([{ key: 'setup.kibana.host', message: `--kibana imports the saved objects into Kibana, and ${opts.config} names no Kibana: add setup: { kibana: { host: "http://127.0.0.1:5601" } }` }], 'ERR_SETUP_NO_KIBANA');
+      }
+      const { asComment, runSetup, stepsFromFlags, summarizeSetup } = await import('../assets/setup.ts');
       const { watchesSetupProvider } = await import('../assets/watches.ts');
       const steps = stepsFromFlags({ templates: opts.templates, kibana: opts.kibana, watches: opts.watches });
+      const write = (l: string) => void process.stdout.write(`${l}\n`);
       const report = await runSetup({
         config,
         ...(steps ? { steps } : {}),
         dryRun: Boolean(opts.dryRun),
-        watches: watchesSetupProvider({ configFile: opts.config }),
+        watches: watchesSetupProvider({ configFile: opts.config, ...(opts.dryRun ? { out: (l: string) => write(asComment(l)) } : {}) }),
       });
       process.stdout.write(summarizeSetup(report, Boolean(opts.dryRun)) + '\n');
       if (!report.ok) process.exitCode = 1;

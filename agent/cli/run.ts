@@ -56,15 +56,17 @@ async function runAgent(configFile: string, once: boolean): Promise<void> {
     logRuleSet(logger.child({ component: 'rules' }), ruleSet);
     services.push(new RulesAndAlertsService({ ruleSet }));
   }
-  const agent = new Agent({ config, logger, once, services });
+  const agent = new Agent({ config, configFile, logger, once, services });
   const onSignal = (sig: string) => {
     logger.info(`${sig} received, stopping`);
     void agent.stop();
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));
-  // Without rules nothing reloads on SIGHUP; it must not kill the agent (Node's default).
-  if (!services.length) process.on('SIGHUP', () => logger.info('SIGHUP received: no rules.path, nothing to reload'));
+  // SIGHUP must never kill the agent (Node's default), also before the rules watcher listens.
+  process.on('SIGHUP', () => {
+    if (!services.length) logger.info('SIGHUP received: no rules.path, nothing to reload');
+  });
   await agent.run();
 }
 

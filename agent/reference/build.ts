@@ -39,6 +39,7 @@ import {
   type NumericSummary,
   type ReferenceProfile,
 } from './profile.ts';
+import { checkCsvShape } from './csv-check.ts';
 import { silentProgress, type ProgressReporter } from './progress.ts';
 
 export type DataFormat = 'csv' | 'jsonl' | 'parquet';
@@ -85,6 +86,10 @@ export async function buildReferenceDetailed(opts: BuildReferenceOptions): Promi
     throw new ReferenceBuildError('ERR_REFERENCE_DATA', `reference data file "${opts.dataPath}" does not exist; pass a CSV, JSON-lines or Parquet file`);
   }
   const format = opts.format ?? detectFormat(path);
+  if (format === 'csv') {
+    progress.phase(`checking the rows of ${opts.dataPath}`);
+    await checkCsvShape(path, opts.dataPath);
+  }
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {
@@ -112,6 +117,9 @@ export async function buildReferenceDetailed(opts: BuildReferenceOptions): Promi
 
     const profiles = await profileTable(conn, plan.fields, opts, progress);
     const rows = profiles.rows;
+    if (rows === 0) {
+      throw new ReferenceBuildError('ERR_REFERENCE_EMPTY', `reference data file "${opts.dataPath}" has no rows${plan.modelFilter ? ` of model "${opts.model}" (column ${plan.modelFilter})` : ''}: a profile needs the training examples`);
+    }
     progress.done();
     return {
       profile: {

@@ -45,7 +45,7 @@ test('embedded output: saves in the store file, writes --out JSON, prints a summ
   const r = await referenceBuildCommand({ configFile: cfg, model: 'fraud', version: '1.4.2', data, out, stdout, stderr });
   assert.match(stdout.text, /^reference fraud@1\.4\.2: 6 fields \(3 features, 1 text, 2 predictions\) from 60 rows of .*train\.csv \(flat layout\) in \d+\.\d\d s; saved to embedded store .*driftbeat\.duckdb; written to .*fraud-1\.4\.2\.json\n$/);
   // Not a terminal: phase names, one a line, no bar.
-  assert.match(stderr.text, /^reference: reading .*train\.csv\nreference: counts\n/);
+  assert.match(stderr.text, /^reference: checking the rows of .*train\.csv\nreference: reading .*train\.csv\nreference: counts\n/);
   assert.ok(!stderr.text.includes('\r'));
   const json = JSON.parse(readFileSync(out, 'utf8')) as ReferenceProfile;
   assert.deepEqual(json, r.profile);

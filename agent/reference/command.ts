@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { loadConfig, resolvePath } from '../config/load.ts';
 import type { Config, InputConfig } from '../config/schema.ts';
 import { openOutputs } from '../outputs.ts';
+import { loadRulesDetailed } from '../rules/load.ts';
 import { ConfigError } from '../errors.ts';
 import type { DataFormat } from './build.ts';
 import type { ReferenceProfile, ReferenceStore } from './profile.ts';
@@ -77,6 +78,30 @@ export function inputForModel(config: Config, model: string, configFile = 'confi
   ], 'ERR_REFERENCE_MODEL');
 }
 
+/**
+ * With an input that reads model names from a field, any --model is accepted; when neither an
+ * input nor a rule of rules.path names it, it is probably misspelt: say so (the profile is built).
+ */
+export function unknownModelWarning(config: Config, model: string, configFile: string): string[] {
+  if (config.inputs.some((i) => i.model.name === model)) return [];
+  const dynamic = config.inputs.find((i) => i.model.nameField !== undefined);
+  if (!dynamic) return [];
+  let ruleModels: string[] = [];
+  if (config.rules.path) {
+    try {
+      ruleModels = [...new Set(loadRulesDetailed([resolvePath(config.rules.path)]).rules.map((r) => r.model))];
+    } catch {
+      return [];
+    }
+    if (ruleModels.includes(model)) return [];
+  }
+  const named = [...new Set([...config.inputs.map((i) => i.model.name).filter((n): n is string => n !== undefined), ...ruleModels])];
+  return [
+    `${configFile} does not know model "${model}": no input names it (an input reads model names from the field "${dynamic.model.nameField}")${config.rules.path ? ' and no rule of rules.path watches it' : ''}` +
+      `${named.length ? ` (known: ${named.join(', ')})` : ''}; check the spelling: the profile only applies to records whose model is exactly "${model}"`,
+  ];
+}
+
 export async function referenceBuildCommand(opts: ReferenceBuildCommandOptions): Promise<ReferenceBuildSummary> {
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
@@ -99,6 +124,12 @@ export async function referenceBuildCommand(opts: ReferenceBuildCommandOptions):
   });
   const profile = built.profile;
   for (const s of built.skipped) stderr.write(`reference: skipped "${s.name}": ${s.reason}\n`);
+  const { reviewProfile } = await import('./review.ts');
+  const warnings = [
+    ...unknownModelWarning(config, opts.model, opts.configFile),
+    ...reviewProfile(profile, { dataPath: opts.data, layout: built.layout, predictionColumnsGiven: opts.predictionColumns !== undefined }),
+  ];
+  for (const w of warnings) stderr.write(`reference: warning: ${w}\n`);
 
   let savedTo: string | undefined;
   if (!opts.noStore) {
@@ -154,23 +185,28 @@ Examples:
   $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.parquet
   $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.csv --out fraud-1.4.2.json
 
-With the embedded output, stop the agent first: DuckDB allows one process per database file.`)
+With the embedded output held by a running agent, the profile is built in the agent (its HTTP endpoint).`)
     .action(async (data: string, o: { config: string; model: string; version: string; out?: string; format?: string; predictionColumns?: string; progress?: boolean; store?: boolean }) => {
       if (o.format !== undefined && !['csv', 'jsonl', 'parquet'].includes(o.format)) {
         throw new ConfigError([{ key: '--format', message: `expected csv, jsonl or parquet, received "${o.format}"` }], 'ERR_REFERENCE_FORMAT');
       }
-      await referenceBuildCommand({
-        configFile: o.config,
+      const args = {
         model: o.model,
         version: o.version,
         data,
         ...(o.out ? { out: o.out } : {}),
-        ...(o.progress ? { progress: true } : {}),
         ...(o.format ? { format: o.format as DataFormat } : {}),
         ...(o.predictionColumns ? { predictionColumns: o.predictionColumns.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
         ...(o.store === false ? { noStore: true } : {}),
-        ...(io.stdout ? { stdout: io.stdout } : {}),
-        ...(io.stderr ? { stderr: io.stderr } : {}),
-      });
+      };
+      if (o.progress || o.store === false) {
+        // --progress draws on this terminal; --no-store opens no store: both run here.
+        await referenceBuildCommand({ configFile: o.config, ...args, ...(o.progress ? { progress: true } : {}), ...(io.stdout ? { stdout: io.stdout } : {}), ...(io.stderr ? { stderr: io.stderr } : {}) });
+        return;
+      }
+      // The embedded store may be held by the running agent: then the profile is built there.
+      const { runOrForward } = await import('../cli/remote.ts');
+      const code = await runOrForward(o.config, { command: 'reference build', args }, { stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr });
+      if (code !== 0) process.exitCode = code;
     });
 }

@@ -5,8 +5,8 @@
  * or rule); agent/cli wires them to commander.
  *
  * On the embedded output both open the DuckDB file of output.embedded.path. DuckDB lets only one
- * process open a file (even read-only access is refused while another process holds it), so on a
- * host where the agent is running, stop it first or point a copy of the config at a copy of the file.
+ * process open a file, so while the agent holds it the CLI runs them inside the agent, through its
+ * HTTP endpoint (agent/cli/remote.ts).
  */
 import { ConfigError, DriftbeatError, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, RuleError } from '../errors.ts';
 import { loadConfig } from '../config/load.ts';
