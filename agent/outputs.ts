@@ -64,7 +64,7 @@ export interface OpenOutputsOptions {
 export function openOutputs(config: Pick<Config, 'output'>, options: OpenOutputsOptions = {}): Outputs {
   const es = config.output.elasticsearch;
   if (es) return new EngineOutputs(es, options);
-  return new EmbeddedOutputs(resolvePath(config.output.embedded!.path), config.output.embedded!.path, options);
+  return new EmbeddedOutputs(resolvePath(config.output.embedded!.path), config.output.embedded!.path, options, config.output.embedded!.memoryLimit);
 }
 
 class EngineOutputs implements Outputs {
@@ -123,7 +123,7 @@ class EmbeddedOutputs implements Outputs {
   private opened: Promise<EmbeddedStore> | undefined;
   private readonly owned: boolean;
 
-  constructor(path: string, shown: string, options: OpenOutputsOptions) {
+  constructor(path: string, shown: string, options: OpenOutputsOptions, private readonly memoryLimit?: number) {
     this.path = path;
     this.where = `embedded store ${shown}`;
     this.owned = options.store === undefined;
@@ -131,7 +131,7 @@ class EmbeddedOutputs implements Outputs {
   }
 
   embeddedStore(): Promise<EmbeddedStore> {
-    this.opened ??= import('./sinks/embedded/store.ts').then(({ openStore }) => openStore(this.path));
+    this.opened ??= import('./sinks/embedded/store.ts').then(({ openStore }) => openStore(this.path, { memoryLimit: this.memoryLimit }));
     this.opened.catch(() => (this.opened = undefined));
     return this.opened;
   }

@@ -43,7 +43,16 @@ Stops on SIGINT/SIGTERM: stops reading, drains in-flight batches, saves acknowle
       };
       process.once('SIGINT', () => onSignal('SIGINT'));
       process.once('SIGTERM', () => onSignal('SIGTERM'));
-      await agent.run();
+      // A backfill on a terminal shows its progress (lines/s, bytes left); nothing when piped.
+      const progress = opts.once
+        ? await Promise.all([import('../telemetry/progress.ts'), import('../sources/file/source.ts')]).then(([{ startProgress }, { registryLag }]) =>
+          startProgress(process.stderr, () => ({ lines: agent.pipeline?.stats.linesIn ?? 0, bytesLeft: registryLag() })))
+        : undefined;
+      try {
+        await agent.run();
+      } finally {
+        progress?.stop();
+      }
     });
 
   registerReferenceCommands(program);

@@ -169,6 +169,7 @@ export const EmbeddedOutputSchema = camel(
     path: nonEmpty.default('./data/driftbeat.duckdb').describe('DuckDB database file.'),
     batch_max_docs: z.int().positive().default(5000).describe('Documents per insert transaction.'),
     flush_interval: duration('1s').prefault('1s'),
+    memory_limit: bytes('64MiB').prefault('64MiB').describe("DuckDB's memory budget (its buffers; beyond it DuckDB evicts or spills to disk)."),
   }),
 );
 

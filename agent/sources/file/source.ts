@@ -59,9 +59,14 @@ interface KnownFile extends FileIno {
 /** Each source's share of the registry lag; the gauge shows the sum. */
 const lagBySource = new Map<FileSource, number>();
 function publishLag(): void {
+  registryLagBytes.set(registryLag());
+}
+
+/** Bytes of the input files not yet acknowledged, over every source (what the gauge shows). */
+export function registryLag(): number {
   let total = 0;
   for (const v of lagBySource.values()) total += v;
-  registryLagBytes.set(total);
+  return total;
 }
 
 export class FileSource {
