@@ -103,6 +103,7 @@ const FieldsSchema = camel(
     features: nonEmpty.default('features').describe('Record field holding the object of model inputs.'),
     predictions: nonEmpty.default('prediction').describe('Record field holding the prediction (an object, or a scalar stored as prediction.value).'),
     text: z.array(nonEmpty).default([]).describe('Feature names holding free text (tokenized; OOV against the reference vocabulary).'),
+    prediction_classes: z.array(nonEmpty).default([]).describe('Class names of a prediction given as a list of probabilities, in list order (prediction.proba.<class>); else 0, 1, ...'),
     latency: nonEmpty.optional().describe('Record field holding the inference latency in milliseconds (stored as event.duration in ns).'),
   }),
 );

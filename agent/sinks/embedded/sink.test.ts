@@ -125,6 +125,29 @@ test('long tables: numbers in num, strings and booleans in str, missing names, t
   ]);
 });
 
+test('list-valued features are one long row per element; class probabilities are prediction values', async (t) => {
+  const sink = new EmbeddedSink({ path: tempDb(t) });
+  t.after(() => sink.stop());
+  const doc = makeDoc(0, {
+    features: { tags: ['vip', 'new'], scores: [0.5, 0.5, 2], age: 3 },
+    prediction: { 'proba.neg': 0.25, 'proba.pos': 0.75, value: 'pos' },
+    missing: [],
+  });
+  await sink.send({ events: [{ id: doc.event.id, doc, bytes: 1 }], bytes: 1 });
+  const values = await sink.store!.all('SELECT kind, name, num, str FROM prediction_values ORDER BY kind, name, num, str');
+  assert.deepEqual(values, [
+    { kind: 'feature', name: 'age', num: 3, str: null },
+    { kind: 'feature', name: 'scores', num: 0.5, str: null },
+    { kind: 'feature', name: 'scores', num: 0.5, str: null },
+    { kind: 'feature', name: 'scores', num: 2, str: null },
+    { kind: 'feature', name: 'tags', num: null, str: 'new' },
+    { kind: 'feature', name: 'tags', num: null, str: 'vip' },
+    { kind: 'prediction', name: 'proba.neg', num: 0.25, str: null },
+    { kind: 'prediction', name: 'proba.pos', num: 0.75, str: null },
+    { kind: 'prediction', name: 'value', num: null, str: 'pos' },
+  ]);
+});
+
 test('timestamps round-trip, offsets become UTC, windows are closed-open', async (t) => {
   const sink = new EmbeddedSink({ path: tempDb(t) });
   t.after(() => sink.stop());

@@ -80,13 +80,23 @@ const entries = (kind: string, path: string) => `
          unnest(map_entries(json_transform(${path}, '"MAP(VARCHAR, JSON)"'))) AS e
   FROM temp.${STAGE}`;
 
+// A list-valued feature (normalize.ts) is one row per element, as an Elasticsearch array is one
+// value per element in its aggregations: lists are unnested in a second branch, so scalars (nearly
+// every value) take no extra step.
 export const INSERT_VALUES = `
   INSERT INTO ${PREDICTION_VALUES}
-  SELECT model_name, event_id, ts, model_version, kind, e.key,
-         CASE WHEN t IN ${NUMERIC} THEN TRY_CAST(e.value AS DOUBLE) END,
-         CASE WHEN t = 'VARCHAR' THEN e.value->>'$' WHEN t NOT IN ${NUMERIC} THEN e.value::VARCHAR END
-  FROM (SELECT *, json_type(e.value) AS t FROM (${entries('feature', 'features')} UNION ALL ${entries('prediction', 'prediction')}))
-  WHERE e.value IS NOT NULL AND t <> 'NULL'`;
+  WITH kv AS (
+    SELECT model_name, event_id, ts, model_version, kind, e.key AS name, e.value AS v, json_type(e.value) AS t
+    FROM (${entries('feature', 'features')} UNION ALL ${entries('prediction', 'prediction')})
+    WHERE e.value IS NOT NULL
+  ), elements AS (
+    SELECT model_name, event_id, ts, model_version, kind, name, v, json_type(v) AS t
+    FROM (SELECT model_name, event_id, ts, model_version, kind, name, unnest(json_transform(v, '["JSON"]')) AS v FROM kv WHERE t = 'ARRAY')
+  )
+  SELECT model_name, event_id, ts, model_version, kind, name,
+         CASE WHEN t IN ${NUMERIC} THEN TRY_CAST(v AS DOUBLE) END,
+         CASE WHEN t = 'VARCHAR' THEN v->>'$' WHEN t NOT IN ${NUMERIC} THEN v::VARCHAR END
+  FROM (SELECT * FROM kv WHERE t NOT IN ('NULL', 'ARRAY') UNION ALL SELECT * FROM elements WHERE t NOT IN ('NULL', 'ARRAY', 'OBJECT'))`;
 
 export const INSERT_MISSING = `
   INSERT INTO ${PREDICTION_MISSING}
