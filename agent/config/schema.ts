@@ -171,6 +171,7 @@ export const EmbeddedOutputSchema = camel(
     batch_max_docs: z.int().positive().default(5000).describe('Documents per insert transaction.'),
     flush_interval: duration('1s').prefault('1s'),
     memory_limit: bytes('64MiB').prefault('64MiB').describe("DuckDB's memory budget (its buffers; beyond it DuckDB evicts or spills to disk)."),
+    threads: z.int().positive().default(1).describe('DuckDB worker threads; 1 leaves the other cores to reading and normalizing. More speed up rules over large windows.'),
   }),
 );
 

@@ -252,7 +252,9 @@ export class EmbeddedSink implements Sink {
 
 /** One transaction's work; returns how many documents were new. */
 async function writeRows(tx: Transaction, rows: StagedRow[]): Promise<number> {
-  await tx.run(`DELETE FROM temp.${STAGE}`);
+  // A new stage per batch: rows deleted from a TEMP table keep their memory (a temp table is never
+  // checkpointed), so one stage reused for a backfill grew by every batch and DuckDB spilled it.
+  await tx.run(`DROP TABLE IF EXISTS temp.${STAGE}; ${STAGE_DDL}`);
   const app = await tx.appender(STAGE, { temp: true });
   try {
     appendStaged(app, rows);
