@@ -89,7 +89,10 @@ logging: { level: warn }
     if (b.status !== 0) throw new Error('agent/cli/build.mjs failed');
     const t0 = Date.now();
     const env = { ...process.env, DRIFTBEAT_DIST: '1' };
-    const child = spawn(process.execPath, ['--max-semi-space-size=4', CLI, 'run', '--once', '-c', cfg], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    // BENCH_NODE_ARGS replaces the bin's V8 flags (e.g. "--max-semi-space-size=4 --max-old-space-size=128").
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+    console.log(`agent node flags: ${nodeArgs.join(' ')}`);
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--once', '-c', cfg], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
     const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
     let peak = 0;
     let hwm = 0;
