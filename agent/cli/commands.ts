@@ -46,7 +46,10 @@ Stops on SIGINT/SIGTERM: stops reading, drains in-flight batches, saves acknowle
       // A backfill on a terminal shows its progress (lines/s, bytes left); nothing when piped.
       const progress = opts.once
         ? await Promise.all([import('../telemetry/progress.ts'), import('../sources/file/source.ts')]).then(([{ startProgress }, { registryLag }]) =>
-          startProgress(process.stderr, () => ({ lines: agent.pipeline?.stats.linesIn ?? 0, bytesLeft: registryLag() })))
+          startProgress(process.stderr, () => {
+            const s = agent.pipeline?.stats;
+            return { lines: s ? s.indexed + s.duplicates + s.deadLettered : 0, bytesLeft: registryLag() };
+          }))
         : undefined;
       try {
         await agent.run();

@@ -1,14 +1,14 @@
 /**
  * The progress line of a long `driftbeat run --once` (a backfill), on stderr when it is a terminal:
  *
- *   driftbeat: 523,000 lines, 98,400 lines/s, 150.2 MiB left
+ *   driftbeat: 523,000 lines done, 98,400 lines/s, 150.2 MiB left
  *
  * Rewritten in place every second (`\r` + erase to the end of the line) from the first second on;
  * "left" is the registry lag: bytes of the input files not yet acknowledged. Nothing is written
  * when stderr is not a terminal (a file, a pipe, systemd's journal), so logs stay clean.
  */
 export interface ProgressSample {
-  /** Lines read so far. */
+  /** Lines settled so far (stored, duplicates, dead-lettered): reading runs ahead by the queue. */
   lines: number;
   /** Bytes of the inputs not yet acknowledged. */
   bytesLeft: number;
@@ -25,7 +25,7 @@ const MiB = 1024 * 1024;
 export function formatProgress(now: ProgressSample, before: ProgressSample, seconds: number): string {
   const rate = seconds > 0 ? Math.max(0, Math.round((now.lines - before.lines) / seconds)) : 0;
   const left = now.bytesLeft >= MiB ? `${(now.bytesLeft / MiB).toFixed(1)} MiB` : `${Math.ceil(now.bytesLeft / 1024)} KiB`;
-  return `driftbeat: ${now.lines.toLocaleString('en-US')} lines, ${rate.toLocaleString('en-US')} lines/s, ${left} left`;
+  return `driftbeat: ${now.lines.toLocaleString('en-US')} lines done, ${rate.toLocaleString('en-US')} lines/s, ${left} left`;
 }
 
 export interface Progress {
