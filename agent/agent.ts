@@ -166,7 +166,9 @@ export class Agent {
     // DRIFTBEAT_NORMALIZE_WORKER=0 keeps them on the main thread (comparisons, debugging).
     let offload: NormalizeWorker | undefined;
     const pool = slabPoolFor(config.queue.maxBytes);
-    const maxInFlight = out.elasticsearch?.maxInFlight ?? 1;
+    // Embedded: two batches, so the next one is normalized and encoded on this thread while DuckDB
+    // writes the last on its own (the store queues writes one at a time anyway).
+    const maxInFlight = out.elasticsearch?.maxInFlight ?? 2;
     if (this.sink.acceptsEncoded && out.elasticsearch && (this.options.normalizeWorker ?? process.env.DRIFTBEAT_NORMALIZE_WORKER !== '0')) {
       const { NormalizeWorker } = await import('./pipeline/offload.ts');
       offload = new NormalizeWorker({ inputs: [...this.normalizers].map(([id, ctx]) => ({ id, ctx })), indexPrefix: out.elasticsearch.indexPrefix, pool, maxInFlight });
@@ -180,7 +182,6 @@ export class Agent {
       batchMaxDocs,
       batchMaxBytes: out.elasticsearch?.bulkMaxBytes ?? 8 * 1024 * 1024,
       flushIntervalMs: out.elasticsearch?.flushInterval ?? out.embedded!.flushInterval,
-      // DuckDB has one writer: more than one transaction in flight gains nothing.
       maxInFlight,
       pool,
       onFatal: (err) => {
