@@ -60,7 +60,15 @@ export interface JoinSinkOptions {
   deadLetter: DeadLetterWriter;
   logger: Logger;
   now?: () => number;
+  /**
+   * True while the prediction ship path has a backlog: the join then waits (up to YIELD_MAX_MS per
+   * lookup) so that it never slows the shipping of predictions, which share the store and the CPU.
+   */
+  shipBusy?: () => boolean;
 }
+
+/** The longest the join waits for the ship path per lookup, so a saturated ship path cannot starve it. */
+export const YIELD_MAX_MS = 5000;
 
 export interface JoinStats {
   joined: number;
@@ -147,6 +155,7 @@ export class JoinSink implements Sink {
     const { store, pending, join, model, gate } = this.#o;
     const now = this.#now();
     for (let i = 0; i < events.length; i += LOOKUP_CHUNK) {
+      await this.#yield();
       const chunk = events.slice(i, i + LOOKUP_CHUNK);
       const found = await store.findPredictions(model, [...new Set(chunk.map((e) => e.id))]);
       const docs: OutcomeDocument[] = [];
@@ -173,6 +182,13 @@ export class JoinSink implements Sink {
     }
     outcomesPending.set({ model }, pending.size);
     if (fromPending) gate.forward();
+  }
+
+  async #yield(): Promise<void> {
+    const busy = this.#o.shipBusy;
+    if (!busy) return;
+    const until = Date.now() + YIELD_MAX_MS;
+    while (busy() && !this.#stopped && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Stops waiting for room in the pending set (the agent is stopping; the unsettled lines are read again next time). */
