@@ -67,8 +67,8 @@ export interface JoinSinkOptions {
   shipBusy?: () => boolean;
 }
 
-/** The longest the join waits for the ship path per lookup, so a saturated ship path cannot starve it. */
-export const YIELD_MAX_MS = 5000;
+/** The longest the join waits for the ship path per lookup: a saturated ship path slows the join to one lookup (1,000 outcomes) a minute, never stops it. */
+export const YIELD_MAX_MS = 60_000;
 
 export interface JoinStats {
   joined: number;
