@@ -174,6 +174,7 @@ async function bench(backend: 'embedded' | 'engine'): Promise<void> {
       await fetch(`${ENGINE_URL}/_data_stream/${prefix}-*`, { method: 'DELETE' }).catch(() => undefined);
       await fetch(`${ENGINE_URL}/${prefix}-*?expand_wildcards=all`, { method: 'DELETE' }).catch(() => undefined);
       await fetch(`${ENGINE_URL}/_index_template/${prefix}-*`, { method: 'DELETE' }).catch(() => undefined);
+      for (const part of ['mappings', 'settings', 'custom']) await fetch(`${ENGINE_URL}/_component_template/${prefix}-predictions@${part}`, { method: 'DELETE' }).catch(() => undefined);
     }
     rmSync(dir, { recursive: true, force: true });
   }

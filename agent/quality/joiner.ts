@@ -95,7 +95,9 @@ export class JoinSink implements Sink {
   }
 
   async start(): Promise<void> {
-    await this.#o.store.init(this.#o.model);
+    // Not awaited: an engine that refuses for now (429 circuit breaker, found on the real engine)
+    // must not stop the agent; the first write creates the index, retried with its batch.
+    this.#o.store.init(this.#o.model).catch((err: unknown) => this.#o.logger.warn({ error: err }, `outcomes of ${this.#o.model}: creating the table or index failed, retried with the first write: ${err instanceof Error ? err.message : String(err)}`));
     outcomesPending.set({ model: this.#o.model }, this.#o.pending.size);
     this.#timer = setInterval(() => void this.retry().catch((err: unknown) => this.#o.logger.warn({ error: err }, `retrying waiting outcomes failed: ${String(err)}`)), this.#o.join.retryInterval);
     this.#timer.unref();
