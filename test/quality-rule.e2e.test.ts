@@ -106,7 +106,7 @@ logging: { level: warn }
   return cfg;
 }
 
-interface Result { field: string; segment: string; status: string; value: number | null; threshold: number | null; drifted: boolean; current_count: number; details: Record<string, any> }
+interface Result { field: string; segment: string; status: string; value: number | null; threshold: { value: number; direction: string; unit: string } | null; drifted: boolean; current_count: number; details: Record<string, any> }
 
 function rulesTest(cfg: string, dir: string, rule: string): Result[] {
   const from = new Date(T0).toISOString();
@@ -144,7 +144,7 @@ function checkAgainstScikitLearn(cfg: string, dir: string): void {
   assert.ok(Math.abs(auc.value! - x.roc_auc!.value) <= auc.details.auc_error_bound, `roc_auc ${auc.value} ± ${auc.details.auc_error_bound} vs ${x.roc_auc!.call}`);
   // accuracy 0.6975 < min 0.99: fires; the others hold.
   assert.equal(by.get('quality.accuracy')!.status, 'drifted');
-  assert.equal(by.get('quality.accuracy')!.threshold, 0.99);
+  assert.deepEqual(by.get('quality.accuracy')!.threshold, { value: 0.99, direction: 'below', unit: 'value' });
   assert.equal(by.get('quality.f1')!.status, 'ok');
   assert.deepEqual(by.get('quality.accuracy')!.details.confusion_matrix.matrix, x.confusion_matrix!.value);
   assert.equal(by.get('quality.label_coverage')!.value, 1);
@@ -175,7 +175,8 @@ function checkAgainstScikitLearn(cfg: string, dir: string): void {
   const val = rulesTest(cfg, dir, 'fraud-validation.yml')[0]!;
   assert.ok(Math.abs(val.value! - acc(1)) < 1e-12);
   assert.equal(val.details.reference_value, 0.8);
-  assert.ok(Math.abs(val.threshold! - 0.75) < 1e-12);
+  assert.ok(Math.abs(val.threshold!.value - 0.75) < 1e-12);
+  assert.equal(val.threshold!.direction, 'below');
   assert.equal(val.status, acc(1) < 0.75 ? 'drifted' : 'ok');
 }
 

@@ -7,6 +7,7 @@
  * Unknown keys are rejected everywhere (`z.strictObject`).
  */
 import { z } from 'zod';
+import { parseIso } from '../normalize/timestamp.ts';
 import { parseBytes, parseDuration } from './units.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -73,11 +74,31 @@ const ModelSchema = camel(
   }
 });
 
+/** An ISO 8601 date or date-time (UTC when it has no zone), parsed to epoch milliseconds. */
+function instant(example: string) {
+  return z.string().transform((v, ctx) => {
+    const ms = parseIso(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected an ISO 8601 date such as ${example}, received ${JSON.stringify(v)}`, input: v });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const TimestampRangeSchema = camel(
+  z.strictObject({
+    min: instant('2000-01-01').prefault('2000-01-01').describe('Earliest plausible record time; earlier lines go to the dead letter.'),
+    max_ahead: duration('1d').prefault('1d').describe('How far past the agent clock a record time may lie; later lines go to the dead letter.'),
+  }),
+);
+
 const FieldsSchema = camel(
   z.strictObject({
     timestamp: nonEmpty.default('timestamp').describe('Record field holding the event time.'),
-    timestamp_format: z.enum(['auto', 'iso8601', 'epoch_s', 'epoch_ms']).default('auto')
-      .describe('auto detects ISO 8601, epoch seconds and epoch milliseconds.'),
+    timestamp_format: z.enum(['auto', 'iso8601', 'epoch_s', 'epoch_ms', 'epoch_us', 'epoch_ns']).default('auto')
+      .describe('auto detects ISO 8601 and epoch seconds, milliseconds, microseconds or nanoseconds by magnitude.'),
+    timestamp_range: TimestampRangeSchema.prefault({}),
     id: nonEmpty.optional().describe('Record field holding a unique request id; else file identity + offset.'),
     features: nonEmpty.default('features').describe('Record field holding the object of model inputs.'),
     predictions: nonEmpty.default('prediction').describe('Record field holding the prediction (an object, or a scalar stored as prediction.value).'),
@@ -119,6 +140,8 @@ export const InputSchema = camel(
     scan_frequency: duration('10s').prefault('10s').describe('How often globs are re-scanned (besides file-system events).'),
     close_removed: z.boolean().default(true).describe('Stop reading a file once it is deleted and read to its end.'),
     fingerprint_bytes: z.int().min(16).max(65536).default(1024).describe('Bytes at the start of a file that form its fingerprint.'),
+    rotated: z.array(nonEmpty).default([]).describe('Glob patterns where rotation moves files to another folder; at start, files the registry knows that are not finished are looked for here (and in their own folder).'),
+    max_open_files: z.int().positive().default(128).describe('Files of this input held open at once (read to their end before they are let go, so rotation during an outage loses nothing); see "Rotation" in the README.'),
   }),
 ).check((ctx) => {
   const i = ctx.value;

@@ -51,8 +51,12 @@ export type QuerySpec =
   | { kind: 'text'; field: string }
   /** Most frequent OOV tokens of a text field (documents containing each). */
   | { kind: 'oov_terms'; field: string; size: number }
-  /** count, min, max, sum, sum of squares of a numeric field. */
-  | { kind: 'stats'; field: string }
+  /**
+   * count, min, max, sum, sum of squares of a numeric field. `numericOnly`: the field's type is not
+   * known (a live reference without a profile), so it may be a keyword: its values that are not
+   * numbers are left out (count 0 for a categorical field) instead of the engine refusing the search.
+   */
+  | { kind: 'stats'; field: string; numericOnly?: boolean }
   | { kind: 'percentiles'; field: string; percents: number[] }
   /** Counts per bin [e_i, e_{i+1}); the last bin has no upper bound (edges end at the max). */
   | { kind: 'range'; field: string; edges: number[] }
@@ -389,7 +393,7 @@ export function planRule(rule: Rule, window: TimeWindow, profile: ReferenceProfi
           // No profile to decide on: phase 1 looks at the data of both sides.
           for (const s of onSides) {
             q(s, { kind: 'terms', field: f.path, size: termsSize }, f.path);
-            q(s, { kind: 'stats', field: f.path }, f.path);
+            q(s, { kind: 'stats', field: f.path, numericOnly: true }, f.path);
           }
         } else if (route === 'counts') {
           for (const s of onSides) q(s, { kind: 'terms', field: f.path, size: termsSize }, f.path);

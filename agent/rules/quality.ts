@@ -34,6 +34,7 @@ import type { RuleResult, TimeWindow } from './result.ts';
 import { referenceLabel } from './schema.ts';
 import { QUALITY_SCORE_BINS, type ModelQualityRule, type QualityBounds, type QualityMetric } from './quality-schema.ts';
 import { queryId, refKeyFor, type Answers, type FieldPlan, type Payload, type Query, type RulePlan, type Side } from './plan.ts';
+import { breaches, threshold as th, type Threshold } from './threshold.ts';
 
 export { QUALITY_SCORE_BINS, QUALITY_METRICS, CLASSIFICATION_METRICS, REGRESSION_METRICS, type QualityMetric, type QualityBounds, type ModelQualityRule } from './quality-schema.ts';
 
@@ -137,14 +138,14 @@ function answerOf(answers: Answers, id: string, seg: string): Payload | undefine
 }
 
 /** Which bound is breached (or the binding one when none is): [breached, threshold]. */
-function judge(value: number, b: QualityBounds, ref: number | undefined): { breached: boolean; threshold: number | null; why?: string } {
-  const checks: { breached: boolean; threshold: number; why: string }[] = [];
-  if (b.min !== undefined) checks.push({ breached: value < b.min, threshold: b.min, why: `below min ${b.min}` });
-  if (b.max !== undefined) checks.push({ breached: value > b.max, threshold: b.max, why: `above max ${b.max}` });
-  if (ref !== undefined && b.maxDrop !== undefined) checks.push({ breached: value < ref - b.maxDrop, threshold: ref - b.maxDrop, why: `more than ${b.maxDrop} below the reference ${ref}` });
-  if (ref !== undefined && b.maxIncrease !== undefined) checks.push({ breached: value > ref + b.maxIncrease, threshold: ref + b.maxIncrease, why: `more than ${b.maxIncrease} above the reference ${ref}` });
-  const hit = checks.find((c) => c.breached);
-  if (hit) return hit;
+function judge(value: number, b: QualityBounds, ref: number | undefined): { breached: boolean; threshold: Threshold | null; why?: string } {
+  const checks: { threshold: Threshold; why: string }[] = [];
+  if (b.min !== undefined) checks.push({ threshold: th(b.min, 'below', 'value'), why: `below min ${b.min}` });
+  if (b.max !== undefined) checks.push({ threshold: th(b.max, 'above', 'value'), why: `above max ${b.max}` });
+  if (ref !== undefined && b.maxDrop !== undefined) checks.push({ threshold: th(ref - b.maxDrop, 'below', 'value'), why: `more than ${b.maxDrop} below the reference ${ref}` });
+  if (ref !== undefined && b.maxIncrease !== undefined) checks.push({ threshold: th(ref + b.maxIncrease, 'above', 'value'), why: `more than ${b.maxIncrease} above the reference ${ref}` });
+  const hit = checks.find((c) => breaches(c.threshold, value));
+  if (hit) return { breached: true, ...hit };
   return { breached: false, threshold: checks[0]?.threshold ?? null };
 }
 

@@ -39,6 +39,9 @@ const SEGMENT_SIZE = 1000;
 /** Elasticsearch's default index.max_result_window: a larger `size` is refused. */
 export const MAX_RESULT_WINDOW = 10_000;
 
+/** The value of a field when it is a number, else none (null: the document is left out of the statistic). */
+export const NUMERIC_ONLY_SCRIPT = "if (!doc.containsKey(params.field)) { return null; } def v = doc[params.field]; if (v.size() == 0) { return null; } def x = v[0]; return x instanceof Number ? ((Number) x).doubleValue() : null;";
+
 export function filterOf(side: Side): estypes.QueryDslQueryContainer[] {
   const f: estypes.QueryDslQueryContainer[] = [
     { term: { 'model.name': side.model } },
@@ -94,6 +97,10 @@ function aggsFor(q: Query, name: string, prefix: string): Record<string, estypes
     case 'oov_terms':
       return { [name]: { terms: { field: textField(q.field, 'oov_tokens'), size: q.size } } };
     case 'stats':
+      // extended_stats on a keyword field makes the engine refuse the whole search item
+      // (illegal_argument_exception: "Field [x] of type [keyword] is not supported"): a field of
+      // unknown type is read through a script that keeps numbers only (DuckDB's num column).
+      if (q.numericOnly) return { [name]: { extended_stats: { script: { source: NUMERIC_ONLY_SCRIPT, params: { field: q.field } } } } };
       return { [name]: { extended_stats: { field: q.field } } };
     case 'percentiles':
       return { [name]: { percentiles: { field: q.field, percents: q.percents } } };
