@@ -51,6 +51,9 @@ export interface AgentService {
   stop(): Promise<void>;
 }
 
+/** Lines read and not yet acknowledged above which the prediction pipeline counts as busy (the join waits). */
+export const SHIP_BACKLOG_BYTES = 2 * 1024 * 1024;
+
 /** How often reference profiles are reloaded while running. */
 export const REFERENCE_REFRESH_MS = 5 * 60_000;
 
@@ -218,6 +221,8 @@ export class Agent {
       this.feedback = new FeedbackService({
         config, outputs: this.outputs, registry: this.registry, deadLetter, logger, dataDir: this.dataDir,
         onFatal: (err) => { this.fatal = err; void this.stop(); },
+        // A backlog is more than one batch's worth of lines waiting: predictions go first.
+        shipBusy: () => (this.pipeline?.queuedBytes ?? 0) > SHIP_BACKLOG_BYTES,
       });
       await this.feedback.start(feedback.map(([id, input]) => [id, input]));
     }
