@@ -180,7 +180,7 @@ Examples:
         config,
         ...(steps ? { steps } : {}),
         dryRun: Boolean(opts.dryRun),
-        watches: watchesSetupProvider({ configFile: opts.config }),
+        watches: watchesSetupProvider(),
       });
       process.stdout.write(summarizeSetup(report, Boolean(opts.dryRun)) + '\n');
       if (!report.ok) process.exitCode = 1;
