@@ -224,7 +224,8 @@ interface SidePlan {
 function sideSearch(plan: RulePlan, side: 'cur' | 'ref', indexPrefix: string): SidePlan | undefined {
   const queries = plan.phase1.filter((q) => q.id.split('/')[1] === side);
   const countId = queryId(plan, side, 'count');
-  const search = compileSearches(queries, { indexPrefix }).find((s) => s.ids.includes(countId));
+  // One body per side (a watch's chain names its inputs): not packed under search.max_buckets as the agent's are.
+  const search = compileSearches(queries, { indexPrefix, maxBuckets: Number.POSITIVE_INFINITY }).find((s) => s.ids.includes(countId));
   if (!search) return undefined;
   return { search, names: new Map(search.ids.map((id, i) => [id, `q${i}`])) };
 }
