@@ -34,7 +34,7 @@ import { loadRules } from '../agent/rules/load.ts';
 import { evaluateRules } from '../agent/rules/runner.ts';
 import { startEngine } from '../test/engine/launch.mjs';
 import { runSetup } from '../agent/assets/setup.ts';
-import type { Config } from '../agent/config/schema.ts';
+import { loadConfig } from '../agent/config/load.ts';
 import { allDrift, createGenerator, writeLines } from './generate.ts';
 import { machineLine } from './machine.ts';
 
@@ -123,11 +123,11 @@ async function main(): Promise<void> {
     const engine = shared ? undefined : await startEngine();
     const url = shared ?? engine!.url;
     const prefix = `bench-rules-${Date.now().toString(36)}`;
-    const esConfig = ElasticsearchOutputSchema.parse({ hosts: [url], index_prefix: prefix });
-    const client = new EngineClient(esConfig);
+    const setupConfig = loadConfig('bench.yml', { text: `output:\n  elasticsearch: { hosts: [${JSON.stringify(url)}], index_prefix: ${prefix} }\n`, env: {} }).config;
+    const client = new EngineClient(setupConfig.output.elasticsearch!);
     try {
       const setupLines: string[] = [];
-      const setup = await runSetup({ config: { output: { elasticsearch: esConfig } } as Config, steps: ['templates'], out: (l) => setupLines.push(l) });
+      const setup = await runSetup({ config: setupConfig, steps: ['templates'], out: (l) => setupLines.push(l) });
       if (!setup.ok) throw new Error(`setup failed:\n${setupLines.join('\n')}`);
       await new ElasticsearchReferenceStore(client, { indexPrefix: prefix }).save(profile);
       const ctx = createNormalizeContext(input, { hostName: 'bench', reference: createReferenceInfo([modelReference(profile)]) });
