@@ -4,7 +4,7 @@
  *
  *   ok ──breach──▶ pending (until `for` consecutive breaches) ──▶ firing ──ok──▶ recovered ──ok──▶ ok
  *
- * - `no_data` and `error` results leave the state alone: a silent model or a failing query is not
+ * - `no_data`, `no_reference` and `error` results leave the state alone: a silent model or a failing query is not
  *   a recovery (the volume rule is the one that reports a silent model).
  * - A result for a window at or before the last one applied is ignored, so replaying a window after
  *   a restart never repeats a message.
@@ -115,7 +115,7 @@ export function step(prev: AlertState | undefined, result: RuleResult, now: Date
   if (base.lastWindowTo && Date.parse(result.window.to) <= Date.parse(base.lastWindowTo)) {
     return { state: base, transitions: [] };
   }
-  if (result.status === 'no_data' || result.status === 'error') {
+  if (result.status === 'no_data' || result.status === 'no_reference' || result.status === 'error') {
     return { state: { ...base, lastWindowTo: result.window.to, updatedAt: now.toISOString() }, transitions: [] };
   }
 
