@@ -19,7 +19,7 @@ import { DEFAULT_RETRY, Outbox, type RetryPolicy } from '../notify/outbox.ts';
 import { buildMessage, type AlertMessage } from '../notify/render.ts';
 import { step, type AlertPolicy, type AlertState, type Transition } from './lifecycle.ts';
 import type { Lease } from './lease.ts';
-import { activeSilences, toEvent, type StateStore } from './state.ts';
+import { silencedUntil, toEvent, type StateStore } from './state.ts';
 
 /** What the manager needs from a rule; the rule engine's rule type fits structurally. */
 export interface AlertRule {
@@ -148,7 +148,7 @@ export class AlertManager {
     await this.load();
     const byName = rules instanceof Map ? rules : new Map(rules.map((r) => [r.name, r]));
     const now = this.now();
-    const silences = activeSilences(await this.opts.store.loadSilences(), now);
+    const silences = await this.opts.store.loadSilences();
     const kibanaUrl = this.opts.kibanaUrl ?? this.opts.config.rules?.kibanaUrl;
     const report: ProcessReport = { transitions: [], enqueued: 0, messages: [] };
     const changed = new Map<string, AlertState>();
@@ -161,8 +161,8 @@ export class AlertManager {
       const policy: AlertPolicy = { for: rule?.for ?? 1 };
       const realert = realertMs(rule?.realert);
       if (realert) policy.realertMs = realert;
-      const silencedUntil = silences.get(r.rule);
-      if (silencedUntil) policy.silencedUntil = silencedUntil;
+      const until = silencedUntil(silences, r, now);
+      if (until) policy.silencedUntil = until;
 
       const key = alertKey(r);
       const { state, transitions } = step(this.states.get(key), r, now, policy);

@@ -112,7 +112,8 @@ Examples:
   const alerts = program.command('alerts').description('see and silence alerts (state in the configured output)').addHelpText('after', `
 Examples:
   $ driftbeat alerts list -c driftbeat.yml
-  $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml`);
+  $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml
+  $ driftbeat alerts unsilence fraud-input-drift -c driftbeat.yml`);
   alerts
     .command('list')
     .description('firing and pending alerts (all with --all), with silences')
@@ -137,20 +138,56 @@ With the embedded output, stop the agent first: DuckDB allows one process per da
     });
   alerts
     .command('silence')
-    .description('send no messages for a rule for a while (state changes are still recorded)')
-    .argument('<rule>', 'rule name')
+    .description('send no messages for a rule, or one field or segment of it, for a while (state changes are still recorded)')
+    .argument('<rule>', 'rule name (of rules.path, or with stored alerts)')
     .requiredOption('-c, --config <file>', CONFIG_HELP)
     .requiredOption('--for <duration>', 'how long, e.g. 30m, 2h, 1d')
+    .option('--field <field>', 'only the alerts of this field, e.g. features.country (a bare name is a feature)')
+    .option('--segment <segment>', 'only the alerts of this segment, e.g. model.version=1.4.2')
     .addHelpText('after', `
 Examples:
-  $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml`)
-    .action(async (rule: string, opts: { config: string; for: string }) => {
+  $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml
+  $ driftbeat alerts silence fraud-input-drift --field country --segment model.version=1.5.0 --for 1d -c driftbeat.yml
+
+An unknown rule name exits 2 with the known ones. Lift a silence with: driftbeat alerts unsilence.`)
+    .action(async (rule: string, opts: { config: string; for: string; field?: string; segment?: string }) => {
       const { config } = loadConfig(opts.config);
-      const { alertsSilence, describeSilence, openStateStore } = await import('../alerts/commands.ts');
+      const { alertsSilence, checkScope, describeSilence, knownRuleNames, openStateStore } = await import('../alerts/commands.ts');
       const opened = await openStateStore(config);
       try {
-        const s = await alertsSilence(opened.store, rule, opts.for);
+        const scope = checkScope({ rule, ...(opts.field !== undefined ? { field: opts.field } : {}), ...(opts.segment !== undefined ? { segment: opts.segment } : {}) }, await knownRuleNames(config, opened.store));
+        const s = await alertsSilence(opened.store, scope, opts.for);
         process.stdout.write(describeSilence(s) + '\n');
+      } finally {
+        await opened.close();
+      }
+    });
+  alerts
+    .command('unsilence')
+    .description('lift the silences of a rule (all of them), or of one field or segment of it')
+    .argument('<rule>', 'rule name')
+    .requiredOption('-c, --config <file>', CONFIG_HELP)
+    .option('--field <field>', 'only the silence of this field')
+    .option('--segment <segment>', 'only the silence of this segment')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat alerts unsilence fraud-input-drift -c driftbeat.yml
+  $ driftbeat alerts unsilence fraud-input-drift --field country -c driftbeat.yml
+
+Exit 0 when a silence was lifted, 1 when none was in force, 2 for an unknown rule.`)
+    .action(async (rule: string, opts: { config: string; field?: string; segment?: string }) => {
+      const { config } = loadConfig(opts.config);
+      const { alertsUnsilence, checkScope, describeSilence, knownRuleNames, openStateStore } = await import('../alerts/commands.ts');
+      const { describeScope } = await import('../alerts/state.ts');
+      const opened = await openStateStore(config);
+      try {
+        const scope = checkScope({ rule, ...(opts.field !== undefined ? { field: opts.field } : {}), ...(opts.segment !== undefined ? { segment: opts.segment } : {}) }, await knownRuleNames(config, opened.store));
+        const ended = await alertsUnsilence(opened.store, scope);
+        if (!ended.length) {
+          process.stderr.write(`No silence of ${describeScope(scope)} is in force.\n`);
+          process.exitCode = 1;
+        }
+        for (const s of ended) process.stdout.write(describeSilence(s) + '\n');
       } finally {
         await opened.close();
       }
