@@ -5,7 +5,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigSchema } from '../config/schema.ts';
-import { silentLogger } from '../telemetry/logger.ts';
+import { Writable } from 'node:stream';
+import { createLogger, silentLogger } from '../telemetry/logger.ts';
+import { LocalLease } from './lease.ts';
 import { alertsList, alertsSilence, alertsUnsilence, checkScope, describeSilence, formatAlertList, openStateStore } from './commands.ts';
 import { CLI } from '../../test/support/agent-process.ts';
 import { AlertManager } from './manager.ts';
@@ -136,6 +138,48 @@ test('alerts silence of an unknown rule exits 2 naming the known rules (real CLI
     assert.equal(again.status, 1);
     assert.match(again.stderr, /No silence of rule "fraud-volume" is in force/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('alerts of a rule that no longer exists recover with reason "rule removed", told to the rule\'s notifiers', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-cmd-removed-'));
+  const slack = await startRecorder();
+  const config = ConfigSchema.parse({
+    output: { embedded: { path: join(dir, 'db.duckdb') } },
+    path: { data: dir },
+    notifiers: { slack: { type: 'slack', webhook_url: `${slack.url}/hook`, retry: { initial_backoff: '10ms' } } },
+  });
+  const opened = await openStateStore(config);
+  try {
+    const first = new AlertManager({ config, store: opened.store, logger: silentLogger, now: () => at(0) });
+    await first.start();
+    await first.process([result(0, true), result(0, true, { rule: 'kept', field: 'features.channel' })], [{ name: 'fraud-country', notify: ['slack'] }, { name: 'kept', notify: ['slack'] }]);
+    assert.equal(await first.drain(3000), true);
+    await first.stop();
+
+    // A restart without fraud-country in rules.path.
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', destination: new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }) as never });
+    const lease = new LocalLease();
+    const second = new AlertManager({ config, store: opened.store, logger, lease, now: () => at(1) });
+    await second.start();
+    const report = await second.retireRemoved(['kept']);
+    assert.deepEqual(report.transitions.map((t) => [t.rule, t.from, t.to, t.reason]), [['fraud-country', 'firing', 'recovered', 'rule removed']]);
+    assert.equal(await second.drain(3000), true);
+    const texts = slack.requests.map((r) => (JSON.parse(r.body) as { text: string }).text);
+    assert.equal(texts.length, 3);
+    assert.match(texts[2]!, /^RECOVERED \(rule removed\) critical: fraud-country on features\.country/);
+    const rows = await alertsList(opened.store, { all: true, now: at(1) });
+    assert.deepEqual(rows.map((r) => [r.rule, r.status]), [['kept', 'firing'], ['fraud-country', 'recovered']]);
+    assert.equal((await opened.store.history(10))[0]!.alert.reason, 'rule removed');
+    // Taking the lease reloads the state; the restore is said once.
+    await second.process([], []);
+    assert.equal(lines.filter((l) => l.includes('restored 2 firing alert(s)')).length, 1, lines.join(''));
+    await second.stop();
+  } finally {
+    await opened.close();
+    await slack.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -29,6 +29,8 @@ export class RulesAndAlertsService implements AgentService {
       await manager.process(results, rules);
     });
     await this.runner.start(agent);
+    // Alerts of rules that are gone from rules.path end now, with reason "rule removed".
+    await manager.retireRemoved(this.runner.rules.map((r) => r.name)).catch((err: unknown) => logger.error({ error: err }, 'resolving the alerts of removed rules failed'));
   }
 
   async stop(): Promise<void> {

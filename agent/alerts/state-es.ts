@@ -55,7 +55,7 @@ export function alertsMappings(d: Dialect): Mappings {
     properties: {
       '@timestamp': date,
       event: obj({ kind: keyword(), action: keyword(), id: keyword() }),
-      alert: obj({ key: keyword(), from: keyword(), to: keyword(), message: keyword(), silenced: bool }),
+      alert: obj({ key: keyword(), from: keyword(), to: keyword(), message: keyword(), silenced: bool, reason: keyword() }),
       rule: obj({ name: keyword(), type: keyword() }),
       model: obj({ name: keyword(), version: keyword() }),
       field: keyword(),

@@ -29,7 +29,7 @@ export interface Silence {
 export interface AlertEvent {
   '@timestamp': string;
   event: { kind: 'alert'; action: string; id: string };
-  alert: { key: string; from: string; to: string; message?: string; silenced?: boolean };
+  alert: { key: string; from: string; to: string; message?: string; silenced?: boolean; reason?: string };
   rule: { name: string; type: string };
   model: { name: string; version?: string };
   field: string;
@@ -76,6 +76,7 @@ export function toEvent(t: Transition): AlertEvent {
       to: t.to,
       ...(t.message ? { message: t.message } : {}),
       ...(t.silenced ? { silenced: true } : {}),
+      ...(t.reason ? { reason: t.reason } : {}),
     },
     rule: { name: t.rule, type: r.type },
     model: { name: r.model, ...(r.version !== undefined ? { version: r.version } : {}) },

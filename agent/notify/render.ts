@@ -31,6 +31,8 @@ export interface AlertMessage {
   breach?: ResultSummary;
   /** Kibana dashboard link for the window, when a Kibana URL is configured. */
   link?: string;
+  /** Why the alert ended other than by a clean window: "rule removed". */
+  reason?: string;
 }
 
 export function messageId(t: Pick<Transition, 'key' | 'at'>, kind: MessageKind, windowTo: string): string {
@@ -64,6 +66,7 @@ export function buildMessage(t: Transition, state: AlertState, kibanaUrl?: strin
     },
     result: r,
     ...(kind === 'recovered' && state.lastBreach ? { breach: state.lastBreach } : {}),
+    ...(t.reason ? { reason: t.reason } : {}),
     ...(kibanaUrl ? { link: kibanaLink(kibanaUrl, r) } : {}),
   };
 }
@@ -137,7 +140,7 @@ export function describe(msg: AlertMessage): Content {
   const shown: ResultSummary = msg.kind === 'recovered' ? (msg.breach ?? r) : r;
   const verb = msg.kind === 'recovered' ? 'RECOVERED' : msg.kind === 'realert' ? 'STILL FIRING' : 'FIRING';
   const where = msg.alert.segment ? ` [${msg.alert.segment}]` : '';
-  const title = `${verb} ${r.severity}: ${msg.alert.rule} on ${msg.alert.field}${where} (${modelText(r)})`;
+  const title = `${verb}${msg.reason ? ` (${msg.reason})` : ''} ${r.severity}: ${msg.alert.rule} on ${msg.alert.field}${where} (${modelText(r)})`;
   const cmp = (s: { statistic: string; value: number | null; threshold: Threshold | number | null }) =>
     `${s.statistic} = ${formatNumber(s.value)}${s.threshold !== null ? ` (threshold ${formatThreshold(s.threshold)})` : ''}`;
   const rows: Array<[string, string]> = [
@@ -146,7 +149,10 @@ export function describe(msg: AlertMessage): Content {
     ['Model', modelText(r)],
     ['Field', msg.alert.field + where],
   ];
-  if (msg.kind === 'recovered') {
+  if (msg.reason) {
+    rows.push(['Reason', msg.reason]);
+    if (msg.breach) rows.push(['Was', cmp(msg.breach)]);
+  } else if (msg.kind === 'recovered') {
     rows.push(['Now', cmp(r)]);
     if (msg.breach) rows.push(['Was', cmp(msg.breach)]);
   } else {
@@ -303,5 +309,6 @@ export function templateContext(msg: AlertMessage): Record<string, unknown> {
     },
     result: r,
     breach: msg.breach ?? null,
+    reason: msg.reason ?? null,
   };
 }
