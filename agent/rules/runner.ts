@@ -17,12 +17,12 @@ import type { Agent, AgentService } from '../agent.ts';
 import type { Config } from '../config/schema.ts';
 import { resolvePath } from '../config/load.ts';
 import { openOutputs, type Outputs } from '../outputs.ts';
-import { RuleError } from '../errors.ts';
+import { RuleError, formatProblem } from '../errors.ts';
 import type { ReferenceProfile, ReferenceStore } from '../reference/profile.ts';
 import { ruleDuration, ruleEvaluations } from '../telemetry/metrics.ts';
 import type { ResultsWriter } from '../results/writer.ts';
 import { evaluatePlan, planErrorResults } from './evaluate.ts';
-import { loadRules } from './load.ts';
+import { loadRulesDetailed } from './load.ts';
 import { planPhase2, planRule, queryId, type Answers, type Backend, type PlanOptions, type Query, type RulePlan } from './plan.ts';
 import type { ResultStatus, RuleResult, TimeWindow } from './result.ts';
 import type { Rule } from './schema.ts';
@@ -277,7 +277,7 @@ export class RuleRunner implements AgentService {
     this.#started = true;
     this.#logger = agent.logger.child({ component: 'rules' });
     const config = agent.config;
-    this.#rules = this.#opts.rules ?? (config.rules.path ? loadRulesOrThrow(config) : []);
+    this.#rules = this.#opts.rules ?? (config.rules.path ? loadRulesOrThrow(config, this.#logger) : []);
     this.#rules = this.#rules.filter((r) => r.enabled);
     const built = await buildDeps(config, agent.outputs);
     this.#deps = {
@@ -376,8 +376,11 @@ export class RuleRunner implements AgentService {
   }
 }
 
-function loadRulesOrThrow(config: Config): Rule[] {
-  return loadRules([resolvePath(config.rules.path!)], { notifiers: Object.keys(config.notifiers) });
+function loadRulesOrThrow(config: Config, logger: Logger | undefined): Rule[] {
+  const r = loadRulesDetailed([resolvePath(config.rules.path!)], { notifiers: Object.keys(config.notifiers) });
+  if (r.problems.length) throw new RuleError(r.problems);
+  for (const w of r.warnings) logger?.warn({ 'rule.name': w.subject }, `rule warning: ${formatProblem(w)}`);
+  return r.rules;
 }
 
 export interface RuleDeps {
