@@ -12,7 +12,6 @@ import {
   driftTest,
   hellingerFromCounts,
   histogramCounts,
-  isDrifted,
   jensenShannonFromCounts,
   klDivergenceFromCounts,
   lInfinityFromCounts,
@@ -23,7 +22,7 @@ import {
   type DriftMethod,
 } from '../stats/index.ts';
 import type { ResultStatus, RuleResult } from './result.ts';
-import { breaches, threshold as th, type Threshold } from './threshold.ts';
+import { breaches, driftThreshold, missingThreshold, threshold as th, type Threshold } from './threshold.ts';
 import type {
   DistributionShiftRule,
   MissingSpikeRule,
@@ -213,21 +212,6 @@ function volume(ctx: Ctx, rule: VolumeRule, seg: string, n: number): RuleResult 
   r.threshold = shown;
   r.details = details;
   return verdict(r, problems.length > 0);
-}
-
-/**
- * The NA share that breaches a missing_spike rule. Evidently's condition is share > reference x
- * (1 + max_relative_increase) (its approx() absolute tolerance of 1e-12 changes nothing for a
- * share of documents, so a zero reference share gives "> 0"); `min_absolute_increase` also asks
- * share >= reference + floor. Both hold exactly when share is past the larger of the two, which
- * is the threshold shown and used.
- */
-export function missingThreshold(rule: Pick<MissingSpikeRule, 'maxShare' | 'maxRelativeIncrease' | 'minAbsoluteIncrease'>, refShare: number | undefined): Threshold {
-  if (rule.maxShare !== undefined) return th(rule.maxShare, 'above', 'share');
-  if (refShare === undefined) return th(0, 'above', 'share');
-  const relative = refShare + refShare * rule.maxRelativeIncrease;
-  const floor = refShare + rule.minAbsoluteIncrease;
-  return rule.minAbsoluteIncrease > 0 && floor > relative ? th(floor, 'at_or_above', 'share') : th(relative, 'above', 'share');
 }
 
 function missing(ctx: Ctx, rule: MissingSpikeRule, fp: FieldPlan, seg: string, n: number): RuleResult {
@@ -561,18 +545,6 @@ function noValues(ctx: Ctx, fp: FieldPlan, seg: string, where: string): RuleResu
   r.statistic = statisticName(ctx.plan);
   r.details = { reason: `no values of "${fp.path}" in the ${where}` };
   return r;
-}
-
-/** The threshold of a drift method, with the comparison stats/drift.ts isDrifted makes. */
-export function driftThreshold(method: DriftMethod, value: number): Threshold {
-  const unit = SCORE_KIND[method] === 'p_value' ? 'p_value' : 'distance';
-  const direction = method === 'ks' ? 'at_or_below' : method === 'chisquare' || method === 'z' ? 'below' : method === 'l_infinity' ? 'above' : 'at_or_above';
-  const t = th(value, direction, unit);
-  // One definition of the comparison: the stats library's. A method added there must be added here.
-  for (const probe of [value - 1e-9, value, value + 1e-9]) {
-    if (breaches(t, probe) !== isDrifted(method, probe, value)) throw new Error(`threshold direction of method ${method} disagrees with isDrifted`);
-  }
-  return t;
 }
 
 function fmtValue(v: number): string {

@@ -95,10 +95,8 @@ async function unitsOf(items: readonly { rule: Rule; window: TimeWindow }[], ref
   return { units, failed };
 }
 
-/** Evaluates rules over their windows (see the module comment). Never rejects for a rule's own failure. */
-export async function evaluateRules(items: readonly { rule: Rule; window: TimeWindow }[], deps: EngineDeps): Promise<TickReport> {
-  const started = Date.now();
-  const now = deps.now ?? (() => new Date());
+/** Plans every unit with its profile; a unit that cannot be planned gets its error results in `failed`. */
+async function planUnits(units: readonly Unit[], deps: EngineDeps, now: () => Date, charge: (origin: number, ms: number) => void, failed: Map<number, RuleResult[]>): Promise<(RulePlan | undefined)[]> {
   const profiles = new Map<string, Promise<ReferenceProfile | undefined>>();
   const profileOf = (model: string, version: string | undefined) => {
     const key = `${model}\u0000${version ?? ''}`;
@@ -106,12 +104,7 @@ export async function evaluateRules(items: readonly { rule: Rule; window: TimeWi
     if (!p) profiles.set(key, (p = deps.references.get(model, version)));
     return p;
   };
-  const { units, failed: itemFailures } = await unitsOf(items, deps.references, now);
-  // Time per item (rule): its own planning and evaluation, plus its share of each backend call by query count.
-  const spent = new Map<number, number>();
-  const charge = (origin: number, ms: number) => spent.set(origin, (spent.get(origin) ?? 0) + ms);
   const plans: (RulePlan | undefined)[] = [];
-  const failed = new Map<number, RuleResult[]>();
   for (const [i, { rule, window, origin }] of units.entries()) {
     const t0 = performance.now();
     try {
@@ -133,6 +126,19 @@ export async function evaluateRules(items: readonly { rule: Rule; window: TimeWi
     }
     charge(origin, performance.now() - t0);
   }
+  return plans;
+}
+
+/** Evaluates rules over their windows (see the module comment). Never rejects for a rule's own failure. */
+export async function evaluateRules(items: readonly { rule: Rule; window: TimeWindow }[], deps: EngineDeps): Promise<TickReport> {
+  const started = Date.now();
+  const now = deps.now ?? (() => new Date());
+  const { units, failed: itemFailures } = await unitsOf(items, deps.references, now);
+  // Time per item (rule): its own planning and evaluation, plus its share of each backend call by query count.
+  const spent = new Map<number, number>();
+  const charge = (origin: number, ms: number) => spent.set(origin, (spent.get(origin) ?? 0) + ms);
+  const failed = new Map<number, RuleResult[]>();
+  const plans = await planUnits(units, deps, now, charge, failed);
   let roundTrips = 0;
   const answers: Answers = new Map();
   const run = async (queries: Query[], which: number[], perUnit: Map<number, number>) => {
