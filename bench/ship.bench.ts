@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/ship.bench.ts [--lines 1000000] [--runs 1] [--budget-mib 16]
  *                                         [--outage-seconds 300] [--no-worker] [--tsx]
+ *                                         [--bulk-docs N] [--in-flight N]
  *
  * The agent runs from dist/, compiled first (agent/cli/build.mjs) as `npm ci` does; --tsx runs
  * the TypeScript sources through tsx instead. Extra node flags for the agent: BENCH_NODE_ARGS
@@ -35,10 +36,13 @@ function arg(name: string, def: number): number {
 
 const LINES = arg('lines', 1_000_000);
 const OUTAGE_S = arg('outage-seconds', 0);
-const BUDGET = arg('budget-mib', 16);
+const BUDGET = arg('budget-mib', 8);
 /** V8 flags production runs the agent with (see agent/cli/driftbeat.js). */
 const AGENT_NODE_FLAGS = ['--max-semi-space-size=4'];
 const RUNS = arg('runs', 1);
+/** output.elasticsearch.bulk_max_docs and max_in_flight for the run (0: the agent's defaults). */
+const BULK_DOCS = arg('bulk-docs', 0);
+const IN_FLIGHT = arg('in-flight', 0);
 const NO_WORKER = process.argv.includes('--no-worker');
 const TSX = process.argv.includes('--tsx');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -92,7 +96,33 @@ function rssOf(pid: number): number {
   }
 }
 
-interface Usage { userUs: number; systemUs: number; maxRssKiB: number; uptimeS: number }
+/**
+ * Where the resident memory is, from /proc/<pid>/smaps (BENCH_SMAPS=1): RSS by mapping (anonymous
+ * memory is the heaps of both threads, the slabs and the bulk bodies; file mappings are node and
+ * the native libraries), largest first.
+ */
+function smapsSummary(pid: number): string {
+  let text = '';
+  try { text = readFileSync(`/proc/${pid}/smaps`, 'utf8'); } catch { return ''; }
+  const by = new Map<string, number>();
+  const anon: [number, number][] = [];
+  let name = '';
+  let size = 0;
+  for (const line of text.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) { name = head[3] || '[anonymous]'; size = (parseInt(head[2]!, 16) - parseInt(head[1]!, 16)) / 1024; continue; }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) {
+      by.set(name, (by.get(name) ?? 0) + Number(rss[1]));
+      if (name === '[anonymous]') anon.push([Number(rss[1]), size]);
+    }
+  }
+  const big = anon.sort((a, b) => b[0] - a[0]).slice(0, 10).map(([r, z]) => `${(r / 1024).toFixed(1)}/${(z / 1024).toFixed(0)}`).join(' ');
+  return [...by].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([n, kb]) => `    ${(kb / 1024).toFixed(1).padStart(6)} MiB  ${n}`).join('\n') +
+    `\n    largest anonymous mappings, resident/size MiB: ${big}`;
+}
+
+interface Usage { userUs: number; systemUs: number; maxRssKiB: number; uptimeS: number; mainAtPeak?: Record<string, number> }
 
 interface RunResult {
   docs: number;
@@ -117,7 +147,7 @@ inputs:
     model: { name: fraud, version_field: model_version }
     fields: { id: request_id, text: [customer_note], latency: latency_ms }
 output:
-  elasticsearch: { hosts: ["http://127.0.0.1:${counter.port}"], backoff: { initial: 100ms, max: 2s } }
+  elasticsearch: { hosts: ["http://127.0.0.1:${counter.port}"], backoff: { initial: 100ms, max: 2s }${BULK_DOCS ? `, bulk_max_docs: ${BULK_DOCS}` : ''}${IN_FLIGHT ? `, max_in_flight: ${IN_FLIGHT}` : ''} }
 path: { data: "${join(work, 'data')}" }
 queue: { max_bytes: ${BUDGET}MiB }
 http: { enabled: false }
@@ -140,8 +170,10 @@ logging: { level: error }
     const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
     let sampledPeak = 0;
     let tick = 0;
+    let peakMaps = '';
     const sampler = setInterval(() => {
       const r = rssOf(child.pid!);
+      if (process.env.BENCH_SMAPS && r > sampledPeak) peakMaps = smapsSummary(child.pid!);
       sampledPeak = Math.max(sampledPeak, r);
       if (process.env.BENCH_RSS_TIMELINE && ++tick % 10 === 0) process.stdout.write(`  rss ${(tick / 10).toFixed(0)} s: ${(r / MiB).toFixed(0)} MiB\n`);
     }, 100);
@@ -184,10 +216,14 @@ logging: { level: error }
     const code = await exited;
     const wallS = (Date.now() - t0) / 1000;
     clearInterval(sampler);
+    if (peakMaps) process.stdout.write(`  RSS by mapping at the sampled peak:\n${peakMaps}\n`);
     if (code !== 0) throw new Error(`the agent exited with ${code}`);
     const s = await counter.stats();
     if (s.docs !== want) throw new Error(`delivered ${s.docs} documents, expected ${want}`);
     const u = JSON.parse(readFileSync(usageFile, 'utf8')) as Usage;
+    if (process.env.BENCH_SMAPS && u.mainAtPeak) {
+      process.stdout.write(`  main thread at its peak RSS: ${Object.entries(u.mainAtPeak).map(([k, v]) => `${k} ${(v / MiB).toFixed(1)}`).join(', ')} MiB\n`);
+    }
     const flowS = Math.max(0.001, (s.lastMs - s.firstMs) / 1000);
     return {
       docs: s.docs,

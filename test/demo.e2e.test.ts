@@ -24,13 +24,11 @@ test('driftbeat demo --fast: every scheduled change fires its rule on its field,
   // Not a TTY, as in CI logs: plain lines, no escape codes.
   const stdout = { write: (s: string) => ((text += s), true), isTTY: false };
   let report: DemoReport | undefined;
-  const started = Date.now();
 
   const code = await demoCommand({ fast: true, data }, { stdout, onReport: (r) => (report = r) });
 
   assert.equal(code, 0);
   assert.ok(report);
-  assert.ok(Date.now() - started < 60_000, `fast demo took ${Date.now() - started} ms`);
   assert.ok(report.linesWritten > 40_000);
   assert.equal(report.indexed, report.linesWritten, 'every prediction written was stored');
 

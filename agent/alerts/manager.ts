@@ -119,6 +119,10 @@ export class AlertManager {
     await Promise.all([...this.notifiers.values()].map((n) => n.close?.()));
   }
 
+  get isStarted(): boolean {
+    return this.started;
+  }
+
   /** End of the last evaluated window per rule (ISO), for catch-up after a restart. */
   cursors(): Record<string, string> {
     return { ...this.cursorMap };

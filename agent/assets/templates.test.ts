@@ -73,7 +73,7 @@ describe('templates: requests match the real Elasticsearch formats', () => {
     const known = new Set([...Object.keys(logs), ...Object.keys(ex1), ...Object.keys(ex2), ...restBodies.flatMap((b) => Object.keys(b))]);
     const knownInner = new Set([...Object.keys(ex1['template'] as object), ...Object.keys(ex2['template'] as object), ...restBodies.flatMap((b) => Object.keys((b['template'] ?? {}) as object)), 'mappings']);
     const templates = byKind('index_template');
-    assert.equal(templates.length, 6);
+    assert.equal(templates.length, 7); // predictions, five plain indices, outcomes
     for (const t of templates) {
       assert.ok(matchesSpec('indices.put_index_template', t.put.method, t.put.path), t.put.path);
       for (const k of Object.keys(t.put.body!)) assert.ok(known.has(k), `${t.name}: ${k} is not a field of the reference templates`);

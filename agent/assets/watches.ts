@@ -561,6 +561,9 @@ function versionFor(rule: Rule, profile: ReferenceProfile | undefined): string |
 }
 
 /** The watch of one rule (see the module comment). Pure. */
+/** Why model_quality rules get no watch. */
+export const MODEL_QUALITY_NO_WATCH = 'model_quality rules are evaluated by the agent only: their metrics need the confusion matrix, score histograms and the reference metrics combined, which the generated Painless condition does not compute yet';
+
 export function generateWatch(written: Rule, options: GenerateWatchOptions): GeneratedWatch {
   // A rule that compares each model.version with its own profile (rules/segments.ts): a watch
   // holds one profile's numbers, so it checks that profile's version only, never the others with it.
@@ -568,6 +571,7 @@ export function generateWatch(written: Rule, options: GenerateWatchOptions): Gen
   const rule = perVersion ? versionRule(written, options.profile!.version) : written;
   const indexPrefix = options.indexPrefix ?? 'driftbeat';
   const id = `${indexPrefix}-${rule.name}`;
+  if (rule.type === 'model_quality') return { id, body: {} as WatchBody, skipped: MODEL_QUALITY_NO_WATCH };
   // The watch triggers `delay` after the window's end (window.ts), so the trigger time minus the
   // delay is the window's end, as in the agent.
   const window = toTimeWindow(windowAt(rule, ANCHOR - rule.delay));

@@ -97,7 +97,7 @@ function label(key: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-const ITEM_NAME = ['text', 'value', 'key', 'word', 'token', 'name', 'category', 'field', 'bin'];
+const ITEM_NAME = ['value', 'key', 'word', 'token', 'name', 'category', 'field', 'bin'];
 const ITEM_COUNT = ['count', 'doc_count', 'share', 'value_share', 'rate', 'current', 'frequency'];
 
 function scalar(v: unknown): string {
@@ -113,6 +113,11 @@ export function detailText(v: unknown): string {
     const items = v.slice(0, MAX_ITEMS).map((item) => {
       if (item && typeof item === 'object' && !Array.isArray(item)) {
         const o = item as Record<string, unknown>;
+        // A bound that was broken (prediction_stats violations): the value against the bound.
+        if (typeof o.statistic === 'string' && typeof o.value === 'number' && (typeof o.max === 'number' || typeof o.min === 'number')) {
+          const over = typeof o.max === 'number' && o.value > o.max;
+          return `${o.statistic} ${formatNumber(o.value)} ${over ? `> max ${formatNumber(o.max as number)}` : `< min ${formatNumber(o.min as number)}`}`;
+        }
         const name = ITEM_NAME.find((k) => k in o);
         const count = ITEM_COUNT.find((k) => k in o && k !== name);
         if (name !== undefined) return count !== undefined ? `${scalar(o[name])} (${scalar(o[count])})` : scalar(o[name]);

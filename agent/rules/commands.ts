@@ -188,7 +188,8 @@ export async function rulesExplainCommand(opts: RulesExplainOptions): Promise<Co
       for (const rule of variants) {
         const version = profileVersion(rule);
         const profile = rule.type === 'volume' ? undefined : await deps.references.get(rule.model, version).catch(() => undefined);
-        if (!profile && rule.type !== 'volume' && (!rule.reference || rule.reference.kind === 'profile')) {
+        const needsProfile = rule.type === 'model_quality' ? rule.reference?.kind === 'profile' : rule.type !== 'volume' && (!rule.reference || rule.reference.kind === 'profile');
+        if (!profile && needsProfile) {
           throw new DriftbeatError('ERR_RULE_NO_PROFILE', `rule "${rule.name}": no reference profile for model "${rule.model}"${version ? ` version "${version}"` : ''}; build one with: driftbeat reference build --model ${rule.model} --version ${version ?? '<version>'} <training data>`);
         }
         const plan = planRule(rule, window, profile, i);

@@ -45,6 +45,7 @@ import {
   type QueryKind,
   type RulePlan,
 } from './plan.ts';
+import { evaluateQuality } from './quality.ts';
 
 class FieldFailure extends Error {}
 
@@ -88,6 +89,7 @@ function finite(x: number): number | null {
 
 /** Evaluates a planned rule; never throws (failures become status error). */
 export function evaluatePlan(plan: RulePlan, answers: Answers, now: Date = new Date()): RuleResult[] {
+  if (plan.rule.type === 'model_quality') return evaluateQuality(plan, answers, now);
   const ctx: Ctx = { plan, answers, evaluatedAt: now.toISOString() };
   const out: RuleResult[] = [];
   let counts: Map<string, Payload> | undefined;
@@ -133,6 +135,7 @@ function statisticName(plan: RulePlan): string {
     case 'distribution_shift': return r.method;
     case 'prediction_stats': return Object.keys(r.stats)[0] ?? 'mean';
     case 'volume': return 'count';
+    case 'model_quality': return Object.keys(r.metrics)[0] ?? 'accuracy';
   }
 }
 
@@ -160,6 +163,7 @@ function evaluateField(ctx: Ctx, fp: FieldPlan, seg: string, n: number): RuleRes
     case 'oov_rate': return oov(ctx, rule, fp, seg, n);
     case 'prediction_stats': return predictionStats(ctx, rule, fp, seg, n);
     case 'distribution_shift': return distribution(ctx, rule, fp, seg, n);
+    case 'model_quality': throw new FieldFailure('model_quality is evaluated by evaluateQuality (quality.ts)');
   }
 }
 
@@ -357,13 +361,13 @@ function predictionStats(ctx: Ctx, rule: PredictionStatsRule, fp: FieldPlan, seg
     else if (stat === 'min') values[stat] = m.min;
     else if (stat === 'max') values[stat] = m.max;
   }
-  const violations: { statistic: string; value: number | null; min?: number; max?: number; text: string }[] = [];
+  const violations: { statistic: string; value: number | null; min?: number; max?: number }[] = [];
   for (const [stat, b] of Object.entries(rule.stats)) {
     const v = values[stat] ?? null;
     if (v === null) continue;
     const over = b.max !== undefined && v > b.max;
     if (over || (b.min !== undefined && v < b.min)) {
-      violations.push({ statistic: stat, value: v, ...b, text: over ? `${stat} ${fmtValue(v)} > max ${b.max}` : `${stat} ${fmtValue(v)} < min ${b.min}` });
+      violations.push({ statistic: stat, value: v, ...b });
     }
   }
   const details: Record<string, unknown> = { statistics: values, count: m.count, documents: n };
@@ -547,6 +551,3 @@ function noValues(ctx: Ctx, fp: FieldPlan, seg: string, where: string): RuleResu
   return r;
 }
 
-function fmtValue(v: number): string {
-  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
-}

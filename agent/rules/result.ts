@@ -3,7 +3,7 @@
  * Written to `driftbeat-results` (or the embedded store), printed by `rules test --json`, and
  * fed to the alert lifecycle (agent/alerts). Shared contract between rules/, alerts/, notify/.
  */
-export type RuleType = 'unseen_categories' | 'missing_spike' | 'oov_rate' | 'distribution_shift' | 'prediction_stats' | 'volume';
+export type RuleType = 'unseen_categories' | 'missing_spike' | 'oov_rate' | 'distribution_shift' | 'prediction_stats' | 'volume' | 'model_quality';
 
 import type { Threshold } from './threshold.ts';
 

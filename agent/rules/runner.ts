@@ -109,7 +109,8 @@ async function planUnits(units: readonly Unit[], deps: EngineDeps, now: () => Da
     const t0 = performance.now();
     try {
       const version = profileVersion(rule);
-      const needsProfile = rule.type !== 'volume' && (rule.reference === undefined || rule.reference.kind === 'profile');
+      // model_quality needs a profile only for its validation metrics (reference: { profile: ... }).
+      const needsProfile = rule.type === 'model_quality' ? rule.reference?.kind === 'profile' : rule.type !== 'volume' && (rule.reference === undefined || rule.reference.kind === 'profile');
       let profile: ReferenceProfile | undefined;
       try {
         profile = rule.type === 'volume' ? undefined : await profileOf(rule.model, version);
@@ -259,6 +260,9 @@ export class RuleRunner implements AgentService {
   #running: Promise<unknown> = Promise.resolve();
   #stopped = false;
   #started = false;
+  #config: Config | undefined;
+  /** setRules() was called before start(): its rules win over options.rules. */
+  #replaced = false;
 
   constructor(options: RuleRunnerOptions = {}) {
     this.#opts = options;
@@ -283,7 +287,8 @@ export class RuleRunner implements AgentService {
     this.#started = true;
     this.#logger = agent.logger.child({ component: 'rules' });
     const config = agent.config;
-    this.#rules = this.#opts.rules ?? (config.rules.path ? loadRulesOrThrow(config, this.#logger) : []);
+    this.#config = config;
+    if (!this.#replaced) this.#rules = this.#opts.rules ?? (config.rules.path ? loadRulesOrThrow(config, this.#logger) : []);
     this.#rules = this.#rules.filter((r) => r.enabled);
     const built = await buildDeps(config, agent.outputs);
     this.#deps = {
@@ -295,6 +300,25 @@ export class RuleRunner implements AgentService {
     this.#logger.info({ rules: this.#rules.length }, `rule runner: ${this.#rules.length} rule(s) on the ${this.#deps.backend.name} backend`);
     // Catch-up runs in the background: start() must not wait for a long evaluation.
     this.#running = this.#catchUp(config).catch((err: unknown) => this.#logger?.error({ error: err }, 'rule catch-up failed')).then(() => this.#schedule());
+  }
+
+  /**
+   * Replaces the rules (a reload of rules.path): a new or changed rule gets its latest window
+   * evaluated now, as at start; a removed one is no longer scheduled.
+   */
+  setRules(rules: readonly Rule[]): void {
+    const before = new Map(this.#rules.map((r) => [r.name, JSON.stringify(r)]));
+    this.#rules = rules.filter((r) => r.enabled);
+    this.#replaced = true;
+    const config = this.#config;
+    if (!config || this.#stopped) return;
+    const changed = this.#rules.filter((r) => before.get(r.name) !== JSON.stringify(r));
+    clearTimeout(this.#timer);
+    this.#running = this.#running
+      .catch(() => undefined)
+      .then(() => this.#catchUp(config, changed, true))
+      .catch((err: unknown) => this.#logger?.error({ error: err }, 'rule catch-up after a reload failed'))
+      .then(() => this.#schedule());
   }
 
   async stop(): Promise<void> {
@@ -347,12 +371,13 @@ export class RuleRunner implements AgentService {
     return report;
   }
 
-  async #catchUp(config: Config): Promise<void> {
+  /** `latestOnly`: the latest window of each rule, whatever was stored before (a new or edited rule). */
+  async #catchUp(config: Config, rules: readonly Rule[] = this.#rules, latestOnly = false): Promise<void> {
     const now = this.#now();
     const max = this.#opts.maxCatchupWindows ?? config.rules.maxCatchupWindows;
     const items: { rule: Rule; window: TimeWindow }[] = [];
-    for (const rule of this.#rules) {
-      const last = await this.#deps!.results.lastWindowEnd(rule.name).catch(() => undefined);
+    for (const rule of rules) {
+      const last = latestOnly ? undefined : await this.#deps!.results.lastWindowEnd(rule.name).catch(() => undefined);
       const { windows, skipped } = windowsBetween(rule, last, now, max);
       if (skipped) this.#logger?.warn({ rule: rule.name, skipped }, `rule "${rule.name}": ${skipped} missed window(s) skipped (rules.max_catchup_windows is ${max})`);
       for (const w of windows) items.push({ rule, window: toTimeWindow(w) });
@@ -365,6 +390,8 @@ export class RuleRunner implements AgentService {
   }
 
   #schedule(): void {
+    // A reload reschedules while a tick may be finishing: one timer at a time.
+    clearTimeout(this.#timer);
     if (this.#stopped || !this.#rules.length) return;
     const now = this.#now();
     let next: number | undefined;

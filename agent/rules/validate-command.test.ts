@@ -35,7 +35,7 @@ test('rules validate lists every example rule as OK, taking the rules path and n
     const lines = r.output.trim().split('\n');
     assert.ok(lines.includes('OK   rules/fraud-volume.yml: rule "fraud-volume" (volume, fraud, window 15m, schedule "*/15 * * * *")'), r.output);
     assert.ok(lines.includes('OK   rules/fraud-input-drift.yml: rule "fraud-input-drift" (distribution_shift, fraud@1.5.0, window 6h, schedule "0 */6 * * *")'), r.output);
-    assert.equal(lines.at(-1), '7 rules OK');
+    assert.equal(lines.at(-1), '8 rules OK');
     assert.ok(!r.output.includes('not checked'));
   });
 });

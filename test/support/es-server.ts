@@ -1,11 +1,10 @@
 /**
  * A fake Elasticsearch for tests: a real HTTP server on 127.0.0.1 (port 0) that speaks enough of
- * the REST API, in the formats of test/fixtures/elastic/es/, with a scripted fault injector.
+ * the REST API, in the formats of test/fixtures/elastic/es/. What is left of it serves the rules and
+ * watches tests that have not moved to the real engine yet; the ship path (bulk, faults, 429 items,
+ * 401, the Elasticsearch 8 banner) runs on the real engine behind test/support/fault-proxy.ts.
  *
- *   const es = await startEsServer();
- *   es.faults.rejectItems(0.3);          // 30% of bulk items answer 429 (seeded, deterministic)
- *   es.faults.failNext(2);               // the next 2 requests answer 503
- *   es.faults.down(500);                 // sockets destroyed for 500 ms
+ *   const es = await startEsServer({ onSearch });
  *   ... es.docs('driftbeat-predictions-fraud'), es.allIds(), es.requests ...
  *   await es.close();
  *
@@ -29,7 +28,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { mulberry32 } from '../../bench/generate.ts';
 
 // ---------------------------------------------------------------------------------------------
 // public types
@@ -38,10 +36,6 @@ export interface EsServerOptions {
   /** Version number in `GET /` (default 8.15.0). */
   version?: string;
   clusterName?: string;
-  /** When set, requests must carry these credentials (else 401 security_exception). */
-  auth?: { apiKey?: string; username?: string; password?: string };
-  /** Seed of the fault injector's random choices (default 1). */
-  seed?: number;
   /** Keep request bodies in `requests` (default true; turn off for very large runs). */
   recordBodies?: boolean;
   /** First type of a field wins, later conflicts answer 400 (default true). */
@@ -108,55 +102,10 @@ export interface EsReply {
 
 export type RouteHandler = (req: EsRequest, params: string[]) => EsReply | undefined | Promise<EsReply | undefined>;
 
-export interface ItemErrorSpec {
-  status: number;
-  type: string;
-  reason: string;
-}
-
-export interface BulkItemInfo {
-  op: string;
-  index: string;
-  id: string | undefined;
-  source: unknown;
-}
-
-export interface Faults {
-  /** The next `n` requests (optionally only those whose path matches) answer `status` (default 503). */
-  failNext(n: number, opts?: { status?: number; path?: string | RegExp; type?: string; reason?: string }): void;
-  /** This fraction of bulk write items answers 429 es_rejected_execution_exception (seeded). */
-  rejectItems(fraction: number, opts?: { status?: number; type?: string }): void;
-  /** Any bulk item for which `fn` returns a spec fails with it. */
-  itemError(fn: ((item: BulkItemInfo) => ItemErrorSpec | undefined) | undefined): void;
-  /** Destroys every socket (open and new) until up() or `ms` elapsed. */
-  down(ms?: number): void;
-  up(): void;
-  readonly isDown: boolean;
-  /** Every request answers 401 security_exception while on. */
-  unauthorized(on?: boolean): void;
-  /** Delays responses by `ms`; for the next `n` requests only when given. */
-  slow(ms: number, n?: number): void;
-  /** Bodies larger than this answer 413 (as http.max_content_length). */
-  maxContentLength(bytes: number | undefined): void;
-  /** Removes every fault. */
-  clear(): void;
-}
-
-export interface EsServerStats {
-  bulkRequests: number;
-  itemsReceived: number;
-  created: number;
-  conflicts: number;
-  rejected: number;
-  failedRequests: number;
-}
-
 export interface EsServer {
   url: string;
   port: number;
   requests: RecordedRequest[];
-  stats: EsServerStats;
-  faults: Faults;
   /** Documents of an index (or pattern), in write order. */
   docs(index: string): StoredDoc[];
   doc(index: string, id: string): StoredDoc | undefined;
@@ -169,7 +118,7 @@ export interface EsServer {
   onSearch(hook: SearchHook | undefined): void;
   /** Answers `method path` (path a RegExp whose groups become `params`) before the built-ins; undefined falls through. */
   route(method: string, path: RegExp, handler: RouteHandler): void;
-  /** Forgets documents, resources, requests and faults. */
+  /** Forgets documents, resources and requests. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -347,79 +296,8 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
   const indices = new Map<string, IndexState>();
   const resources = new Map<string, unknown>();
   const requests: RecordedRequest[] = [];
-  const stats: EsServerStats = { bulkRequests: 0, itemsReceived: 0, created: 0, conflicts: 0, rejected: 0, failedRequests: 0 };
   const routes: Array<{ method: string; path: RegExp; handler: RouteHandler }> = [];
   let searchHook = options.onSearch;
-
-  // fault state
-  let rand = mulberry32(options.seed ?? 1);
-  let failQueue: Array<{ left: number; status: number; path?: string | RegExp; type?: string; reason?: string }> = [];
-  let rejectFraction = 0;
-  let rejectStatus = 429;
-  let rejectType = 'es_rejected_execution_exception';
-  let itemErrorFn: ((item: BulkItemInfo) => ItemErrorSpec | undefined) | undefined;
-  let downUntil = 0;
-  let downTimer: NodeJS.Timeout | undefined;
-  let forceUnauthorized = false;
-  let slowMs = 0;
-  let slowLeft = Infinity;
-  let maxContent: number | undefined;
-  const sockets = new Set<Socket>();
-
-  const isDown = () => downUntil > Date.now();
-
-  const faults: Faults = {
-    failNext(n, opts = {}) {
-      const f: (typeof failQueue)[number] = { left: n, status: opts.status ?? 503 };
-      if (opts.path !== undefined) f.path = opts.path;
-      if (opts.type !== undefined) f.type = opts.type;
-      if (opts.reason !== undefined) f.reason = opts.reason;
-      failQueue.push(f);
-    },
-    rejectItems(fraction, opts = {}) {
-      rejectFraction = fraction;
-      rejectStatus = opts.status ?? 429;
-      rejectType = opts.type ?? 'es_rejected_execution_exception';
-    },
-    itemError(fn) {
-      itemErrorFn = fn;
-    },
-    down(ms = 24 * 3600_000) {
-      downUntil = Date.now() + ms;
-      for (const s of sockets) s.destroy();
-      if (downTimer) clearTimeout(downTimer);
-      downTimer = setTimeout(() => faults.up(), ms);
-      downTimer.unref();
-    },
-    up() {
-      downUntil = 0;
-      if (downTimer) clearTimeout(downTimer);
-      downTimer = undefined;
-    },
-    get isDown() {
-      return isDown();
-    },
-    unauthorized(on = true) {
-      forceUnauthorized = on;
-    },
-    slow(ms, n) {
-      slowMs = ms;
-      slowLeft = n ?? Infinity;
-    },
-    maxContentLength(bytes) {
-      maxContent = bytes;
-    },
-    clear() {
-      failQueue = [];
-      rejectFraction = 0;
-      itemErrorFn = undefined;
-      faults.up();
-      forceUnauthorized = false;
-      slowMs = 0;
-      slowLeft = Infinity;
-      maxContent = undefined;
-    },
-  };
 
   // ---- storage
 
@@ -557,7 +435,6 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
       }
     }
     if (existing && o.op === 'create') {
-      stats.conflicts++;
       return errItem(409, 'version_conflict_engine_exception', `[${docId}]: version conflict, document already exists (current version [${existing._version}])`);
     }
     const mappingError = checkMapping(ix, docId, source);
@@ -575,7 +452,6 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
     };
     if (existing) ix.docs.delete(docId); // keep write order
     ix.docs.set(docId, doc);
-    if (!existing) stats.created++;
     return {
       _index: index, _id: docId, _version: doc._version, result: existing ? 'updated' : 'created', _shards: SHARDS,
       _seq_no: doc._seq_no, _primary_term: doc._primary_term, status: existing ? 200 : 201,
@@ -627,7 +503,6 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
 
   function bulk(body: string, defaultIndex: string | undefined): Json {
     const started = Date.now();
-    stats.bulkRequests++;
     const lines = body.split('\n');
     const items: Json[] = [];
     let errors = false;
@@ -659,26 +534,13 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
           sourceError = `[1:1] failed to parse: ${(e as Error).message}`;
         }
       }
-      stats.itemsReceived++;
       let item: Json;
       if (!index) {
         item = { _id: id, status: 400, error: { type: 'action_request_validation_exception', reason: 'Validation Failed: 1: index is missing;' } };
       } else if (sourceError) {
         item = { _index: index, _id: id, status: 400, error: { type: 'document_parsing_exception', reason: sourceError } };
       } else {
-        const injected = itemErrorFn?.({ op, index, id, source });
-        if (injected) {
-          item = { _index: index, _id: id, status: injected.status, error: { type: injected.type, reason: injected.reason, index_uuid: 'aAsFqTI0Tc2W0LCWgPNrOA', shard: '0', index } };
-        } else if (op !== 'delete' && rejectFraction > 0 && rand() < rejectFraction) {
-          stats.rejected++;
-          item = {
-            _index: index, _id: id, status: rejectStatus,
-            error: {
-              type: rejectType,
-              reason: `rejected execution of primary operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, primary_operation_bytes=${line.length}, max_coordinating_and_primary_bytes=53687091]`,
-            },
-          };
-        } else if (op === 'delete') {
+        if (op === 'delete') {
           item = remove(index, id ?? '', num(meta.if_seq_no), num(meta.if_primary_term));
         } else if (op === 'update') {
           item = update(index, id ?? '', source as Json, { ...opt('ifSeqNo', num(meta.if_seq_no)), ...opt('ifPrimaryTerm', num(meta.if_primary_term)) });
@@ -795,24 +657,6 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
       }
     }
     return { took: Date.now() - started, responses };
-  }
-
-  // ---- auth
-
-  function authProblem(req: IncomingMessage, path: string): Json | undefined {
-    const reason = (r: string) => esError(401, 'security_exception', r, { header: { 'WWW-Authenticate': ['Basic realm="security", charset="UTF-8"', 'ApiKey'] } });
-    if (forceUnauthorized) return reason(`unable to authenticate with provided credentials and anonymous access is not allowed for this request`);
-    const a = options.auth;
-    if (!a) return undefined;
-    const h = req.headers.authorization;
-    if (!h) return reason(`missing authentication credentials for REST request [${path}]`);
-    if (a.apiKey && h === `ApiKey ${a.apiKey}`) return undefined;
-    if (a.username && h === `Basic ${Buffer.from(`${a.username}:${a.password ?? ''}`).toString('base64')}`) return undefined;
-    if (h.startsWith('Basic ')) {
-      const user = Buffer.from(h.slice(6), 'base64').toString().split(':')[0];
-      return reason(`unable to authenticate user [${user}] for REST request [${path}]`);
-    }
-    return reason('unable to authenticate with provided credentials and anonymous access is not allowed for this request');
   }
 
   // ---- routing
@@ -968,14 +812,6 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
       if (!res.headersSent) send(req, res, 500, esError(500, 'exception', `es-server: ${(err as Error).message}`), {});
     });
   });
-  server.on('connection', (socket) => {
-    if (isDown()) {
-      socket.destroy();
-      return;
-    }
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
 
   function send(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, query: Record<string, string>, headers: Record<string, string> = {}) {
     if (res.destroyed) return;
@@ -1000,10 +836,6 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (isDown()) {
-      req.socket.destroy();
-      return;
-    }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks);
@@ -1017,44 +849,9 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
     requests.push(rec);
     const reply = (status: number, b: unknown, headers?: Record<string, string>) => {
       rec.status = status;
-      if (status >= 400) stats.failedRequests++;
       send(req, res, status, b, query, headers);
     };
 
-    if (isDown()) {
-      req.socket.destroy();
-      return;
-    }
-    if (slowMs > 0 && slowLeft > 0) {
-      slowLeft--;
-      // Ends early when the client gives up, so a closed server leaves no timer behind.
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, slowMs);
-        res.once('close', () => {
-          clearTimeout(t);
-          r();
-        });
-      });
-      if (res.destroyed || req.socket.destroyed) return;
-    }
-    const fail = failQueue.find((f) => f.left > 0 && (f.path === undefined || (typeof f.path === 'string' ? path.includes(f.path) : f.path.test(path))));
-    if (fail) {
-      fail.left--;
-      failQueue = failQueue.filter((f) => f.left > 0);
-      const type = fail.type ?? (fail.status === 429 ? 'es_rejected_execution_exception' : fail.status === 401 ? 'security_exception' : fail.status === 403 ? 'security_exception' : fail.status >= 500 ? 'unavailable_shards_exception' : 'illegal_argument_exception');
-      const reason = fail.reason ?? (fail.status === 413 ? null : `es-server: injected ${fail.status}`);
-      reply(fail.status, fail.status === 413 ? undefined : esError(fail.status, type, reason));
-      return;
-    }
-    const unauthorized = authProblem(req, path);
-    if (unauthorized) {
-      reply(401, unauthorized, { 'WWW-Authenticate': 'Basic realm="security", charset="UTF-8"' });
-      return;
-    }
-    if (maxContent !== undefined && raw.length > maxContent) {
-      reply(413, undefined);
-      return;
-    }
     const esReq: EsRequest = { method, path, query, headers: req.headers, body, json: () => (body ? JSON.parse(body) : undefined) };
     try {
       for (const r of routes) {
@@ -1092,8 +889,6 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
-    stats,
-    faults,
     resources,
     docs: docsOf,
     doc: (index, id) => indices.get(index)?.docs.get(id),
@@ -1110,14 +905,10 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
       indices.clear();
       resources.clear();
       requests.length = 0;
-      faults.clear();
-      rand = mulberry32(options.seed ?? 1);
-      Object.assign(stats, { bulkRequests: 0, itemsReceived: 0, created: 0, conflicts: 0, rejected: 0, failedRequests: 0 });
     },
     async close() {
       if (closed) return;
       closed = true;
-      faults.up();
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();

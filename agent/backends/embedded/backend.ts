@@ -7,6 +7,9 @@ import type { EmbeddedStore } from '../../sinks/embedded/store.ts';
 import { BackendError } from '../../errors.ts';
 import { emptyPayload, segmentKey, sortBuckets, type Answers, type Backend, type Bucket, type Payload, type Query, type SegmentAnswers } from '../../rules/plan.ts';
 import { batches, compile, fieldTag, formatStatement } from './sql.ts';
+import { decodeQuality } from './quality.ts';
+import { OUTCOME_MIGRATIONS, OUTCOMES } from '../../quality/store-embedded.ts';
+import { migrate } from '../../sinks/embedded/schema.ts';
 
 type Row = Record<string, unknown>;
 
@@ -65,6 +68,9 @@ export function decode(batch: readonly Query[], results: Row[][]): Map<string, S
   };
   const set = (q: Query, seg: string, p: Payload) => out.get(q.id)!.set(seg, p);
   switch (q0.kind) {
+    case 'quality':
+      out.set(q0.id, decodeQuality(q0, results));
+      break;
     case 'count':
       for (const r of results[0]!) set(q0, segOf(q0, r), { kind: 'count', count: num(r.n) });
       break;
@@ -146,6 +152,7 @@ export class EmbeddedBackend implements Backend {
   readonly name = 'embedded' as const;
   readonly #store: EmbeddedStore;
   readonly #owned: boolean;
+  #outcomes?: Promise<number>;
   /** SQL statements run (for the benchmark and tests). */
   statements = 0;
 
@@ -161,6 +168,9 @@ export class EmbeddedBackend implements Backend {
     const memo = new Map<string, Promise<Row[]>>();
     for (const batch of batches(queries)) {
       try {
+        // A model_quality rule before any outcome was joined (or with no feedback input yet) sees
+        // an empty outcomes table, as the engine answers an absent index: no labelled predictions.
+        if (batch[0]!.kind === 'quality') await (this.#outcomes ??= migrate(this.#store, OUTCOMES, OUTCOME_MIGRATIONS));
         const results: Row[][] = [];
         for (const st of compile(batch)) {
           const key = JSON.stringify([st.sql, st.params]);

@@ -15,6 +15,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { bytesRead, linesRead } from '../../telemetry/metrics.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
 import { fingerprintMatches, readFingerprint, type Fingerprint } from './identity.ts';
+import type { GunzipReader } from './gzip.ts';
 import { LineSplitter, type SplitLine } from './lines.ts';
 
 /** One line of a file. offset: its first byte; end: just after its newline (what to ack). */
@@ -28,7 +29,8 @@ export interface RawLine {
   tooLong: boolean;
 }
 
-export type CloseReason = 'removed' | 'inactive' | 'stopped' | 'error';
+/** ended: a compressed file read to its end (it never grows). */
+export type CloseReason = 'removed' | 'inactive' | 'stopped' | 'error' | 'ended';
 
 export interface HarvesterOptions {
   input: string;
@@ -58,6 +60,8 @@ export interface HarvesterOptions {
   /** The fingerprint grew (the file was shorter than fingerprint_bytes before). */
   onFingerprint?: (h: Harvester, fp: Fingerprint) => void;
   onClose?: (h: Harvester, reason: CloseReason) => void;
+  /** A compressed file (gzip.ts): its decompressed bytes are read once, from `offset`, to the end. */
+  gunzip?: GunzipReader;
 }
 
 const DEFAULT_CHUNK = 64 * 1024;
@@ -85,6 +89,8 @@ export class Harvester {
   private waiters: { target: number; resolve: () => void }[] = [];
   private closed = false;
   private resolveDone!: () => void;
+  /** Close at the end of the file instead of waiting for growth (max_open_files reached). */
+  private closeWhenIdle = false;
 
   constructor(o: HarvesterOptions) {
     this.o = o;
@@ -111,12 +117,26 @@ export class Harvester {
     return this.readOffset;
   }
 
+  /** A compressed file: read once to its end, then closed ('ended'). */
+  get compressed(): boolean {
+    return this.o.gunzip !== undefined;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
 
   start(): void {
     void this.run();
+  }
+
+  /**
+   * Asks the harvester to close ('inactive') once it is at the end of the file, to free its
+   * descriptor for a file waiting for one; the source reopens this one when it grows.
+   */
+  closeAtEnd(): void {
+    this.closeWhenIdle = true;
+    this.wake();
   }
 
   /** Reads now instead of at the end of the current poll wait. */
@@ -144,7 +164,11 @@ export class Harvester {
     let delay = pollMin;
     let idleSince = Date.now();
     try {
-      outer: while (!this.stopping) {
+      if (this.o.gunzip) {
+        await this.readCompressed();
+        reason = this.stopping ? 'stopped' : 'ended';
+      }
+      outer: while (!this.stopping && !this.o.gunzip) {
         const n = await this.readChunk();
         if (this.stopping) break;
         if (n > 0) {
@@ -174,7 +198,7 @@ export class Harvester {
             reason = 'removed';
             break outer;
           }
-          if (Date.now() - idleSince >= this.o.closeInactive) {
+          if (this.closeWhenIdle || Date.now() - idleSince >= this.o.closeInactive) {
             reason = 'inactive';
             break outer;
           }
@@ -190,14 +214,46 @@ export class Harvester {
     await this.close(reason);
   }
 
+  /** A compressed file: skips to the start offset, then hands on every decompressed chunk. */
+  private async readCompressed(): Promise<void> {
+    const gz = this.o.gunzip!;
+    let c = await gz.skipTo(this.readOffset);
+    while (c && !this.stopping) {
+      if (c.length > 0) await this.handOn(c, this.readOffset, c.length, false);
+      c = await gz.next();
+    }
+    gz.close();
+  }
+
   /** Reads and hands on one chunk; returns the bytes read (0 at the end of the file). */
   private async readChunk(): Promise<number> {
     const { bytesRead: n } = await this.o.fh.read(this.buf, 0, this.buf.length, this.readOffset);
     if (n === 0) return 0;
     const at = this.readOffset;
+    const waited = await this.handOn(this.buf, at, n, true);
+    // Waiting for the pipeline gave a copytruncate time to happen: look before reading on, or
+    // the next read would take new lines at old offsets.
+    if (waited) await this.checkTruncated();
+    return n;
+  }
+
+  /** Truncated while we waited (size below our offset, or other first bytes)? Restarts at 0 then. */
+  private async checkTruncated(): Promise<void> {
+    const st = await this.o.fh.stat();
+    if (st.size < this.readOffset) await this.truncated(`its size ${st.size} is below the read offset ${this.readOffset}`);
+    else if (!(await fingerprintMatches(this.o.fh, this.fingerprint))) await this.truncated('its first bytes changed');
+  }
+
+  /**
+   * Splits `n` bytes of `src` (at file offset `at`) into lines and hands them on; true when the
+   * consumer made us wait (backpressure). `reusable`: src is our read buffer.
+   */
+  private async handOn(src: Buffer, at: number, n: number, reusable: boolean): Promise<boolean> {
     let chunk: Buffer;
     let handedOver = false;
-    if (this.o.consumerCopies) {
+    if (!reusable) {
+      chunk = src.subarray(0, n);
+    } else if (this.o.consumerCopies) {
       chunk = this.buf.subarray(0, n);
     } else if (n < this.buf.length >> 2) {
       // A small read (a file growing slowly): copy it so that a few short lines do not each keep
@@ -207,6 +263,7 @@ export class Harvester {
       chunk = this.buf.subarray(0, n);
       handedOver = true;
     }
+    let waited = false;
     const split: SplitLine[] = this.splitter.push(chunk, at);
     this.readOffset = at + n;
     if (this.readOffset > this.size) this.size = this.readOffset;
@@ -225,6 +282,7 @@ export class Harvester {
       try {
         const pending = this.o.onLines(lines);
         if (pending) {
+          waited = true;
           const settled = Promise.resolve(pending);
           // Stop may win the race; a later rejection must not go unhandled.
           settled.catch(() => undefined);
@@ -238,7 +296,7 @@ export class Harvester {
       }
     }
     this.release();
-    return n;
+    return waited;
   }
 
   private release(): void {

@@ -124,6 +124,29 @@ export class Registry {
     return out;
   }
 
+  /**
+   * Entries of one input whose fingerprint covers exactly these first bytes: the file a copy
+   * (copytruncate) or a compressed copy (`.gz`) was taken of.
+   */
+  findByFingerprint(input: string, hash: string, length: number): RegistryEntry[] {
+    const out: RegistryEntry[] = [];
+    for (const e of this.entries.values()) if (e.input === input && e.fingerprint === hash && e.fingerprintLength === length) out.push(e);
+    return out;
+  }
+
+  /**
+   * Keeps an entry whose dev+inode now holds other content (truncated: copytruncate) but no longer
+   * under that inode: its offset is what a copy of the old content resumes from.
+   */
+  detach(key: string): void {
+    const e = this.entries.get(key);
+    if (!e || (e.dev === '' && e.ino === '')) return;
+    e.dev = '';
+    e.ino = '';
+    e.updated = new Date(this.now()).toISOString();
+    this.markDirty();
+  }
+
   list(input?: string): RegistryEntry[] {
     const all = [...this.entries.values()];
     return input === undefined ? all : all.filter((e) => e.input === input);

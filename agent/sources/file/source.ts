@@ -11,20 +11,37 @@
  * - shorter than the acknowledged offset (truncated while we were away): at 0, under a new key;
  * - first seen: at 0, or at its end with start_position: end.
  *
+ * At start, every registry entry of the input with unacknowledged bytes is finished first, even
+ * when its file no longer matches `paths` (renamed by a rotation while the agent was down): it is
+ * found by dev+inode in its folder or in the `rotated` globs (resume.ts) and checked by fingerprint.
+ *
+ * Descriptors: a file is opened as soon as a scan finds it, whatever the pipeline's backpressure,
+ * and held until it is read to its end, so a rotated file that is then compressed and deleted is
+ * still read. At most `max_open_files` per input: beyond it, files at their end are asked to close
+ * (reopened when they grow) and new files wait for a free descriptor (metric driftbeat_files_waiting).
+ *
  * The registry is shared by all inputs and owned by the caller: it acks offsets into it and closes
  * it after stopping the sources.
  */
 import type { BigIntStats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { InputConfig } from '../../config/schema.ts';
-import { filesOpen, registryLagBytes } from '../../telemetry/metrics.ts';
+import { filesLimitReached, filesOpen, filesWaiting, registryLagBytes } from '../../telemetry/metrics.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
-import { Discovery } from './discovery.ts';
+import { Discovery, PathMatcher } from './discovery.ts';
 import { Harvester, type CloseReason, type RawLine } from './harvester.ts';
+import { GunzipReader, gzipFingerprint, gzipSize, isGzip } from './gzip.ts';
 import { fingerprintMatches, identityKey, inodeKey, readFingerprint, truncatedKey, type Fingerprint, type FileIno } from './identity.ts';
-import type { Registry } from './registry.ts';
+import type { Registry, RegistryEntry } from './registry.ts';
+import { locateEntries } from './resume.ts';
 
 export type { RawLine } from './harvester.ts';
+
+/** Where a file about to be opened starts; defer: not now (its original is still being read); done: nothing left. */
+type Start =
+  | { kind: 'read'; key: string; offset: number; fingerprint: Fingerprint; size?: number }
+  | { kind: 'done'; key: string; offset: number; fingerprint: Fingerprint }
+  | { kind: 'defer' };
 
 export interface FileSourceOptions {
   input: InputConfig;
@@ -56,12 +73,17 @@ interface KnownFile extends FileIno {
   size: number;
 }
 
-/** Each source's share of the registry lag; the gauge shows the sum. */
+/** Each source's share of the registry lag and of the files waiting; the gauges show the sums. */
 const lagBySource = new Map<FileSource, number>();
-function publishLag(): void {
+const waitingBySource = new Map<FileSource, number>();
+function sum(m: Map<FileSource, number>): number {
   let total = 0;
-  for (const v of lagBySource.values()) total += v;
-  registryLagBytes.set(total);
+  for (const v of m.values()) total += v;
+  return total;
+}
+function publishLag(): void {
+  registryLagBytes.set(sum(lagBySource));
+  filesWaiting.set(sum(waitingBySource));
 }
 
 export class FileSource {
@@ -76,9 +98,17 @@ export class FileSource {
   private readonly failures = new Map<string, string>();
   private readonly opening = new Set<string>();
   private lastScan = new Map<string, BigIntStats>();
+  /** Files finished at start although `paths` may not match them: dev:inode -> size to read to. */
+  private readonly resumed = new Map<string, number>();
+  /** Key -> offset its closed (or truncated) harvester had read to: where a copy of it resumes. */
+  private readonly readTo = new Map<string, number>();
+  /** Files the last scan could not open because max_open_files was reached. */
+  private waiting = 0;
   private lagTimer: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
   private stopped = false;
+  /** "no file matches" is said once, not at every scan. */
+  private saidNoFiles = false;
 
   constructor(o: FileSourceOptions) {
     this.o = o;
@@ -100,6 +130,9 @@ export class FileSource {
     if (!this.started) {
       this.started = (async () => {
         if (this.stopped) return;
+        // Older data first: what the registry knows gets its descriptors before new files.
+        await this.resumeKnown();
+        if (this.stopped) return;
         await this.discovery.start();
         if (this.stopped) return;
         this.lagTimer = setInterval(() => this.updateLag(), 1000);
@@ -112,13 +145,46 @@ export class FileSource {
   /** Resolves when every file matching now has been read to its current end (for `--once`). */
   async readToEnd(): Promise<void> {
     await this.start();
-    await this.discovery.scanNow();
-    const waits: Promise<void>[] = [];
-    for (const st of this.lastScan.values()) {
-      const h = this.harvesters.get(inodeKey({ dev: String(st.dev), ino: String(st.ino) }));
-      if (h) waits.push(h.waitFor(Number(st.size)));
+    // Bounded: each round reads every open file to its end; files waiting for a descriptor
+    // (max_open_files) get one once those are done.
+    for (let round = 0; round < 10_000 && !this.stopped; round++) {
+      await this.discovery.scanNow();
+      const waits: Promise<void>[] = [];
+      for (const st of this.lastScan.values()) {
+        const h = this.harvesters.get(inodeKey({ dev: String(st.dev), ino: String(st.ino) }));
+        if (h) waits.push(h.compressed ? h.done : h.waitFor(Number(st.size)));
+      }
+      for (const [ik, size] of this.resumed) {
+        const h = this.harvesters.get(ik);
+        if (h) waits.push(h.compressed ? h.done : h.waitFor(size));
+      }
+      await Promise.all(waits);
+      if (this.waiting === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
     }
-    await Promise.all(waits);
+  }
+
+  /** At start: opens every known file with unacknowledged bytes, wherever rotation put it. */
+  private async resumeKnown(): Promise<void> {
+    const entries = this.o.registry.list(this.inputId).filter((e) => e.dev !== '' && e.path !== '');
+    if (entries.length === 0) return;
+    const input = this.o.input;
+    const rotated = input.rotated.length > 0 ? new PathMatcher(input.rotated, []) : undefined;
+    const located = await locateEntries(entries, rotated, this.logger);
+    for (const e of entries) {
+      const ik = inodeKey(e);
+      const at = located.get(ik);
+      if (!at || at.size <= e.offset || this.harvesters.has(ik) || this.opening.has(ik)) continue;
+      if (this.harvesters.size + this.opening.size >= input.maxOpenFiles) {
+        this.logger.warn({ 'file.path': at.path }, `input "${this.inputId}": max_open_files (${input.maxOpenFiles}) reached at start; ${at.path} is not finished now (its ${at.size - e.offset} unacknowledged bytes are read only if a scan finds it)`);
+        continue;
+      }
+      const opened = await this.openFile(at.path, ik, e);
+      if (!opened) continue;
+      this.resumed.set(ik, at.size);
+      const moved = at.path === e.path ? '' : ` (renamed from ${e.path})`;
+      this.logger.info({ 'file.path': at.path, 'log.offset': e.offset }, `input "${this.inputId}": resuming ${at.path}${moved} at its acknowledged offset ${e.offset}: ${at.size - e.offset} bytes not yet delivered`);
+    }
   }
 
   /** Stops discovery and every harvester. Safe without start and safe twice. */
@@ -130,6 +196,7 @@ export class FileSource {
     this.lagTimer = undefined;
     await Promise.all([...this.harvesters.values()].map((h) => h.stop()));
     lagBySource.delete(this);
+    waitingBySource.delete(this);
     publishLag();
   }
 
@@ -147,6 +214,11 @@ export class FileSource {
 
   private async onScan(files: Map<string, BigIntStats>): Promise<void> {
     this.lastScan = files;
+    if (files.size === 0 && this.known.size === 0 && this.harvesters.size === 0 && !this.saidNoFiles) {
+      this.saidNoFiles = true;
+      this.logger.info({ 'input.paths': this.o.input.paths }, `input "${this.inputId}": no file matches ${this.o.input.paths.join(', ')} yet; waiting for one`);
+    }
+    let waiting = 0;
     const seen = new Set<string>();
     const opens: Promise<void>[] = [];
     for (const [path, st] of files) {
@@ -171,8 +243,13 @@ export class FileSource {
         if (k.sizeAtClose === Number(st.size)) continue;
       }
       if (this.opening.has(ik)) continue;
-      opens.push(this.openFile(path, ik));
+      if (this.harvesters.size + this.opening.size >= this.o.input.maxOpenFiles) {
+        waiting++;
+        continue;
+      }
+      opens.push(this.openFile(path, ik).then(() => undefined));
     }
+    this.setWaiting(waiting);
     for (const [ik] of this.known) if (!seen.has(ik) && !this.harvesters.has(ik)) this.known.delete(ik);
     await Promise.all(opens);
     const keep = new Set<string>();
@@ -181,7 +258,11 @@ export class FileSource {
     this.updateLag();
   }
 
-  private async openFile(path: string, expectIk: string): Promise<void> {
+  /**
+   * Opens a file and starts its harvester; true when it was opened. With `only`, the file is read
+   * only if it is that registry entry's file (same fingerprint): a resume never reads a stranger.
+   */
+  private async openFile(path: string, expectIk: string, only?: RegistryEntry): Promise<boolean> {
     this.opening.add(expectIk);
     let fh: FileHandle | undefined;
     try {
@@ -191,15 +272,22 @@ export class FileSource {
       const ik = inodeKey(ino);
       if (this.stopped || this.harvesters.has(ik) || (ik !== expectIk && this.opening.has(ik))) {
         await fh.close();
-        return;
+        return false;
       }
-      const size = Number(st.size);
-      const { key, offset, fingerprint } = await this.resolveStart(fh, path, ino, size);
+      const fileSize = Number(st.size);
+      const gz = await isGzip(fh);
+      const start = gz ? await this.resolveCompressed(fh, path, ino, fileSize) : await this.resolveStart(fh, path, ino, fileSize);
       // Nothing awaited from here on: no other scan can slip a second harvester in.
-      if (this.stopped || this.harvesters.has(ik)) {
+      if (this.stopped || this.harvesters.has(ik) || start.kind !== 'read' || (only && start.key !== only.key)) {
+        if (start.kind === 'done') {
+          // A compressed copy with nothing left to read: skipped until it changes.
+          this.known.set(ik, { ...ino, key: start.key, path, fingerprint: start.fingerprint, resumeOffset: start.offset, sizeAtClose: fileSize, size: fileSize });
+        }
         await fh.close();
-        return;
+        return false;
       }
+      const { key, offset, fingerprint } = start;
+      const size = start.size ?? fileSize;
       const input = this.o.input;
       const entry = this.o.registry.upsert({
         key, path, dev: ino.dev, ino: ino.ino, fingerprint: fingerprint.hash, fingerprintLength: fingerprint.length,
@@ -220,15 +308,17 @@ export class FileSource {
         onTruncate: (hv, fp) => this.onTruncate(ik, hv, fp),
         onFingerprint: (hv, fp) => this.onFingerprint(ik, hv, fp),
         onClose: (hv, reason) => this.onClose(ik, hv, reason),
+        ...(gz ? { gunzip: new GunzipReader(fh) } : {}),
       });
       h.size = size;
       this.harvesters.set(ik, h);
-      this.known.set(ik, { ...ino, key, path, fingerprint, resumeOffset: offset, sizeAtClose: -1, size });
+      this.known.set(ik, { ...ino, key, path, fingerprint, resumeOffset: offset, sizeAtClose: -1, size: fileSize });
       filesOpen.inc();
       fh = undefined; // the harvester owns it now
       this.failures.delete(path);
-      this.logger.debug({ 'file.path': path, 'log.offset': offset }, `input "${this.inputId}": reading ${path} from offset ${offset} (acked ${entry.offset})`);
+      this.logger.debug({ 'file.path': path, 'log.offset': offset }, `input "${this.inputId}": reading ${path}${gz ? ' (gzip)' : ''} from offset ${offset} (acked ${entry.offset})`);
       h.start();
+      return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
       if (code !== 'ENOENT' && this.failures.get(path) !== code) {
@@ -236,13 +326,14 @@ export class FileSource {
         this.logger.warn({ err, 'file.path': path }, `input "${this.inputId}": cannot read ${path} (${code}); check its permissions. The other files go on; it is retried at every scan`);
       }
       await fh?.close().catch(() => undefined);
+      return false;
     } finally {
       this.opening.delete(expectIk);
     }
   }
 
   /** Decides the key and the start offset of a file about to be opened (see the header). */
-  private async resolveStart(fh: FileHandle, path: string, ino: FileIno, size: number): Promise<{ key: string; offset: number; fingerprint: Fingerprint }> {
+  private async resolveStart(fh: FileHandle, path: string, ino: FileIno, size: number): Promise<Start> {
     const input = this.o.input;
     const fingerprint = await readFingerprint(fh, input.fingerprintBytes);
     const ik = inodeKey(ino);
@@ -250,29 +341,69 @@ export class FileSource {
     if (mem) {
       // Reopened after an inactive close: go on from where the last harvester stopped reading.
       if (size >= mem.resumeOffset && (await fingerprintMatches(fh, mem.fingerprint))) {
-        return { key: mem.key, offset: mem.resumeOffset, fingerprint };
+        return { kind: 'read', key: mem.key, offset: mem.resumeOffset, fingerprint };
       }
-      this.o.registry.remove(mem.key);
+      this.o.registry.detach(mem.key);
+      this.readTo.set(mem.key, mem.resumeOffset);
       this.logger.info({ 'file.path': path }, `input "${this.inputId}": ${path} was truncated or replaced while idle; reading it from the start`);
-      return { key: truncatedKey(mem.key, fingerprint), offset: 0, fingerprint };
+      return { kind: 'read', key: truncatedKey(mem.key, fingerprint), offset: 0, fingerprint };
     }
     for (const e of this.o.registry.findByInode(this.inputId, ino.dev, ino.ino)) {
       if (await fingerprintMatches(fh, { hash: e.fingerprint, length: e.fingerprintLength })) {
-        if (size >= e.offset) return { key: e.key, offset: e.offset, fingerprint };
-        this.o.registry.remove(e.key);
+        if (size >= e.offset) return { kind: 'read', key: e.key, offset: e.offset, fingerprint };
+        this.o.registry.detach(e.key);
         this.logger.info({ 'file.path': path }, `input "${this.inputId}": ${path} is shorter (${size} bytes) than its acknowledged offset ${e.offset}: truncated; reading it from the start`);
-        return { key: truncatedKey(e.key, fingerprint), offset: 0, fingerprint };
+        return { kind: 'read', key: truncatedKey(e.key, fingerprint), offset: 0, fingerprint };
       }
-      this.o.registry.remove(e.key);
-      this.logger.info({ 'file.path': path }, `input "${this.inputId}": ${path} reuses the inode of ${e.path} with other content; reading it as a new file`);
+      // Other first bytes: truncated and rewritten (copytruncate) or the inode was reused. The entry
+      // is kept without its inode, for a copy of its content to resume from.
+      this.o.registry.detach(e.key);
+      this.logger.info({ 'file.path': path }, `input "${this.inputId}": ${path} reuses the inode of ${e.path} with other content (or was truncated and rewritten); reading it as a new file`);
     }
+    const copy = this.copyOf(fingerprint, path, size);
+    if (copy) return copy;
     const offset = input.startPosition === 'end' ? size : 0;
-    return { key: identityKey(this.inputId, ino, fingerprint), offset, fingerprint };
+    return { kind: 'read', key: identityKey(this.inputId, ino, fingerprint), offset, fingerprint };
+  }
+
+  /**
+   * A new file whose whole fingerprint is that of a file we read (a copytruncate copy, a `.gz`):
+   * it continues that file's key from where it was read to. Deferred while that file is still being
+   * read under the key (the copy was taken before the truncate, or gzip is still writing).
+   */
+  private copyOf(fingerprint: Fingerprint, path: string, size: number): Start | undefined {
+    if (fingerprint.length < this.o.input.fingerprintBytes) return undefined;
+    for (const e of this.o.registry.findByFingerprint(this.inputId, fingerprint.hash, fingerprint.length)) {
+      for (const h of this.harvesters.values()) if (h.key === e.key) return { kind: 'defer' };
+      const offset = Math.max(e.offset, this.readTo.get(e.key) ?? 0);
+      if (size <= offset) return { kind: 'done', key: e.key, offset, fingerprint };
+      this.logger.info({ 'file.path': path, 'log.offset': offset }, `input "${this.inputId}": ${path} is a copy of ${e.path} (same first bytes); reading it on from offset ${offset}`);
+      return { kind: 'read', key: e.key, offset, fingerprint, size };
+    }
+    return undefined;
+  }
+
+  /** A compressed file: a copy of a file we read, or a new one read from its start. */
+  private async resolveCompressed(fh: FileHandle, path: string, ino: FileIno, compressedSize: number): Promise<Start> {
+    const fingerprint = await gzipFingerprint(fh, this.o.input.fingerprintBytes);
+    const size = await gzipSize(fh, compressedSize);
+    const copy = this.copyOf(fingerprint, path, size);
+    if (copy) return copy.kind === 'read' ? { ...copy, size } : copy;
+    // Never read as a plain file: its identity is its content (a dev+inode of its own would read it
+    // again after the next rotation renames it).
+    const key = identityKey(this.inputId, { dev: 'gzip', ino: '' }, fingerprint);
+    const e = this.o.registry.get(key);
+    const offset = e ? Math.max(e.offset, this.readTo.get(key) ?? 0) : 0;
+    if (size <= offset) return { kind: 'done', key, offset, fingerprint };
+    for (const h of this.harvesters.values()) if (h.key === key) return { kind: 'defer' };
+    return { kind: 'read', key, offset, fingerprint, size };
   }
 
   private onTruncate(ik: string, h: Harvester, fp: Fingerprint): string {
     const key = truncatedKey(h.key, fp);
-    this.o.registry.remove(h.key);
+    // The old content may live on in a copy (copytruncate): keep where it was read to.
+    this.o.registry.detach(h.key);
+    this.readTo.set(h.key, h.resumeOffset);
     const k = this.known.get(ik);
     this.o.registry.upsert({
       key, path: h.path, dev: k?.dev ?? '', ino: k?.ino ?? '', fingerprint: fp.hash, fingerprintLength: fp.length, input: this.inputId, offset: 0,
@@ -282,6 +413,8 @@ export class FileSource {
       k.fingerprint = fp;
       k.size = 0;
     }
+    // A copy waiting for this file to be let go can be read now.
+    this.discovery.scanSoon();
     return key;
   }
 
@@ -295,7 +428,10 @@ export class FileSource {
   private onClose(ik: string, h: Harvester, reason: CloseReason): void {
     if (this.harvesters.get(ik) === h) this.harvesters.delete(ik);
     filesOpen.dec();
+    this.readTo.set(h.key, Math.max(this.readTo.get(h.key) ?? 0, h.resumeOffset));
     const k = this.known.get(ik);
+    // A copy of this file may be waiting for it.
+    this.discovery.scanSoon();
     if (reason === 'removed') {
       this.known.delete(ik);
       this.logger.info({ 'file.path': h.path }, `input "${this.inputId}": ${h.path} was removed and is read to its end; closed`);
@@ -305,8 +441,23 @@ export class FileSource {
       k.resumeOffset = h.resumeOffset;
       k.fingerprint = h.fingerprint;
       k.key = h.key;
-      k.sizeAtClose = reason === 'error' ? -1 : h.size;
+      k.sizeAtClose = reason === 'error' ? -1 : reason === 'ended' ? k.size : h.size;
     }
+  }
+
+  /** Publishes the files waiting for a descriptor; warns when the bound is first reached. */
+  private setWaiting(n: number): void {
+    const max = this.o.input.maxOpenFiles;
+    if (n > 0 && this.waiting === 0) {
+      filesLimitReached.inc();
+      this.logger.warn(`input "${this.inputId}": max_open_files (${max}) reached: ${n} file(s) wait for a descriptor; files at their end are closed to make room. A file rotated away and deleted before it gets one is lost: raise max_open_files`);
+    } else if (n === 0 && this.waiting > 0) {
+      this.logger.info(`input "${this.inputId}": below max_open_files (${max}) again; every file found is open`);
+    }
+    this.waiting = n;
+    waitingBySource.set(this, n);
+    if (n > 0) for (const h of this.harvesters.values()) h.closeAtEnd();
+    publishLag();
   }
 
   private updateLag(): void {

@@ -1,0 +1,52 @@
+/**
+ * Where the files the registry knows are now (restart after a rotation): a rotation renames within
+ * the folder (pred.jsonl -> pred.jsonl.1) or moves to a folder an input names in `rotated`, so each
+ * entry's file is looked for by dev+inode in the folder it was last seen in and in the `rotated`
+ * globs. Filebeat looks only at paths matching its globs and so forgets a file renamed out of them
+ * while it was down; we finish it. The caller checks the fingerprint before trusting a match (an
+ * inode is reused once its file is deleted).
+ */
+import type { BigIntStats } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Logger } from '../../telemetry/logger.ts';
+import { PathMatcher } from './discovery.ts';
+import { inodeKey } from './identity.ts';
+import type { RegistryEntry } from './registry.ts';
+
+export interface Located {
+  path: string;
+  size: number;
+}
+
+/** dev:inode -> where that file is now, for the entries' folders and the rotated globs. */
+export async function locateEntries(entries: readonly RegistryEntry[], rotated: PathMatcher | undefined, logger: Logger): Promise<Map<string, Located>> {
+  const wanted = new Set(entries.map((e) => inodeKey(e)));
+  const found = new Map<string, Located>();
+  const note = (path: string, st: BigIntStats): void => {
+    const ik = inodeKey({ dev: String(st.dev), ino: String(st.ino) });
+    if (wanted.has(ik) && !found.has(ik) && st.isFile()) found.set(ik, { path, size: Number(st.size) });
+  };
+  for (const dir of new Set(entries.map((e) => dirname(e.path)))) {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') logger.warn({ err, 'file.directory': dir }, `registry: cannot list ${dir} to find rotated files (${code}); files renamed there while the agent was down are not finished`);
+      continue;
+    }
+    for (const name of names) {
+      const p = join(dir, name);
+      try {
+        note(p, await stat(p, { bigint: true }));
+      } catch {
+        // Gone between readdir and stat (a rotation running now): the scans see what replaced it.
+      }
+    }
+  }
+  if (rotated && found.size < wanted.size) {
+    for (const [p, st] of await rotated.scan(logger)) note(p, st);
+  }
+  return found;
+}
