@@ -66,8 +66,9 @@ test('driftbeat demo --fast: every scheduled change fires its rule on its field,
   assert.match(text, /RECOVERED demo-score-shift on prediction\.score/);
   assert.match(text, /^01:00 {2}ingest: [\d,]+ lines written, [\d,]+ indexed/m);
   assert.match(text, /^rule\s+field\s+statistic\s+value\s+threshold\s+state$/m);
-  assert.match(text, /^demo-missing-spike\s+dist_km\s+missing_share\s+[\d.]+\s+0\s+recovered \(fired 06:00-09:00\)$/m);
-  assert.match(text, /^demo-volume\s+\*\s+count\s+\d+\s+500\s+ok$/m);
+  // The threshold used: no NA in training, min_absolute_increase 0.02, so a share of at least 0.02.
+  assert.match(text, /^demo-missing-spike\s+dist_km\s+missing_share\s+[\d.]+\s+≥ 0\.02\s+recovered \(fired 06:00-09:00\)$/m);
+  assert.match(text, /^demo-volume\s+\*\s+count\s+\d+\s+< 500\s+ok$/m);
   assert.match(text, /driftbeat rules test \S+demo-unseen-categories\.yml -c \S+driftbeat\.yml --from \S+ --to \S+/);
 
   // The data folder: a config pointing at it, a store that rules test and alerts list can read.

@@ -158,6 +158,12 @@ test('after setup, every writer writes real documents and reads them back', asyn
     assert.equal((await state.loadAlerts())[0]?.status, 'firing');
     assert.deepEqual(await state.loadCursors(), { 'fraud-volume': result.window.to });
     assert.equal((await state.loadSilences())[0]?.until, '2026-11-02T00:00:00.000Z');
+    // A silence of one field and segment is its own document beside the rule's.
+    await state.saveSilence({ rule: 'fraud-volume', field: '*', segment: 'model.version=1.5.0', until: '2026-11-03T00:00:00.000Z', created_at: result.evaluated_at });
+    await engine.refresh(prefix);
+    assert.deepEqual((await state.loadSilences()).map((x) => [x.rule, x.field ?? null, x.segment ?? null, x.until]).sort(), [
+      ['fraud-volume', '*', 'model.version=1.5.0', '2026-11-03T00:00:00.000Z'], ['fraud-volume', null, null, '2026-11-02T00:00:00.000Z'],
+    ]);
     assert.equal((await state.history(10))[0]?.alert.to, 'firing');
     assert.deepEqual((await state.history(10))[0]?.threshold, result.threshold);
 

@@ -149,7 +149,7 @@ describe('distribution_shift watches decide what the agent decides (the agent\'s
   }
 
   async function agentResults(r: Rule, profile: ReferenceProfile | undefined): Promise<RuleResult[]> {
-    const references: ReferenceStore = { get: async () => profile, save: async () => undefined, list: async () => [] };
+    const references: ReferenceStore = { get: async () => profile, save: async () => undefined, list: async () => (profile ? [{ model: profile.model, version: profile.version, built_at: profile.built_at }] : []) };
     const report = await evaluateRules([{ rule: r, window: WINDOW }], { backend: new ElasticsearchBackend(client, { indexPrefix: prefix }), references, now: () => new Date(WINDOW.to) });
     return report.evaluations[0]!.results;
   }

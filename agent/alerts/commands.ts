@@ -1,5 +1,6 @@
 /**
- * What `driftbeat alerts list` and `driftbeat alerts silence RULE --for 2h` do (the CLI wires them),
+ * What `driftbeat alerts list`, `alerts silence RULE [--field F] [--segment S] --for 2h` and
+ * `alerts unsilence RULE [--field F] [--segment S]` do (the CLI wires them),
  * and opening the state store and lease for a config.
  */
 import type { Config } from '../config/schema.ts';
@@ -9,7 +10,11 @@ import { openOutputs, type Outputs } from '../outputs.ts';
 import { formatThreshold, type Threshold } from '../rules/threshold.ts';
 import { formatNumber } from '../notify/render.ts';
 import type { AlertStatus } from './lifecycle.ts';
-import { activeSilences, type Silence, type StateStore } from './state.ts';
+import { activeSilences, describeScope, silencedUntil, silenceId, type Silence, type StateStore } from './state.ts';
+import { basename, extname } from 'node:path';
+import { resolvePath } from '../config/load.ts';
+import { loadRulesDetailed } from '../rules/load.ts';
+import { normalizeField } from '../rules/schema.ts';
 
 export interface AlertListRow {
   rule: string;
@@ -22,14 +27,14 @@ export interface AlertListRow {
   /** A number in state saved before thresholds were objects. */
   threshold?: Threshold | number | null;
   severity?: string;
-  /** ISO end of an active silence of the rule. */
+  /** ISO end of the silence in force that covers this alert. */
   silencedUntil?: string;
 }
 
 /** Alerts that are firing or pending (all of them with `all`), firing first, then by rule. */
 export async function alertsList(store: StateStore, options: { all?: boolean; now?: Date } = {}): Promise<AlertListRow[]> {
   const now = options.now ?? new Date();
-  const silences = activeSilences(await store.loadSilences(), now);
+  const silences = await store.loadSilences();
   const order: Record<AlertStatus, number> = { firing: 0, pending: 1, recovered: 2, ok: 3 };
   return (await store.loadAlerts())
     .filter((a) => options.all || a.status === 'firing' || a.status === 'pending')
@@ -41,7 +46,7 @@ export async function alertsList(store: StateStore, options: { all?: boolean; no
       status: a.status,
       since: a.since,
       ...(a.lastBreach ? { statistic: a.lastBreach.statistic, value: a.lastBreach.value, threshold: a.lastBreach.threshold, severity: a.lastBreach.severity } : {}),
-      ...(silences.has(a.rule) ? { silencedUntil: silences.get(a.rule)! } : {}),
+      ...((until) => (until ? { silencedUntil: until } : {}))(silencedUntil(silences, a, now)),
     }));
 }
 
@@ -59,30 +64,86 @@ export function formatAlertList(rows: AlertListRow[], silences: Silence[] = [], 
     for (const row of table) lines.push(row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
   }
   const active = [...activeSilences(silences, now)];
-  if (active.length) lines.push('', 'Active silences:', ...active.map(([rule, until]) => `  ${rule} until ${until}`));
+  if (active.length) lines.push('', 'Active silences:', ...active.map((x) => `  ${describeScope(x)} until ${x.until}`));
   return lines.join('\n') + '\n';
 }
 
+/** What a silence covers: a rule, optionally one field and/or one segment of it. */
+export interface SilenceScope {
+  rule: string;
+  field?: string;
+  segment?: string;
+}
+
 /**
- * Silences every alert of `rule` for `forMs` (or a duration such as `2h`): state changes are still
- * recorded, messages are not sent. A new silence replaces the rule's previous one; `0` ends it.
+ * Checks a scope against the rules that exist: those of the config's rules.path and those with
+ * alerts in the store. An unknown rule name is refused with the known ones (a typo would silence
+ * nothing, silently). A bare field name means a feature, as in rule files.
  */
-export async function alertsSilence(store: StateStore, rule: string, forMs: number | string, options: { now?: Date; comment?: string } = {}): Promise<Silence> {
+export function checkScope(scope: SilenceScope, knownRules: readonly string[]): SilenceScope {
+  if (!scope.rule.trim()) throw new ConfigError([{ key: 'rule', message: 'expected a rule name, received an empty string' }], 'ERR_ALERT_SILENCE');
+  if (!knownRules.includes(scope.rule)) {
+    const list = knownRules.length ? `known rules: ${[...knownRules].sort().join(', ')}` : 'no rules are known (rules.path is not set and the state store has no alerts)';
+    throw new ConfigError([{ key: 'rule', message: `unknown rule "${scope.rule}"; ${list}` }], 'ERR_ALERT_UNKNOWN_RULE');
+  }
+  if (scope.segment !== undefined && !/^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$/.test(scope.segment)) {
+    throw new ConfigError([{ key: '--segment', message: `expected a segment such as model.version=1.4.2, received ${JSON.stringify(scope.segment)}` }], 'ERR_ALERT_SILENCE');
+  }
+  return {
+    rule: scope.rule,
+    ...(scope.field !== undefined ? { field: scope.field === '*' || scope.field.includes('.') ? scope.field : normalizeField(scope.field) } : {}),
+    ...(scope.segment !== undefined ? { segment: scope.segment } : {}),
+  };
+}
+
+/**
+ * Silences the alerts of a scope (a rule, or one field and/or segment of it) for `forMs` (or a
+ * duration such as `2h`): state changes are still recorded, messages are not sent. A new silence
+ * replaces the previous one of the same scope. Check the scope with checkScope first.
+ */
+export async function alertsSilence(store: StateStore, scope: SilenceScope | string, forMs: number | string, options: { now?: Date; comment?: string } = {}): Promise<Silence> {
+  const sc = typeof scope === 'string' ? { rule: scope } : scope;
   const ms = typeof forMs === 'number' ? forMs : parseDuration(forMs);
-  if (!rule.trim()) throw new ConfigError([{ key: 'rule', message: 'expected a rule name, received an empty string' }], 'ERR_ALERT_SILENCE');
+  if (!sc.rule.trim()) throw new ConfigError([{ key: 'rule', message: 'expected a rule name, received an empty string' }], 'ERR_ALERT_SILENCE');
   if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
     throw new ConfigError([{ key: '--for', message: `expected a duration such as 2h or 30m, received ${JSON.stringify(forMs)}` }], 'ERR_ALERT_SILENCE');
   }
   const now = options.now ?? new Date();
-  const silence: Silence = { rule, until: new Date(now.getTime() + ms).toISOString(), created_at: now.toISOString(), ...(options.comment ? { comment: options.comment } : {}) };
+  const silence: Silence = { ...sc, until: new Date(now.getTime() + ms).toISOString(), created_at: now.toISOString(), ...(options.comment ? { comment: options.comment } : {}) };
   await store.init();
   await store.saveSilence(silence);
   return silence;
 }
 
+/**
+ * Lifts the silences in force within a scope: the rule's silences of every scope when only the
+ * rule is given, else those of exactly that field/segment. Returns the silences ended (empty when
+ * none was in force).
+ */
+export async function alertsUnsilence(store: StateStore, scope: SilenceScope, options: { now?: Date } = {}): Promise<Silence[]> {
+  const now = options.now ?? new Date();
+  await store.init();
+  const whole = scope.field === undefined && scope.segment === undefined;
+  const ended = activeSilences(await store.loadSilences(), now)
+    .filter((s) => s.rule === scope.rule && (whole || silenceId(s) === silenceId(scope)))
+    .map((s) => ({ ...s, until: now.toISOString() }));
+  for (const s of ended) await store.saveSilence(s);
+  return ended;
+}
+
 export function describeSilence(s: Silence, now = new Date()): string {
   const left = Date.parse(s.until) - now.getTime();
-  return left <= 0 ? `Silence of rule "${s.rule}" ended.` : `Rule "${s.rule}" silenced for ${formatDuration(Math.round(left / 60_000) * 60_000 || Math.round(left / 1000) * 1000)}, until ${s.until}.`;
+  const what = describeScope(s);
+  return left <= 0 ? `Silence of ${what} ended.` : `${what.charAt(0).toUpperCase()}${what.slice(1)} silenced for ${formatDuration(Math.round(left / 60_000) * 60_000 || Math.round(left / 1000) * 1000)}, until ${s.until}.`;
+}
+
+/** Rule names a silence may name: the config's rules (rules.path) and the rules with stored alerts. */
+export async function knownRuleNames(config: Pick<Config, 'rules'>, store: StateStore): Promise<string[]> {
+  const names = new Set<string>();
+  if (config.rules.path) for (const r of loadRulesDetailed([resolvePath(config.rules.path)]).perFile) names.add(r.rule?.name ?? basename(r.file, extname(r.file)));
+  await store.init();
+  for (const a of await store.loadAlerts()) names.add(a.rule);
+  return [...names];
 }
 
 export interface OpenedState {

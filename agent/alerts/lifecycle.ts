@@ -4,7 +4,7 @@
  *
  *   ok ──breach──▶ pending (until `for` consecutive breaches) ──▶ firing ──ok──▶ recovered ──ok──▶ ok
  *
- * - `no_data` and `error` results leave the state alone: a silent model or a failing query is not
+ * - `no_data`, `no_reference` and `error` results leave the state alone: a silent model or a failing query is not
  *   a recovery (the volume rule is the one that reports a silent model).
  * - A result for a window at or before the last one applied is ignored, so replaying a window after
  *   a restart never repeats a message.
@@ -45,6 +45,11 @@ export interface AlertState {
   lastWindowTo?: string;
   /** The last breaching result, for messages. */
   lastBreach?: ResultSummary;
+  /** The rule's type and notifiers when last applied: an alert of a rule since removed still says what it was and where to tell. */
+  type?: RuleResult['type'];
+  notify?: string[];
+  /** Why the alert ended other than by a clean window, e.g. "rule removed". */
+  reason?: string;
   updatedAt: string;
 }
 
@@ -69,6 +74,8 @@ export interface Transition {
   message?: MessageKind;
   /** True when a message would have been sent but the alert is silenced. */
   silenced?: boolean;
+  /** Why, when not a result's verdict: "rule removed". */
+  reason?: string;
   result: RuleResult;
 }
 
@@ -115,7 +122,7 @@ export function step(prev: AlertState | undefined, result: RuleResult, now: Date
   if (base.lastWindowTo && Date.parse(result.window.to) <= Date.parse(base.lastWindowTo)) {
     return { state: base, transitions: [] };
   }
-  if (result.status === 'no_data' || result.status === 'error') {
+  if (result.status === 'no_data' || result.status === 'no_reference' || result.status === 'error') {
     return { state: { ...base, lastWindowTo: result.window.to, updatedAt: now.toISOString() }, transitions: [] };
   }
 
@@ -171,4 +178,28 @@ export function step(prev: AlertState | undefined, result: RuleResult, now: Date
     move('ok');
   }
   return { state: s, transitions };
+}
+
+/**
+ * Ends an alert whose rule no longer exists: firing becomes recovered (with a recovery message when
+ * its firing was announced), pending becomes ok, both with `reason`; ok and recovered alerts are
+ * left as they are (undefined). The result quoted is the last breach with no value.
+ */
+export function retire(state: AlertState, now: Date, reason: string): StepOutcome | undefined {
+  if (state.status !== 'firing' && state.status !== 'pending') return undefined;
+  const at = now.toISOString();
+  const b = state.lastBreach;
+  const window = b?.window ?? { from: at, to: at };
+  const result: RuleResult = {
+    rule: state.rule, type: state.type ?? 'volume', model: state.model, ...(state.version !== undefined ? { version: state.version } : {}),
+    field: state.field, segment: state.segment, window, status: 'ok', statistic: b?.statistic ?? '', value: null,
+    threshold: b?.threshold ?? null, drifted: false, reference_count: null, current_count: 0, severity: b?.severity ?? 'warning',
+    details: { reason }, reference: '', evaluated_at: at,
+  };
+  const to: AlertStatus = state.status === 'firing' ? 'recovered' : 'ok';
+  const t: Transition = { key: state.key, rule: state.rule, field: state.field, segment: state.segment, from: state.status, to, at, reason, result };
+  if (to === 'recovered' && state.notified) t.message = 'recovered';
+  const next: AlertState = { ...state, status: to, since: at, breaches: 0, notified: false, reason, updatedAt: at };
+  delete next.lastNotifiedAt;
+  return { state: next, transitions: [t] };
 }

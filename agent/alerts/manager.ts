@@ -17,9 +17,9 @@ import { createNotifiers } from '../notify/notifiers.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import { DEFAULT_RETRY, Outbox, type RetryPolicy } from '../notify/outbox.ts';
 import { buildMessage, type AlertMessage } from '../notify/render.ts';
-import { step, type AlertPolicy, type AlertState, type Transition } from './lifecycle.ts';
+import { retire, step, type AlertPolicy, type AlertState, type Transition } from './lifecycle.ts';
 import type { Lease } from './lease.ts';
-import { activeSilences, toEvent, type StateStore } from './state.ts';
+import { silencedUntil, toEvent, type StateStore } from './state.ts';
 
 /** What the manager needs from a rule; the rule engine's rule type fits structurally. */
 export interface AlertRule {
@@ -68,6 +68,7 @@ export class AlertManager {
   private started = false;
   private loaded = false;
   private leading = false;
+  private restoredLogged = false;
 
   constructor(opts: AlertManagerOptions) {
     this.opts = opts;
@@ -104,7 +105,10 @@ export class AlertManager {
     this.cursorMap = await this.opts.store.loadCursors();
     this.loaded = true;
     const firing = [...this.states.values()].filter((s) => s.status === 'firing').length;
-    if (firing > 0) this.opts.logger.info({ firing }, `restored ${firing} firing alert(s) from the ${this.opts.store.kind} state store`);
+    // Said once per process; a reload after taking over the lease is not a restore.
+    if (firing > 0 && !this.restoredLogged) this.opts.logger.info({ firing }, `restored ${firing} firing alert(s) from the ${this.opts.store.kind} state store`);
+    else if (this.restoredLogged) this.opts.logger.debug({ firing }, `reloaded alert state from the ${this.opts.store.kind} state store (rules lease taken over)`);
+    this.restoredLogged = true;
   }
 
   /** Delivers what it can within `timeoutMs`; the rest stays in the outbox for the next start. Safe twice. */
@@ -113,6 +117,10 @@ export class AlertManager {
     this.started = false;
     await this.outbox.stop(timeoutMs);
     await Promise.all([...this.notifiers.values()].map((n) => n.close?.()));
+  }
+
+  get isStarted(): boolean {
+    return this.started;
   }
 
   /** End of the last evaluated window per rule (ISO), for catch-up after a restart. */
@@ -148,7 +156,7 @@ export class AlertManager {
     await this.load();
     const byName = rules instanceof Map ? rules : new Map(rules.map((r) => [r.name, r]));
     const now = this.now();
-    const silences = activeSilences(await this.opts.store.loadSilences(), now);
+    const silences = await this.opts.store.loadSilences();
     const kibanaUrl = this.opts.kibanaUrl ?? this.opts.config.rules?.kibanaUrl;
     const report: ProcessReport = { transitions: [], enqueued: 0, messages: [] };
     const changed = new Map<string, AlertState>();
@@ -161,11 +169,16 @@ export class AlertManager {
       const policy: AlertPolicy = { for: rule?.for ?? 1 };
       const realert = realertMs(rule?.realert);
       if (realert) policy.realertMs = realert;
-      const silencedUntil = silences.get(r.rule);
-      if (silencedUntil) policy.silencedUntil = silencedUntil;
+      const until = silencedUntil(silences, r, now);
+      if (until) policy.silencedUntil = until;
 
       const key = alertKey(r);
       const { state, transitions } = step(this.states.get(key), r, now, policy);
+      if (state !== this.states.get(key)) {
+        state.type = r.type;
+        if (rule?.notify) state.notify = [...rule.notify];
+        delete state.reason;
+      }
       if (state !== this.states.get(key)) {
         this.states.set(key, state);
         changed.set(key, state);
@@ -173,23 +186,7 @@ export class AlertManager {
       const prevEnd = windowEnds.get(r.rule);
       if (!prevEnd || Date.parse(r.window.to) > Date.parse(prevEnd)) windowEnds.set(r.rule, r.window.to);
 
-      for (const t of transitions) {
-        report.transitions.push(t);
-        if (!t.message) continue;
-        const msg = buildMessage(t, state, kibanaUrl);
-        report.messages.push(msg);
-        for (const name of rule?.notify ?? []) {
-          if (!this.outbox.has(name)) {
-            if (!this.warnedUnknown.has(`${r.rule}|${name}`)) {
-              this.warnedUnknown.add(`${r.rule}|${name}`);
-              this.opts.logger.error({ 'rule.name': r.rule, 'notifier.name': name }, `rule "${r.rule}" notifies "${name}", which is not configured under notifiers:; its alerts are recorded but not sent there`);
-            }
-            continue;
-          }
-          if (this.outbox.enqueue(name, msg)) report.enqueued += 1;
-        }
-        this.opts.logger.info({ 'alert.key': t.key, 'event.action': t.message, 'rule.name': t.rule }, `alert ${t.message}: ${t.rule} on ${t.field}${t.segment ? ` [${t.segment}]` : ''}`);
-      }
+      for (const t of transitions) this.announce(t, state, rule?.notify ?? [], kibanaUrl, report);
     }
 
     if (changed.size > 0) await this.opts.store.saveAlerts([...changed.values()]);
@@ -201,6 +198,50 @@ export class AlertManager {
         this.cursorMap[rule] = end;
       }
     }
+    return report;
+  }
+
+  private announce(t: Transition, state: AlertState, notify: readonly string[], kibanaUrl: string | undefined, report: ProcessReport): void {
+    report.transitions.push(t);
+    if (!t.message) return;
+    const msg = buildMessage(t, state, kibanaUrl);
+    report.messages.push(msg);
+    for (const name of notify) {
+      if (!this.outbox.has(name)) {
+        if (!this.warnedUnknown.has(`${t.rule}|${name}`)) {
+          this.warnedUnknown.add(`${t.rule}|${name}`);
+          this.opts.logger.error({ 'rule.name': t.rule, 'notifier.name': name }, `rule "${t.rule}" notifies "${name}", which is not configured under notifiers:; its alerts are recorded but not sent there`);
+        }
+        continue;
+      }
+      if (this.outbox.enqueue(name, msg)) report.enqueued += 1;
+    }
+    this.opts.logger.info({ 'alert.key': t.key, 'event.action': t.message, 'rule.name': t.rule, ...(t.reason ? { 'event.reason': t.reason } : {}) }, `alert ${t.message}: ${t.rule} on ${t.field}${t.segment ? ` [${t.segment}]` : ''}${t.reason ? ` (${t.reason})` : ''}`);
+  }
+
+  /**
+   * Resolves the alerts of rules that no longer exist (`rules`: the names of every rule the agent
+   * now runs): firing ones recover with reason "rule removed", told to the notifiers the rule had,
+   * pending ones go back to ok. Call it after the rules are loaded or reloaded.
+   */
+  async retireRemoved(rules: readonly string[]): Promise<ProcessReport> {
+    const report: ProcessReport = { transitions: [], enqueued: 0, messages: [] };
+    if (this.opts.lease && !this.opts.lease.isLeader()) return { ...report, standby: true };
+    await this.load();
+    const names = new Set(rules);
+    const now = this.now();
+    const kibanaUrl = this.opts.kibanaUrl ?? this.opts.config.rules?.kibanaUrl;
+    const changed: AlertState[] = [];
+    for (const prev of [...this.states.values()]) {
+      if (names.has(prev.rule)) continue;
+      const out = retire(prev, now, 'rule removed');
+      if (!out) continue;
+      this.states.set(prev.key, out.state);
+      changed.push(out.state);
+      for (const t of out.transitions) this.announce(t, out.state, prev.notify ?? [], kibanaUrl, report);
+    }
+    if (changed.length) await this.opts.store.saveAlerts(changed);
+    if (report.transitions.length) await this.opts.store.recordEvents(report.transitions.map(toEvent));
     return report;
   }
 }

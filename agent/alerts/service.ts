@@ -53,6 +53,7 @@ export class RulesAndAlertsService implements AgentService {
   private connecting: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private stopped = false;
+  private ruleSet: RuleSet | undefined;
 
   constructor(options: RulesAndAlertsOptions = {}) {
     this.options = options;
@@ -88,6 +89,7 @@ export class RulesAndAlertsService implements AgentService {
     runner.onResults(async (results, rules) => {
       await manager.process(results, rules);
     });
+    this.ruleSet = ruleSet;
     await apply(ruleSet).catch((err: unknown) => log.warn({ err }, 'rules: reporting the rule set failed'));
     this.watcher = new RuleSetWatcher({
       path: ruleSet.path,
@@ -96,7 +98,9 @@ export class RulesAndAlertsService implements AgentService {
       onReload: async (s, why) => {
         logRuleSet(log, s, why);
         runner.setRules(s.rules);
+        this.ruleSet = s;
         await apply(s);
+        if (this.manager?.isStarted) await this.retireGone(s, log);
       },
     });
     this.watcher.start();
@@ -128,7 +132,15 @@ export class RulesAndAlertsService implements AgentService {
     // Taken after the store answered, so the first evaluation (the latest window) is not skipped
     // for want of a lease whose first attempt failed while the cluster was away.
     await this.lease!.start();
-    if (!this.stopped) await this.runner!.start(agent);
+    if (this.stopped) return;
+    await this.runner!.start(agent);
+    if (this.ruleSet) await this.retireGone(this.ruleSet, log);
+  }
+
+  /** Alerts of rules gone from rules.path end with reason "rule removed"; an invalid rule file still counts as its rule. */
+  private async retireGone(s: RuleSet, log: Logger): Promise<void> {
+    const names = [...s.rules.map((r) => r.name), ...s.invalid.map((i) => i.name)];
+    await this.manager?.retireRemoved(names).catch((err: unknown) => log.error({ err }, 'resolving the alerts of removed rules failed'));
   }
 
   async stop(): Promise<void> {

@@ -3,14 +3,14 @@
  *
  *   alert_state(key PK, rule, status, state JSON, updated_at)   one row per alert (rule|field|segment)
  *   rule_cursor(rule PK, window_end)                             end of the last evaluated window
- *   alert_silence(rule PK, until, created_at, comment)
+ *   alert_silences(id PK, rule, field, segment, until, created_at, comment)   id: state.ts silenceId
  *   alert_events(id PK, ts, rule, key, action, model, field, segment, severity, doc JSON)
  *                                                                history of transitions (= driftbeat-alerts)
  */
 import { migrate } from '../sinks/embedded/schema.ts';
 import { openStore, type EmbeddedStore } from '../sinks/embedded/store.ts';
 import type { AlertState } from './lifecycle.ts';
-import type { AlertEvent, Silence, StateStore } from './state.ts';
+import { silenceId, type AlertEvent, type Silence, type StateStore } from './state.ts';
 
 export const ALERTS_COMPONENT = 'alerts';
 
@@ -45,6 +45,20 @@ export const ALERT_MIGRATIONS: readonly string[] = [
     severity VARCHAR,
     doc JSON NOT NULL
   );
+  `,
+  // Silences per rule, field or segment (state.ts silenceId); the rule-only ones keep the rule as id.
+  `
+  CREATE TABLE IF NOT EXISTS alert_silences (
+    id VARCHAR PRIMARY KEY,
+    rule VARCHAR NOT NULL,
+    field VARCHAR,
+    segment VARCHAR,
+    until TIMESTAMPTZ NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    comment VARCHAR
+  );
+  INSERT INTO alert_silences SELECT rule, rule, NULL, NULL, until, created_at, comment FROM alert_silence;
+  DROP TABLE alert_silence;
   `,
 ];
 
@@ -99,13 +113,16 @@ export class EmbeddedStateStore implements StateStore {
 
   async loadSilences(): Promise<Silence[]> {
     await this.init();
-    const rows = await this.db.all<{ rule: string; until: string; created_at: string; comment: string | null }>('SELECT rule, until, created_at, comment FROM alert_silence ORDER BY rule');
-    return rows.map((r) => ({ rule: r.rule, until: r.until, created_at: r.created_at, ...(r.comment ? { comment: r.comment } : {}) }));
+    const rows = await this.db.all<{ rule: string; field: string | null; segment: string | null; until: string; created_at: string; comment: string | null }>('SELECT rule, field, segment, until, created_at, comment FROM alert_silences ORDER BY id');
+    return rows.map((r) => ({
+      rule: r.rule, ...(r.field !== null ? { field: r.field } : {}), ...(r.segment !== null ? { segment: r.segment } : {}),
+      until: r.until, created_at: r.created_at, ...(r.comment ? { comment: r.comment } : {}),
+    }));
   }
 
   async saveSilence(s: Silence): Promise<void> {
     await this.init();
-    await this.db.run('INSERT OR REPLACE INTO alert_silence VALUES ($1, $2, $3, $4)', [s.rule, new Date(s.until), new Date(s.created_at), s.comment ?? null]);
+    await this.db.run('INSERT OR REPLACE INTO alert_silences VALUES ($1, $2, $3, $4, $5, $6, $7)', [silenceId(s), s.rule, s.field ?? null, s.segment ?? null, new Date(s.until), new Date(s.created_at), s.comment ?? null]);
   }
 
   async recordEvents(events: AlertEvent[]): Promise<void> {

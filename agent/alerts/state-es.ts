@@ -3,7 +3,7 @@
  * installs them as templates; init() creates the indices with them when setup has not run).
  *
  *   <prefix>-state    one document per alert (`alert:<key>`), rule cursor (`cursor:<rule>`), silence
- *                     (`silence:<rule>`) and the rules lease (`lease:rules`, see lease.ts); the
+ *                     (`silence:<rule>` or `silence:<rule>|<field>|<segment>`) and the rules lease (`lease:rules`, see lease.ts); the
  *                     alert state itself is kept unindexed (`enabled: false`): it is read back whole.
  *   <prefix>-alerts   the history of transitions, for Kibana; written with `create` and a
  *                     deterministic `_id`, so a replay is a harmless 409.
@@ -17,7 +17,7 @@ import { DriftbeatError } from '../errors.ts';
 import { thresholdMapping } from '../results/elasticsearch.ts';
 import { redact } from '../telemetry/redact.ts';
 import type { AlertState } from './lifecycle.ts';
-import type { AlertEvent, Silence, StateStore } from './state.ts';
+import { silenceId, type AlertEvent, type Silence, type StateStore } from './state.ts';
 
 /** Upper bound of documents read back per kind; more alerts than this are reported, not silently cut. */
 const MAX_DOCS = 10_000;
@@ -55,7 +55,7 @@ export function alertsMappings(d: Dialect): Mappings {
     properties: {
       '@timestamp': date,
       event: obj({ kind: keyword(), action: keyword(), id: keyword() }),
-      alert: obj({ key: keyword(), from: keyword(), to: keyword(), message: keyword(), silenced: bool }),
+      alert: obj({ key: keyword(), from: keyword(), to: keyword(), message: keyword(), silenced: bool, reason: keyword() }),
       rule: obj({ name: keyword(), type: keyword() }),
       model: obj({ name: keyword(), version: keyword() }),
       field: keyword(),
@@ -195,7 +195,7 @@ export class ElasticsearchStateStore implements StateStore {
   async saveSilence(s: Silence): Promise<void> {
     await this.init();
     try {
-      await this.client.index({ index: this.stateIndex, id: `silence:${s.rule}`, document: { doc_type: 'silence', ...s } });
+      await this.client.index({ index: this.stateIndex, id: `silence:${silenceId(s)}`, document: { doc_type: 'silence', ...s } });
     } catch (err) {
       throw stateErr(`saving the silence of rule "${s.rule}"`, err);
     }

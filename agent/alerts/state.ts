@@ -8,8 +8,17 @@ import { createHash } from 'node:crypto';
 import type { Threshold } from '../rules/threshold.ts';
 import { summarize, type AlertState, type Transition } from './lifecycle.ts';
 
+/**
+ * A silence of a rule's alerts, all of them or those of one field and/or one segment (an alert is
+ * keyed rule + field + segment). A new silence of the same scope replaces the old one; a silence
+ * whose `until` has passed (unsilence sets it to now) no longer applies.
+ */
 export interface Silence {
   rule: string;
+  /** Only the alerts of this field (`features.country`); absent: every field. */
+  field?: string;
+  /** Only the alerts of this segment (`model.version=1.4.2`); absent: every segment. */
+  segment?: string;
   /** ISO instant the silence ends. */
   until: string;
   created_at: string;
@@ -20,7 +29,7 @@ export interface Silence {
 export interface AlertEvent {
   '@timestamp': string;
   event: { kind: 'alert'; action: string; id: string };
-  alert: { key: string; from: string; to: string; message?: string; silenced?: boolean };
+  alert: { key: string; from: string; to: string; message?: string; silenced?: boolean; reason?: string };
   rule: { name: string; type: string };
   model: { name: string; version?: string };
   field: string;
@@ -67,6 +76,7 @@ export function toEvent(t: Transition): AlertEvent {
       to: t.to,
       ...(t.message ? { message: t.message } : {}),
       ...(t.silenced ? { silenced: true } : {}),
+      ...(t.reason ? { reason: t.reason } : {}),
     },
     rule: { name: t.rule, type: r.type },
     model: { name: r.model, ...(r.version !== undefined ? { version: r.version } : {}) },
@@ -77,15 +87,33 @@ export function toEvent(t: Transition): AlertEvent {
   };
 }
 
-/** Active silences by rule (latest `until` wins). */
-export function activeSilences(silences: Silence[], now: Date): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const s of silences) {
-    if (Date.parse(s.until) <= now.getTime()) continue;
-    const prev = out.get(s.rule);
-    if (!prev || Date.parse(prev) < Date.parse(s.until)) out.set(s.rule, s.until);
+/** The scope of a silence as one id: the rule alone (as stores before scopes wrote it), or rule|field|segment. */
+export function silenceId(s: Pick<Silence, 'rule' | 'field' | 'segment'>): string {
+  return s.field === undefined && s.segment === undefined ? s.rule : `${s.rule}|${s.field ?? '*'}|${s.segment ?? '*'}`;
+}
+
+/** Whether a silence covers an alert of rule + field + segment. */
+export function silenceCovers(s: Pick<Silence, 'rule' | 'field' | 'segment'>, a: { rule: string; field: string; segment: string }): boolean {
+  return s.rule === a.rule && (s.field === undefined || s.field === a.field) && (s.segment === undefined || s.segment === a.segment);
+}
+
+/** Silences still in force at `now`, by rule then scope. */
+export function activeSilences(silences: readonly Silence[], now: Date): Silence[] {
+  return silences.filter((s) => Date.parse(s.until) > now.getTime()).sort((a, b) => silenceId(a).localeCompare(silenceId(b)));
+}
+
+/** The latest end of the silences in force that cover the alert, or undefined. */
+export function silencedUntil(silences: readonly Silence[], alert: { rule: string; field: string; segment: string }, now: Date): string | undefined {
+  let until: string | undefined;
+  for (const s of activeSilences(silences, now)) {
+    if (silenceCovers(s, alert) && (!until || Date.parse(s.until) > Date.parse(until))) until = s.until;
   }
-  return out;
+  return until;
+}
+
+/** `rule`, `rule field features.country`, `rule segment model.version=1.4.2`: what a silence covers, for people. */
+export function describeScope(s: Pick<Silence, 'rule' | 'field' | 'segment'>): string {
+  return `rule "${s.rule}"${s.field !== undefined ? ` field ${s.field}` : ''}${s.segment !== undefined ? ` segment ${s.segment}` : ''}`;
 }
 
 /** In memory: for tests and for `rules test`, where nothing should persist. */
@@ -102,7 +130,7 @@ export class MemoryStateStore implements StateStore {
   async loadCursors(): Promise<Record<string, string>> { return { ...this.cursors }; }
   async saveCursor(rule: string, windowEnd: string): Promise<void> { this.cursors[rule] = windowEnd; }
   async loadSilences(): Promise<Silence[]> { return [...this.silences.values()]; }
-  async saveSilence(s: Silence): Promise<void> { this.silences.set(s.rule, { ...s }); }
+  async saveSilence(s: Silence): Promise<void> { this.silences.set(silenceId(s), { ...s }); }
   async recordEvents(events: AlertEvent[]): Promise<void> { for (const e of events) if (!this.events.has(e.event.id)) this.events.set(e.event.id, structuredClone(e)); }
   async history(limit: number): Promise<AlertEvent[]> {
     return [...this.events.values()].sort((a, b) => b['@timestamp'].localeCompare(a['@timestamp'])).slice(0, limit);

@@ -1,3 +1,4 @@
+import { perVersionProfile, versionRule } from '../rules/segments.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -119,7 +120,9 @@ describe('watches of the example rules', () => {
         const to = fire - r.delay;
         const window = { from: new Date(to - r.window).toISOString(), to: new Date(to).toISOString() };
         // The agent always has the profile for unseen_categories; the watch's search never depends on its values.
-        const plan = planRule(r, window, withProfile || r.type === 'unseen_categories' ? profile : undefined, 0);
+        // A per-version rule runs one plan per profiled version (rules/segments.ts); the watch is that of the profile's version.
+        const agentRule = withProfile && perVersionProfile(r) ? versionRule(r, profile.version) : r;
+        const plan = planRule(agentRule, window, withProfile || r.type === 'unseen_categories' ? profile : undefined, 0);
         const compiled = (side: 'cur' | 'ref') => compileSearches(plan.phase1.filter((q) => q.id.split('/')[1] === side)).find((s) => s.ids.includes(`0/${side}/count/`));
         const s = watchSearches(w.body);
         assert.deepEqual(atFire(s.current, fire), compiled('cur')!.body, `${r.name}: current search`);

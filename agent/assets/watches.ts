@@ -46,6 +46,7 @@ import { DEFAULT_TERMS_SIZE, DEFAULT_VALUES_LIMIT, missingName, planRule, percen
 import { DEFAULT_THRESHOLDS, referenceQuantileEdges } from '../stats/index.ts';
 import type { DistributionShiftRule, Rule } from '../rules/schema.ts';
 import { cronSchedule, shiftSchedule, toTimeWindow, windowAt } from '../rules/window.ts';
+import { perVersionProfile, versionRule } from '../rules/segments.ts';
 import { redact, SECRET_KEYS } from '../telemetry/redact.ts';
 import type { WatchesContext, WatchesProvider } from './setup.ts';
 import type { EsResource } from './templates.ts';
@@ -554,7 +555,11 @@ function versionFor(rule: Rule, profile: ReferenceProfile | undefined): string |
 /** Why model_quality rules get no watch. */
 export const MODEL_QUALITY_NO_WATCH = 'model_quality rules are evaluated by the agent only: their metrics need the confusion matrix, score histograms and the reference metrics combined, which the generated Painless condition does not compute yet';
 
-export function generateWatch(rule: Rule, options: GenerateWatchOptions): GeneratedWatch {
+export function generateWatch(written: Rule, options: GenerateWatchOptions): GeneratedWatch {
+  // A rule that compares each model.version with its own profile (rules/segments.ts): a watch
+  // holds one profile's numbers, so it checks that profile's version only, never the others with it.
+  const perVersion = perVersionProfile(written) && options.profile !== undefined;
+  const rule = perVersion ? versionRule(written, options.profile!.version) : written;
   const indexPrefix = options.indexPrefix ?? 'driftbeat';
   const id = `${indexPrefix}-${rule.name}`;
   if (rule.type === 'model_quality') return { id, body: {} as WatchBody, skipped: MODEL_QUALITY_NO_WATCH };
@@ -589,6 +594,7 @@ export function generateWatch(rule: Rule, options: GenerateWatchOptions): Genera
     delay_ms: rule.delay, window_ms: rule.window, ...parts.params,
   };
   const notes = [...parts.notes];
+  if (perVersion) notes.push(`group_by model.version without version: the watch checks only model.version ${rule.version}, the version of the profile it was generated with (the agent compares every version with its own profile)`);
   if (rule.for > 1) notes.push(`for: ${rule.for} is not applied: Watcher keeps no state between runs, so the watch fires on the first breached window`);
   notes.push(rule.realert !== undefined
     ? `actions repeat at most every ${timeValue(rule.realert)} (realert) while the condition holds; no recovery message`

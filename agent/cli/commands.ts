@@ -25,16 +25,16 @@ Examples:
     .command('validate')
     .description('check rule files (schema, cron, windows, notifiers, fields); every problem at once')
     .argument('[paths...]', 'rule files or folders (default: rules.path of the config)')
-    .option('-c, --config <file>', `${CONFIG_HELP}: checks notifier names and finds rules.path`)
+    .option('-c, --config <file>', `${CONFIG_HELP}: checks notifier names, models and fields (against the reference profiles in its output) and finds rules.path`)
     .addHelpText('after', `
 Examples:
   $ driftbeat rules validate rules/
-  $ driftbeat rules validate -c driftbeat.yml          # the config's rules.path, notifiers checked too
+  $ driftbeat rules validate -c driftbeat.yml          # the config's rules.path; notifiers, models and fields checked too
 
 Exit 0 when every rule is valid, 2 otherwise (each problem as file:line:col: rule "name": key: message).`)
     .action(async (paths: string[], opts: { config?: string }) => {
-      const { validateRulesCommand } = await import('../rules/validate-command.ts');
-      const r = validateRulesCommand(paths, opts.config);
+      const { validateRulesCommand, validateRulesWithConfig } = await import('../rules/validate-command.ts');
+      const r = opts.config !== undefined ? await validateRulesWithConfig(paths, opts.config) : validateRulesCommand(paths);
       (r.ok ? process.stdout : process.stderr).write(r.output);
       if (!r.ok) process.exitCode = EXIT_INVALID;
     });
@@ -76,7 +76,8 @@ Examples:
   const alerts = program.command('alerts').description('see and silence alerts (state in the configured output)').addHelpText('after', `
 Examples:
   $ driftbeat alerts list -c driftbeat.yml
-  $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml`);
+  $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml
+  $ driftbeat alerts unsilence fraud-input-drift -c driftbeat.yml`);
   alerts
     .command('list')
     .description('firing and pending alerts (all with --all), with silences')
@@ -94,16 +95,41 @@ With the embedded output held by a running agent, the command runs in the agent 
     });
   alerts
     .command('silence')
-    .description('send no messages for a rule for a while (state changes are still recorded)')
-    .argument('<rule>', 'rule name')
+    .description('send no messages for a rule, or one field or segment of it, for a while (state changes are still recorded)')
+    .argument('<rule>', 'rule name (of rules.path, or with stored alerts)')
     .requiredOption('-c, --config <file>', CONFIG_HELP)
     .requiredOption('--for <duration>', 'how long, e.g. 30m, 2h, 1d')
+    .option('--field <field>', 'only the alerts of this field, e.g. features.country (a bare name is a feature)')
+    .option('--segment <segment>', 'only the alerts of this segment, e.g. model.version=1.4.2')
     .addHelpText('after', `
 Examples:
-  $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml`)
-    .action(async (rule: string, opts: { config: string; for: string }) => {
+  $ driftbeat alerts silence fraud-input-drift --for 2h -c driftbeat.yml
+  $ driftbeat alerts silence fraud-input-drift --field country --segment model.version=1.5.0 --for 1d -c driftbeat.yml
+
+An unknown rule name exits 2 with the known ones. Lift a silence with: driftbeat alerts unsilence.
+With the embedded output held by a running agent, the command runs in the agent (its HTTP endpoint).`)
+    .action(async (rule: string, opts: { config: string; for: string; field?: string; segment?: string }) => {
       const { runOrForward } = await import('./remote.ts');
-      process.exitCode = await runOrForward(opts.config, { command: 'alerts silence', args: { rule, for: opts.for } });
+      const args = { rule, for: opts.for, ...(opts.field !== undefined ? { field: opts.field } : {}), ...(opts.segment !== undefined ? { segment: opts.segment } : {}) };
+      process.exitCode = await runOrForward(opts.config, { command: 'alerts silence', args });
+    });
+  alerts
+    .command('unsilence')
+    .description('lift the silences of a rule (all of them), or of one field or segment of it')
+    .argument('<rule>', 'rule name')
+    .requiredOption('-c, --config <file>', CONFIG_HELP)
+    .option('--field <field>', 'only the silence of this field')
+    .option('--segment <segment>', 'only the silence of this segment')
+    .addHelpText('after', `
+Examples:
+  $ driftbeat alerts unsilence fraud-input-drift -c driftbeat.yml
+  $ driftbeat alerts unsilence fraud-input-drift --field country -c driftbeat.yml
+
+Exit 0 when a silence was lifted, 1 when none was in force, 2 for an unknown rule.`)
+    .action(async (rule: string, opts: { config: string; field?: string; segment?: string }) => {
+      const { runOrForward } = await import('./remote.ts');
+      const args = { rule, ...(opts.field !== undefined ? { field: opts.field } : {}), ...(opts.segment !== undefined ? { segment: opts.segment } : {}) };
+      process.exitCode = await runOrForward(opts.config, { command: 'alerts unsilence', args });
     });
 
   program

@@ -25,7 +25,8 @@ export type RemoteCommand =
   | { command: 'rules test'; args: { ruleFile: string; from?: string; to?: string; json?: boolean } }
   | { command: 'rules explain'; args: { ruleFile: string; from?: string; to?: string } }
   | { command: 'alerts list'; args: { all?: boolean } }
-  | { command: 'alerts silence'; args: { rule: string; for: string } }
+  | { command: 'alerts silence'; args: { rule: string; for: string; field?: string; segment?: string } }
+  | { command: 'alerts unsilence'; args: { rule: string; field?: string; segment?: string } }
   | { command: 'reference build'; args: { model: string; version: string; data: string; out?: string; format?: 'csv' | 'jsonl' | 'parquet'; predictionColumns?: string[]; noStore?: boolean } };
 
 export interface CommandReply {
@@ -67,20 +68,33 @@ export async function runCommand(configFile: string, req: RemoteCommand, io: Com
         return r.exitCode;
       }
       case 'alerts list':
-      case 'alerts silence': {
-        const { alertsList, alertsSilence, describeSilence, formatAlertList, openStateStore } = await import('../alerts/commands.ts');
+      case 'alerts silence':
+      case 'alerts unsilence': {
+        const { alertsList, alertsSilence, alertsUnsilence, checkScope, describeSilence, formatAlertList, knownRuleNames, openStateStore } = await import('../alerts/commands.ts');
         const opened = await openStateStore(config);
         try {
           if (req.command === 'alerts list') {
             const rows = await alertsList(opened.store, { all: Boolean(req.args.all) });
             io.stdout.write(formatAlertList(rows, await opened.store.loadSilences()) + '\n');
-          } else {
-            io.stdout.write(describeSilence(await alertsSilence(opened.store, req.args.rule, req.args.for)) + '\n');
+            return 0;
           }
+          const a = req.args;
+          const scope = checkScope({ rule: a.rule, ...(a.field !== undefined ? { field: a.field } : {}), ...(a.segment !== undefined ? { segment: a.segment } : {}) }, await knownRuleNames(config, opened.store));
+          if (req.command === 'alerts silence') {
+            io.stdout.write(describeSilence(await alertsSilence(opened.store, scope, req.args.for)) + '\n');
+            return 0;
+          }
+          const ended = await alertsUnsilence(opened.store, scope);
+          if (!ended.length) {
+            const { describeScope } = await import('../alerts/state.ts');
+            io.stderr.write(`No silence of ${describeScope(scope)} is in force.\n`);
+            return 1;
+          }
+          for (const x of ended) io.stdout.write(describeSilence(x) + '\n');
+          return 0;
         } finally {
           await opened.close();
         }
-        return 0;
       }
       case 'reference build': {
         const { referenceBuildCommand } = await import('../reference/command.ts');

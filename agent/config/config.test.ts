@@ -109,6 +109,12 @@ test('minimal config: defaults work', () => {
   assert.equal(config.output.embedded?.path, './data/driftbeat.duckdb');
 });
 
+test('an empty rules: key means the defaults, as an absent one does', () => {
+  const { config } = loadConfig('inline.yml', { text: 'output:\n  embedded: {}\nrules:\n' });
+  assert.equal(config.rules.path, undefined);
+  assert.equal(config.rules.maxCatchupWindows, 24);
+});
+
 test('${ENV} interpolation: values, defaults, escapes, and interpolated secrets are redacted', () => {
   clearSecrets();
   const { config } = loadConfig('inline.yml', {

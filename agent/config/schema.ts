@@ -355,7 +355,8 @@ export const ConfigSchema = camel(
     queue: QueueSchema.prefault({}),
     http: HttpSchema.prefault({}),
     logging: LoggingSchema.prefault({}),
-    rules: RulesSchema.prefault({}),
+    // `rules:` with nothing under it (a YAML null) means the defaults, as an absent key does.
+    rules: z.preprocess((v) => (v === null ? {} : v), RulesSchema.prefault({})),
     notifiers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/), NotifierSchema).default({}).describe('Named notifiers that rules reference in notify:.'),
     setup: SetupSchema.prefault({}),
   }),

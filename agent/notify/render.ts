@@ -31,6 +31,8 @@ export interface AlertMessage {
   breach?: ResultSummary;
   /** Kibana dashboard link for the window, when a Kibana URL is configured. */
   link?: string;
+  /** Why the alert ended other than by a clean window: "rule removed". */
+  reason?: string;
 }
 
 export function messageId(t: Pick<Transition, 'key' | 'at'>, kind: MessageKind, windowTo: string): string {
@@ -64,6 +66,7 @@ export function buildMessage(t: Transition, state: AlertState, kibanaUrl?: strin
     },
     result: r,
     ...(kind === 'recovered' && state.lastBreach ? { breach: state.lastBreach } : {}),
+    ...(t.reason ? { reason: t.reason } : {}),
     ...(kibanaUrl ? { link: kibanaLink(kibanaUrl, r) } : {}),
   };
 }
@@ -94,7 +97,7 @@ function label(key: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-const ITEM_NAME = ['text', 'value', 'key', 'word', 'token', 'name', 'category', 'field', 'bin'];
+const ITEM_NAME = ['value', 'key', 'word', 'token', 'name', 'category', 'field', 'bin'];
 const ITEM_COUNT = ['count', 'doc_count', 'share', 'value_share', 'rate', 'current', 'frequency'];
 
 function scalar(v: unknown): string {
@@ -110,6 +113,11 @@ export function detailText(v: unknown): string {
     const items = v.slice(0, MAX_ITEMS).map((item) => {
       if (item && typeof item === 'object' && !Array.isArray(item)) {
         const o = item as Record<string, unknown>;
+        // A bound that was broken (prediction_stats violations): the value against the bound.
+        if (typeof o.statistic === 'string' && typeof o.value === 'number' && (typeof o.max === 'number' || typeof o.min === 'number')) {
+          const over = typeof o.max === 'number' && o.value > o.max;
+          return `${o.statistic} ${formatNumber(o.value)} ${over ? `> max ${formatNumber(o.max as number)}` : `< min ${formatNumber(o.min as number)}`}`;
+        }
         const name = ITEM_NAME.find((k) => k in o);
         const count = ITEM_COUNT.find((k) => k in o && k !== name);
         if (name !== undefined) return count !== undefined ? `${scalar(o[name])} (${scalar(o[count])})` : scalar(o[name]);
@@ -137,7 +145,7 @@ export function describe(msg: AlertMessage): Content {
   const shown: ResultSummary = msg.kind === 'recovered' ? (msg.breach ?? r) : r;
   const verb = msg.kind === 'recovered' ? 'RECOVERED' : msg.kind === 'realert' ? 'STILL FIRING' : 'FIRING';
   const where = msg.alert.segment ? ` [${msg.alert.segment}]` : '';
-  const title = `${verb} ${r.severity}: ${msg.alert.rule} on ${msg.alert.field}${where} (${modelText(r)})`;
+  const title = `${verb}${msg.reason ? ` (${msg.reason})` : ''} ${r.severity}: ${msg.alert.rule} on ${msg.alert.field}${where} (${modelText(r)})`;
   const cmp = (s: { statistic: string; value: number | null; threshold: Threshold | number | null }) =>
     `${s.statistic} = ${formatNumber(s.value)}${s.threshold !== null ? ` (threshold ${formatThreshold(s.threshold)})` : ''}`;
   const rows: Array<[string, string]> = [
@@ -146,7 +154,10 @@ export function describe(msg: AlertMessage): Content {
     ['Model', modelText(r)],
     ['Field', msg.alert.field + where],
   ];
-  if (msg.kind === 'recovered') {
+  if (msg.reason) {
+    rows.push(['Reason', msg.reason]);
+    if (msg.breach) rows.push(['Was', cmp(msg.breach)]);
+  } else if (msg.kind === 'recovered') {
     rows.push(['Now', cmp(r)]);
     if (msg.breach) rows.push(['Was', cmp(msg.breach)]);
   } else {
@@ -303,5 +314,6 @@ export function templateContext(msg: AlertMessage): Record<string, unknown> {
     },
     result: r,
     breach: msg.breach ?? null,
+    reason: msg.reason ?? null,
   };
 }

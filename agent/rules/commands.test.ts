@@ -76,6 +76,15 @@ describe('driftbeat rules test', () => {
     assert.match(bad.error!, /no_such_field/);
   });
 
+  it('chisquare on a numeric field says what is wrong, not that the reference has no values', async () => {
+    const rule = join(dir, 'chi-num.yml');
+    writeFileSync(rule, 'type: distribution_shift\nname: chi-num\nmodel: fraud\nfields: [amount]\nmethod: chisquare\nwindow: 1h\nschedule: "0 * * * *"\ndelay: 0s\nmin_samples: 10\n');
+    const out = await rulesTestCommand({ ruleFile: rule, configFile, from: WINDOW.from, to: WINDOW.to });
+    assert.equal(out.exitCode, 1);
+    assert.match(out.text, /ERROR {4}features\.amount: method chisquare compares counts per value, and "features\.amount" is numeric with \d+ distinct values in the profile fraud@1\.4\.2.*use method: ks, wasserstein, psi \(binned\) or auto/);
+    assert.doesNotMatch(out.text, /has no values/);
+  });
+
   it('an invalid rule file exits 2 naming file:line:col', async () => {
     const bad = join(dir, 'bad.yml');
     writeFileSync(bad, 'type: volume\nmodel: fraud\nwindow: 1h\nschedule: "0 * * * *"\nmin_count: lots\n');

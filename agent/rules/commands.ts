@@ -16,6 +16,7 @@ import type { RuleResult, TimeWindow } from './result.ts';
 import { buildDeps, evaluateRules, profileVersion, type Evaluation } from './runner.ts';
 import type { Rule } from './schema.ts';
 import { formatThreshold } from './threshold.ts';
+import { perVersionProfile, profileVersions, versionRule } from './segments.ts';
 import { toTimeWindow, windowFromBounds } from './window.ts';
 
 export interface CommandOutput {
@@ -89,7 +90,7 @@ export function evaluationJson(e: Evaluation): Record<string, unknown> {
     window: e.window,
     status: e.status,
     results: e.results.map((r) => ({
-      field: r.field, segment: r.segment, status: r.status, statistic: r.statistic, value: r.value, threshold: r.threshold,
+      field: r.field, segment: r.segment, ...(r.version !== undefined ? { version: r.version } : {}), reference: r.reference, status: r.status, statistic: r.statistic, value: r.value, threshold: r.threshold,
       drifted: r.drifted, reference_count: r.reference_count, current_count: r.current_count, details: r.details,
       ...(r.error ? { error: r.error } : {}),
     })),
@@ -134,8 +135,8 @@ export function formatEvaluation(e: Evaluation): string {
     const where = `${r.field}${r.segment ? ` [${r.segment}]` : ''}`;
     const head = r.status === 'error'
       ? `  ERROR    ${where}: ${r.error}`
-      : r.status === 'no_data'
-        ? `  no_data  ${where}: ${String(r.details.reason ?? 'not enough data')}`
+      : r.status === 'no_data' || r.status === 'no_reference'
+        ? `  ${r.status === 'no_data' ? 'no_data ' : 'no_ref  '} ${where}: ${String(r.details.reason ?? 'not enough data')}`
         : `  ${r.drifted ? 'DRIFTED' : 'ok     '}  ${where}: ${r.statistic} = ${r.value === null ? 'n/a' : fmt(r.value)} (threshold ${formatThreshold(r.threshold)}; ${r.current_count} current, ${r.reference_count ?? 'n/a'} reference)`;
     lines.push(head);
     const more = r.status === 'ok' || r.status === 'drifted' ? detailLine(r) : undefined;
@@ -179,20 +180,25 @@ export async function rulesExplainCommand(opts: RulesExplainOptions): Promise<Co
     const now = opts.now ?? new Date();
     deps = await buildDeps(config);
     const out: string[] = [];
-    for (const [i, rule] of rules.entries()) {
-      const window = windowOf(rule, opts.from, opts.to, now);
-      const version = profileVersion(rule);
-      const profile = rule.type === 'volume' ? undefined : await deps.references.get(rule.model, version).catch(() => undefined);
-      const needsProfile = rule.type === 'model_quality' ? rule.reference?.kind === 'profile' : rule.type !== 'volume' && (!rule.reference || rule.reference.kind === 'profile');
-      if (!profile && needsProfile) {
-        throw new DriftbeatError('ERR_RULE_NO_PROFILE', `rule "${rule.name}": no reference profile for model "${rule.model}"${version ? ` version "${version}"` : ''}; build one with: driftbeat reference build --model ${rule.model} --version ${version ?? '<version>'} <training data>`);
+    for (const [i, written] of rules.entries()) {
+      const window = windowOf(written, opts.from, opts.to, now);
+      // A per-version rule runs one plan per profiled version (segments.ts): show each.
+      const variants = perVersionProfile(written) ? (await profileVersions(deps.references, written.model)).map((v) => versionRule(written, v)) : [written];
+      if (!variants.length) out.push(`# rule ${written.name}: no profile of model "${written.model}" yet; every model.version segment would report no_reference`);
+      for (const rule of variants) {
+        const version = profileVersion(rule);
+        const profile = rule.type === 'volume' ? undefined : await deps.references.get(rule.model, version).catch(() => undefined);
+        const needsProfile = rule.type === 'model_quality' ? rule.reference?.kind === 'profile' : rule.type !== 'volume' && (!rule.reference || rule.reference.kind === 'profile');
+        if (!profile && needsProfile) {
+          throw new DriftbeatError('ERR_RULE_NO_PROFILE', `rule "${rule.name}": no reference profile for model "${rule.model}"${version ? ` version "${version}"` : ''}; build one with: driftbeat reference build --model ${rule.model} --version ${version ?? '<version>'} <training data>`);
+        }
+        const plan = planRule(rule, window, profile, i);
+        out.push(`# rule ${rule.name} (${rule.type})${rule !== written ? ` for model.version ${rule.version} against profile:${rule.model}@${rule.version}` : ''} on the ${deps.backend.name} backend, window [${window.from}, ${window.to})`);
+        for (const f of plan.fields.filter((x) => x.problem)) out.push(`# field ${f.field}: ${f.problem}`);
+        out.push(deps.backend.explain(plan.phase1));
+        const note = phase2Note(plan);
+        if (note) out.push(`# ${note}`);
       }
-      const plan = planRule(rule, window, profile, i);
-      out.push(`# rule ${rule.name} (${rule.type}) on the ${deps.backend.name} backend, window [${window.from}, ${window.to})`);
-      for (const f of plan.fields.filter((x) => x.problem)) out.push(`# field ${f.field}: ${f.problem}`);
-      out.push(deps.backend.explain(plan.phase1));
-      const note = phase2Note(plan);
-      if (note) out.push(`# ${note}`);
     }
     return { text: `${out.join('\n')}\n`, exitCode: EXIT_OK, stream: 'stdout' };
   } catch (err) {

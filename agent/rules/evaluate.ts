@@ -12,7 +12,6 @@ import {
   driftTest,
   hellingerFromCounts,
   histogramCounts,
-  isDrifted,
   jensenShannonFromCounts,
   klDivergenceFromCounts,
   lInfinityFromCounts,
@@ -23,7 +22,7 @@ import {
   type DriftMethod,
 } from '../stats/index.ts';
 import type { ResultStatus, RuleResult } from './result.ts';
-import { breaches, threshold as th, type Threshold } from './threshold.ts';
+import { breaches, driftThreshold, missingThreshold, threshold as th, type Threshold } from './threshold.ts';
 import type {
   DistributionShiftRule,
   MissingSpikeRule,
@@ -219,21 +218,6 @@ function volume(ctx: Ctx, rule: VolumeRule, seg: string, n: number): RuleResult 
   return verdict(r, problems.length > 0);
 }
 
-/**
- * The NA share that breaches a missing_spike rule. Evidently's condition is share > reference x
- * (1 + max_relative_increase) (its approx() absolute tolerance of 1e-12 changes nothing for a
- * share of documents, so a zero reference share gives "> 0"); `min_absolute_increase` also asks
- * share >= reference + floor. Both hold exactly when share is past the larger of the two, which
- * is the threshold shown and used.
- */
-export function missingThreshold(rule: Pick<MissingSpikeRule, 'maxShare' | 'maxRelativeIncrease' | 'minAbsoluteIncrease'>, refShare: number | undefined): Threshold {
-  if (rule.maxShare !== undefined) return th(rule.maxShare, 'above', 'share');
-  if (refShare === undefined) return th(0, 'above', 'share');
-  const relative = refShare + refShare * rule.maxRelativeIncrease;
-  const floor = refShare + rule.minAbsoluteIncrease;
-  return rule.minAbsoluteIncrease > 0 && floor > relative ? th(floor, 'at_or_above', 'share') : th(relative, 'above', 'share');
-}
-
 function missing(ctx: Ctx, rule: MissingSpikeRule, fp: FieldPlan, seg: string, n: number): RuleResult {
   const name = missingName(fp.path);
   const m = answer(ctx, 'cur', 'missing', '', seg);
@@ -379,13 +363,13 @@ function predictionStats(ctx: Ctx, rule: PredictionStatsRule, fp: FieldPlan, seg
     else if (stat === 'min') values[stat] = m.min;
     else if (stat === 'max') values[stat] = m.max;
   }
-  const violations: { statistic: string; value: number | null; min?: number; max?: number; text: string }[] = [];
+  const violations: { statistic: string; value: number | null; min?: number; max?: number }[] = [];
   for (const [stat, b] of Object.entries(rule.stats)) {
     const v = values[stat] ?? null;
     if (v === null) continue;
     const over = b.max !== undefined && v > b.max;
     if (over || (b.min !== undefined && v < b.min)) {
-      violations.push({ statistic: stat, value: v, ...b, text: over ? `${stat} ${fmtValue(v)} > max ${b.max}` : `${stat} ${fmtValue(v)} < min ${b.min}` });
+      violations.push({ statistic: stat, value: v, ...b });
     }
   }
   const details: Record<string, unknown> = { statistics: values, count: m.count, documents: n };
@@ -569,18 +553,3 @@ function noValues(ctx: Ctx, fp: FieldPlan, seg: string, where: string): RuleResu
   return r;
 }
 
-/** The threshold of a drift method, with the comparison stats/drift.ts isDrifted makes. */
-export function driftThreshold(method: DriftMethod, value: number): Threshold {
-  const unit = SCORE_KIND[method] === 'p_value' ? 'p_value' : 'distance';
-  const direction = method === 'ks' ? 'at_or_below' : method === 'chisquare' || method === 'z' ? 'below' : method === 'l_infinity' ? 'above' : 'at_or_above';
-  const t = th(value, direction, unit);
-  // One definition of the comparison: the stats library's. A method added there must be added here.
-  for (const probe of [value - 1e-9, value, value + 1e-9]) {
-    if (breaches(t, probe) !== isDrifted(method, probe, value)) throw new Error(`threshold direction of method ${method} disagrees with isDrifted`);
-  }
-  return t;
-}
-
-function fmtValue(v: number): string {
-  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
-}

@@ -98,9 +98,6 @@ const EXPECTED: Record<string, string[]> = {
   'unknown-notifier.yml': [
     `${BAD}/unknown-notifier.yml:7:20: rule "unknown-notifier": notify[1]: unknown notifier "pagerduty"; the config defines "slack-ml", "oncall-email", "retrain", "console"`,
   ],
-  'window-shorter-than-schedule.yml': [
-    `${BAD}/window-shorter-than-schedule.yml:5:9: rule "window-shorter-than-schedule": window: 10m is shorter than the schedule interval 1h ("0 * * * *"), so data between windows would never be checked; use window: 1h or more, or schedule the rule more often`,
-  ],
   'field-glob-no-match.yml': [
     `${BAD}/field-glob-no-match.yml:5:19: rule "field-glob-no-match": fields[1]: "merchant_type*" matches no field of the reference profile fraud@1.4.2 (it has features.amount, features.merchant, features.country, features.channel, features.customer_note, prediction.score, prediction.label)`,
   ],
@@ -118,6 +115,17 @@ const EXPECTED: Record<string, string[]> = {
     `${BAD}/many-problems.yml:10:24: rule "fraud-many-problems": min_absolute_increase: expected a value <= 1, received number 2`,
   ],
 };
+
+test('a window shorter than the schedule interval is loaded, with a warning that says how long a window covers every document', () => {
+  const WARN = 'test/fixtures/rules-warn';
+  const r = loadRulesDetailed([WARN]);
+  assert.deepEqual(r.problems, []);
+  assert.equal(r.rules.length, 2);
+  assert.deepEqual(r.warnings.map((w) => formatProblem(w)), [
+    `${WARN}/monthly-short-window.yml:4:9: rule "monthly-short-window": window: 1d is shorter than the schedule interval 28d to 31d ("0 0 1 * *"): each evaluation checks only the last 1d, and the data between windows is never checked; use window: 31d to check every document, or schedule the rule more often`,
+    `${WARN}/window-shorter-than-schedule.yml:5:9: rule "window-shorter-than-schedule": window: 10m is shorter than the schedule interval 1h ("0 * * * *"): each evaluation checks only the last 10m, and the data between windows is never checked; use window: 1h to check every document, or schedule the rule more often`,
+  ]);
+});
 
 for (const [file, expected] of Object.entries(EXPECTED)) {
   test(`bad rule ${file} gives its exact message`, () => {

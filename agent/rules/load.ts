@@ -1,6 +1,7 @@
 /**
  * Loads rule files: YAML + `${ENV}` + schema, then the checks that need more than one file or the
- * config (notifiers, window vs schedule, reference fields, unique names). Every problem of every
+ * config (notifiers, reference fields, models, unique names; a window shorter than the schedule
+ * interval is a warning). Every problem of every
  * file is collected and reported at once (RuleError, exit 2), each as
  * `file:line:col: rule "<name>": <key>: <message>`.
  */
@@ -10,7 +11,7 @@ import { RuleError, type Problem, type SourcePosition } from '../errors.ts';
 import { formatDuration } from '../config/units.ts';
 import { positionAt, readYaml, validateYaml, type ParsedYaml } from '../config/yaml.ts';
 import { KEYS_BY_TYPE, RULE_TYPES, RuleSchema, globToRegExp, type Rule, type RuleType } from './schema.ts';
-import { scheduleInterval } from './window.ts';
+import { scheduleIntervals } from './window.ts';
 
 export interface LoadRulesContext {
   /** Notifier names from the config; undefined skips the notifier check (no config at hand). */
@@ -21,6 +22,8 @@ export interface LoadRulesContext {
    * which skips the field check for that rule.
    */
   referenceFields?: (model: string, version?: string) => readonly string[] | undefined;
+  /** Model names rules may use (the config's inputs, the stored profiles); undefined skips the check. */
+  models?: readonly string[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -30,7 +33,9 @@ export interface LoadRulesResult {
   /** Every rule file read, in order. */
   files: string[];
   /** Per file: the rules it produced (0 or 1) and its problems, for `rules validate`. */
-  perFile: { file: string; rule?: Rule; problems: Problem[] }[];
+  perFile: { file: string; rule?: Rule; problems: Problem[]; warnings: Problem[] }[];
+  /** What a valid rule does that its author may not mean (a window shorter than the schedule interval). */
+  warnings: Problem[];
 }
 
 /**
@@ -103,6 +108,7 @@ interface Loaded {
   parsed?: ParsedYaml;
   rule?: Rule;
   problems: Problem[];
+  warnings?: Problem[];
 }
 
 function loadOne(file: string, ctx: LoadRulesContext): Loaded {
@@ -139,7 +145,7 @@ function loadOne(file: string, ctx: LoadRulesContext): Loaded {
   if (!value) return { file, parsed, problems: [...problems, ...notifyProblems] };
   const source: SourcePosition = { file, line: 1, col: 1 };
   const rule = { ...value, name: value.name ?? fileName, source } as Rule;
-  return { file, parsed, rule, problems: [...notifyProblems, ...crossChecks(rule, parsed, ctx, subject)] };
+  return { file, parsed, rule, problems: [...notifyProblems, ...crossChecks(rule, parsed, ctx, subject)], warnings: windowWarnings(rule, parsed, subject) };
 }
 
 function notifierChecks(notify: unknown, parsed: ParsedYaml, ctx: LoadRulesContext, subject: string): Problem[] {
@@ -154,24 +160,45 @@ function notifierChecks(notify: unknown, parsed: ParsedYaml, ctx: LoadRulesConte
   return out;
 }
 
+/** A length people read: whole days as days (a month is 28d to 31d, not "4w"), else as written. */
+function humanDuration(ms: number): string {
+  return ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : formatDuration(ms);
+}
+
+/**
+ * A window shorter than the schedule interval is valid (a sample of each interval), but leaves the
+ * data between windows unchecked: a warning, never a reason to refuse the rule.
+ */
+function windowWarnings(rule: Rule, parsed: ParsedYaml, subject: string): Problem[] {
+  const gaps = scheduleIntervals(rule.schedule);
+  if (!gaps || rule.window === 0 || rule.window >= gaps.min) return [];
+  // Calendar months (28 to 31 days) need the longest gap; a working-hours schedule's weekend gap is not the interval people mean.
+  const suggest = gaps.max <= gaps.min * 1.25 ? gaps.max : gaps.min;
+  const interval = gaps.min === gaps.max ? humanDuration(gaps.min) : `${humanDuration(gaps.min)} to ${humanDuration(gaps.max)}`;
+  return [{
+    position: positionAt(parsed, ['window']), key: 'window', subject,
+    message: `${humanDuration(rule.window)} is shorter than the schedule interval ${interval} ("${rule.schedule}"): each evaluation checks only the last ${humanDuration(rule.window)}, and the data between windows is never checked; use window: ${humanDuration(suggest)} to check every document, or schedule the rule more often`,
+  }];
+}
+
 function crossChecks(rule: Rule, parsed: ParsedYaml, ctx: LoadRulesContext, subject: string): Problem[] {
   const out: Problem[] = [];
   const at = (path: PropertyKey[]) => positionAt(parsed, path);
   const raw = parsed.value as Record<string, unknown>;
 
-  const interval = scheduleInterval(rule.schedule);
-  if (interval === undefined) {
+  if (scheduleIntervals(rule.schedule) === undefined) {
     out.push({ position: at(['schedule']), key: 'schedule', subject, message: `schedule "${rule.schedule}" never fires (check the day and month fields)` });
-  } else if (rule.window < interval) {
-    out.push({
-      position: at(['window']), key: 'window', subject,
-      message: `${formatDuration(rule.window)} is shorter than the schedule interval ${formatDuration(interval)} ("${rule.schedule}"), so data between windows would never be checked; use window: ${formatDuration(interval)} or more, or schedule the rule more often`,
-    });
   }
   if (rule.window === 0) {
     out.push({ position: at(['window']), key: 'window', subject, message: 'expected a window longer than 0, e.g. 1h' });
   }
 
+  if (ctx.models && !ctx.models.includes(rule.model)) {
+    out.push({
+      position: at(['model']), key: 'model', subject,
+      message: `unknown model "${rule.model}"; the config's inputs and reference profiles know ${ctx.models.length ? ctx.models.map((m) => `"${m}"`).join(', ') : 'no model'}`,
+    });
+  }
   if (ctx.referenceFields && !rule.fieldsDefaulted && rule.fields.length) {
     const version = rule.reference?.kind === 'profile' ? (rule.reference.version ?? rule.version) : rule.version;
     const available = ctx.referenceFields(rule.model, version);
@@ -213,11 +240,13 @@ export function loadRulesDetailed(paths: readonly string[], ctx: LoadRulesContex
 
   const perFile = loaded.map((l) => {
     l.problems.sort((a, b) => (a.position?.line ?? 0) - (b.position?.line ?? 0) || (a.position?.col ?? 0) - (b.position?.col ?? 0));
-    return l.problems.length === 0 && l.rule ? { file: l.file, rule: l.rule, problems: [] } : { file: l.file, problems: l.problems };
+    const warnings = l.warnings ?? [];
+    return l.problems.length === 0 && l.rule ? { file: l.file, rule: l.rule, problems: [], warnings } : { file: l.file, problems: l.problems, warnings };
   });
   return {
     rules: perFile.flatMap((p) => (p.rule ? [p.rule] : [])),
     problems: [...problems, ...perFile.flatMap((p) => p.problems)],
+    warnings: perFile.flatMap((p) => p.warnings),
     files,
     perFile,
   };

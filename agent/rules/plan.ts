@@ -302,6 +302,12 @@ function routeField(rule: DistributionShiftRule, fp: FieldPlan): void {
   if (method === 'chisquare' || method === 'z') fp.route = 'counts';
   else if (method === 'psi' || method === 'kl_div' || method === 'jensenshannon') fp.route = distinct > 20 ? 'bins' : 'counts';
   else fp.route = 'raw';
+  if (fp.route === 'counts' && !p.categories?.length) {
+    // A numeric profile keeps counts per value only for a few distinct values (reference build).
+    fp.problem = `method ${method} compares counts per value, and "${fp.path}" is numeric with ${distinct} distinct values in the profile ${p.model}@${p.version}, which keeps no counts per value for so many; ` +
+      `use method: ks, wasserstein, psi (binned) or auto (Evidently registers ${method} for categorical columns only)`;
+    return;
+  }
   if (fp.route === 'raw' && !(p.sample && p.sample.length)) {
     fp.problem = `method ${method} needs raw reference values and the profile of "${fp.path}" has no sample; rebuild the profile`;
   }

@@ -11,8 +11,11 @@ export type { Threshold } from './threshold.ts';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
-/** ok: checked, fine. drifted: the rule's condition holds. no_data: below min_samples. error: could not evaluate. */
-export type ResultStatus = 'ok' | 'drifted' | 'no_data' | 'error';
+/**
+ * ok: checked, fine. drifted: the rule's condition holds. no_data: below min_samples.
+ * no_reference: the segment's version has no profile to compare with (segments.ts). error: could not evaluate.
+ */
+export type ResultStatus = 'ok' | 'drifted' | 'no_data' | 'no_reference' | 'error';
 
 export interface TimeWindow {
   /** ISO 8601 UTC, inclusive. */

@@ -17,15 +17,16 @@ import type { Agent, AgentService } from '../agent.ts';
 import type { Config } from '../config/schema.ts';
 import { resolvePath } from '../config/load.ts';
 import { openOutputs, type Outputs } from '../outputs.ts';
-import { RuleError } from '../errors.ts';
+import { RuleError, formatProblem } from '../errors.ts';
 import type { ReferenceProfile, ReferenceStore } from '../reference/profile.ts';
 import { ruleDuration, ruleEvaluations } from '../telemetry/metrics.ts';
 import type { ResultsWriter } from '../results/writer.ts';
 import { evaluatePlan, planErrorResults } from './evaluate.ts';
-import { loadRules } from './load.ts';
-import { planPhase2, planRule, type Answers, type Backend, type PlanOptions, type Query, type RulePlan } from './plan.ts';
+import { loadRulesDetailed } from './load.ts';
+import { planPhase2, planRule, queryId, type Answers, type Backend, type PlanOptions, type Query, type RulePlan } from './plan.ts';
 import type { ResultStatus, RuleResult, TimeWindow } from './result.ts';
 import type { Rule } from './schema.ts';
+import { keepVersionResults, perVersionProfile, probeRule, profileVersions, uncoveredResults, versionRule } from './segments.ts';
 import { nextWindow, toTimeWindow, windowFor, windowsBetween } from './window.ts';
 
 export interface EngineDeps {
@@ -40,7 +41,7 @@ export interface Evaluation {
   rule: Rule;
   window: TimeWindow;
   results: RuleResult[];
-  /** error > drifted > ok > no_data over the rule's results. */
+  /** error > drifted > ok > no_reference > no_data over the rule's results. */
   status: ResultStatus;
 }
 
@@ -60,13 +61,42 @@ export function profileVersion(rule: Rule): string | undefined {
 
 function overall(results: readonly RuleResult[]): ResultStatus {
   const has = (s: ResultStatus) => results.some((r) => r.status === s);
-  return has('error') ? 'error' : has('drifted') ? 'drifted' : has('ok') ? 'ok' : 'no_data';
+  return has('error') ? 'error' : has('drifted') ? 'drifted' : has('ok') ? 'ok' : has('no_reference') ? 'no_reference' : 'no_data';
 }
 
-/** Evaluates rules over their windows (see the module comment). Never rejects for a rule's own failure. */
-export async function evaluateRules(items: readonly { rule: Rule; window: TimeWindow }[], deps: EngineDeps): Promise<TickReport> {
-  const started = Date.now();
-  const now = deps.now ?? (() => new Date());
+/** One plan of a tick: a rule as given, one version of a per-version rule, or the probe of one (segments.ts). */
+interface Unit {
+  rule: Rule;
+  window: TimeWindow;
+  /** Index of the item (rule) it belongs to. */
+  origin: number;
+  probe?: { versions: string[]; rule: Rule };
+  /** A version of a per-version rule: it reports only its own segment. */
+  perVersion?: boolean;
+}
+
+/** The plans of a tick: per-version rules become one unit per profiled version plus a probe. */
+async function unitsOf(items: readonly { rule: Rule; window: TimeWindow }[], references: ReferenceStore, now: () => Date): Promise<{ units: Unit[]; failed: Map<number, RuleResult[]> }> {
+  const units: Unit[] = [];
+  const failed = new Map<number, RuleResult[]>();
+  for (const [origin, { rule, window }] of items.entries()) {
+    if (!perVersionProfile(rule)) {
+      units.push({ rule, window, origin });
+      continue;
+    }
+    try {
+      const versions = await profileVersions(references, rule.model);
+      for (const v of versions) units.push({ rule: versionRule(rule, v), window, origin, perVersion: true });
+      units.push({ rule: probeRule(rule), window, origin, probe: { versions, rule } });
+    } catch (err) {
+      failed.set(origin, errorOnly(rule, window, `listing the reference profiles of model "${rule.model}": ${(err as Error).message}`, now()));
+    }
+  }
+  return { units, failed };
+}
+
+/** Plans every unit with its profile; a unit that cannot be planned gets its error results in `failed`. */
+async function planUnits(units: readonly Unit[], deps: EngineDeps, now: () => Date, charge: (origin: number, ms: number) => void, failed: Map<number, RuleResult[]>): Promise<(RulePlan | undefined)[]> {
   const profiles = new Map<string, Promise<ReferenceProfile | undefined>>();
   const profileOf = (model: string, version: string | undefined) => {
     const key = `${model}\u0000${version ?? ''}`;
@@ -75,8 +105,8 @@ export async function evaluateRules(items: readonly { rule: Rule; window: TimeWi
     return p;
   };
   const plans: (RulePlan | undefined)[] = [];
-  const failed = new Map<number, RuleResult[]>();
-  for (const [i, { rule, window }] of items.entries()) {
+  for (const [i, { rule, window, origin }] of units.entries()) {
+    const t0 = performance.now();
     try {
       const version = profileVersion(rule);
       // model_quality needs a profile only for its validation metrics (reference: { profile: ... }).
@@ -95,51 +125,91 @@ export async function evaluateRules(items: readonly { rule: Rule; window: TimeWi
       plans[i] = undefined;
       failed.set(i, errorOnly(rule, window, (err as Error).message, now()));
     }
+    charge(origin, performance.now() - t0);
   }
+  return plans;
+}
+
+/** Evaluates rules over their windows (see the module comment). Never rejects for a rule's own failure. */
+export async function evaluateRules(items: readonly { rule: Rule; window: TimeWindow }[], deps: EngineDeps): Promise<TickReport> {
+  const started = Date.now();
+  const now = deps.now ?? (() => new Date());
+  const { units, failed: itemFailures } = await unitsOf(items, deps.references, now);
+  // Time per item (rule): its own planning and evaluation, plus its share of each backend call by query count.
+  const spent = new Map<number, number>();
+  const charge = (origin: number, ms: number) => spent.set(origin, (spent.get(origin) ?? 0) + ms);
+  const failed = new Map<number, RuleResult[]>();
+  const plans = await planUnits(units, deps, now, charge, failed);
   let roundTrips = 0;
   const answers: Answers = new Map();
-  const run = async (queries: Query[], which: number[]) => {
+  const run = async (queries: Query[], which: number[], perUnit: Map<number, number>) => {
     if (!queries.length) return;
     roundTrips++;
+    const t0 = performance.now();
     try {
       for (const [k, v] of await deps.backend.execute(queries)) answers.set(k, v);
     } catch (err) {
       // The whole request failed (cluster down): every rule of this batch reports it.
       for (const i of which) failed.set(i, planErrorResults(plans[i]!, `${deps.backend.name} backend: ${(err as Error).message}`, now()));
     }
+    const ms = performance.now() - t0;
+    for (const [i, n] of perUnit) charge(units[i]!.origin, (ms * n) / queries.length);
   };
   const live = plans.map((p, i) => (p ? i : -1)).filter((i) => i >= 0);
-  await run(live.flatMap((i) => plans[i]!.phase1), live);
+  await run(live.flatMap((i) => plans[i]!.phase1), live, new Map(live.map((i) => [i, plans[i]!.phase1.length])));
   const phase2: Query[] = [];
-  const with2: number[] = [];
+  const with2 = new Map<number, number>();
   for (const i of live) {
     if (failed.has(i)) continue;
     try {
       const q = planPhase2(plans[i]!, answers, deps.planOptions);
-      if (q.length) with2.push(i);
+      if (q.length) with2.set(i, q.length);
       phase2.push(...q);
     } catch (err) {
       failed.set(i, planErrorResults(plans[i]!, (err as Error).message, now()));
     }
   }
-  await run(phase2, with2);
+  await run(phase2, [...with2.keys()], with2);
+  const byItem = new Map<number, RuleResult[]>(itemFailures);
+  for (const [i, unit] of units.entries()) {
+    const t0 = performance.now();
+    const results = unitResults(unit, plans[i], failed.get(i), answers, units, now());
+    byItem.set(unit.origin, [...(byItem.get(unit.origin) ?? []), ...results]);
+    charge(unit.origin, performance.now() - t0);
+  }
   const evaluations: Evaluation[] = items.map(({ rule, window }, i) => {
-    let results = failed.get(i);
-    if (!results) {
-      try {
-        results = evaluatePlan(plans[i]!, answers, now());
-      } catch (err) {
-        results = planErrorResults(plans[i]!, (err as Error).message, now());
-      }
-    }
+    const results = byItem.get(i) ?? [];
     return { rule, window, results, status: overall(results) };
   });
-  const durationMs = Date.now() - started;
-  for (const e of evaluations) {
-    ruleDuration.observe({ rule: e.rule.name, status: e.status }, durationMs / 1000);
+  for (const [i, e] of evaluations.entries()) {
+    ruleDuration.observe({ rule: e.rule.name, status: e.status }, (spent.get(i) ?? 0) / 1000);
     ruleEvaluations.inc({ rule: e.rule.name, status: e.status });
   }
-  return { evaluations, roundTrips, durationMs };
+  return { evaluations, roundTrips, durationMs: Date.now() - started };
+}
+
+/** The results of one unit: its verdicts, or for a probe the segments no version covered. */
+function unitResults(unit: Unit, plan: RulePlan | undefined, failure: RuleResult[] | undefined, answers: Answers, units: readonly Unit[], now: Date): RuleResult[] {
+  if (unit.probe) {
+    const covered = units.some((u) => u.origin === unit.origin && u.perVersion);
+    const counts = plan ? answers.get(queryId(plan, 'cur', 'count')) : undefined;
+    if (failure || !(counts instanceof Map)) {
+      // The versions' own plans report the failure; alone, the probe reports it for the rule.
+      if (covered) return [];
+      const message = counts instanceof Error ? counts.message : failure?.[0]?.error ?? 'the backend gave no answer';
+      return errorOnly(unit.probe.rule, unit.window, message, now);
+    }
+    return uncoveredResults(unit.probe.rule, unit.window, counts, unit.probe.versions, now);
+  }
+  let results = failure;
+  if (!results) {
+    try {
+      results = evaluatePlan(plan!, answers, now);
+    } catch (err) {
+      results = planErrorResults(plan!, (err as Error).message, now);
+    }
+  }
+  return unit.perVersion ? keepVersionResults(results) : results;
 }
 
 function errorOnly(rule: Rule, window: TimeWindow, message: string, now: Date): RuleResult[] {
@@ -218,7 +288,7 @@ export class RuleRunner implements AgentService {
     this.#logger = agent.logger.child({ component: 'rules' });
     const config = agent.config;
     this.#config = config;
-    if (!this.#replaced) this.#rules = this.#opts.rules ?? (config.rules.path ? loadRulesOrThrow(config) : []);
+    if (!this.#replaced) this.#rules = this.#opts.rules ?? (config.rules.path ? loadRulesOrThrow(config, this.#logger) : []);
     this.#rules = this.#rules.filter((r) => r.enabled);
     const built = await buildDeps(config, agent.outputs);
     this.#deps = {
@@ -339,8 +409,11 @@ export class RuleRunner implements AgentService {
   }
 }
 
-function loadRulesOrThrow(config: Config): Rule[] {
-  return loadRules([resolvePath(config.rules.path!)], { notifiers: Object.keys(config.notifiers) });
+function loadRulesOrThrow(config: Config, logger: Logger | undefined): Rule[] {
+  const r = loadRulesDetailed([resolvePath(config.rules.path!)], { notifiers: Object.keys(config.notifiers) });
+  if (r.problems.length) throw new RuleError(r.problems);
+  for (const w of r.warnings) logger?.warn({ 'rule.name': w.subject }, `rule warning: ${formatProblem(w)}`);
+  return r.rules;
 }
 
 export interface RuleDeps {

@@ -48,7 +48,7 @@ export interface RuleCommon {
   window: number;
   /** Cron expression, 5 or 6 fields, evaluated in UTC (see window.ts). */
   schedule: string;
-  /** Allowance for late data in ms: a window ends `delay` before its scheduled fire time. */
+  /** Allowance for late data in ms: the evaluation of a window waits this long after the window's end (window.ts). */
   delay: number;
   /** Windows with fewer documents (per segment) give status `no_data`, not a verdict. */
   minSamples: number;
@@ -302,7 +302,7 @@ function common(minSamplesDefault: number) {
       .describe('Field names or globs: amount (a feature), features.*, prediction.score, prediction.*. Default: all fields of the reference that suit the rule type.'),
     window: duration('1h').describe('Length of each evaluated window, e.g. 1h. At least the schedule interval.'),
     schedule: cron,
-    delay: duration('1m').prefault('1m').describe('Allowance for late data: a window ends this long before its scheduled time.'),
+    delay: duration('1m').prefault('1m').describe('Allowance for late data: how long after the window ends (at its scheduled time) the evaluation waits. It never moves the window.'),
     reference: ReferenceSchema.optional(),
     min_samples: z.int().min(0).default(minSamplesDefault).describe('Fewer documents in a window (per segment) give no_data instead of a verdict.'),
     group_by: z.array(pattern(SEGMENT_FIELD_RE, (s) => `expected model.version, host.name or labels.<name>, received "${s}"`, 'segment field'))

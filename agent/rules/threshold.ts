@@ -3,10 +3,12 @@
  * number is. Evaluation decides a verdict with `breaches`, and every place that shows a threshold
  * (`rules test`, `alerts list`, Slack, email, webhook, log, results documents) shows the same
  * object with `formatThreshold`, so the number shown is the number used and `<`/`>`/`≤`/`≥` are
- * the comparison made. Pure.
+ * the comparison made. Pure (the drift directions are checked against stats isDrifted).
  */
 
 /** The side of `value` that breaches: above (x > value), at_or_above (x >= value), below, at_or_below. */
+import { isDrifted, SCORE_KIND, type DriftMethod } from '../stats/index.ts';
+
 export type ThresholdDirection = 'above' | 'at_or_above' | 'below' | 'at_or_below';
 
 /**
@@ -52,4 +54,31 @@ export function formatThreshold(t: Threshold | number | null | undefined): strin
   if (t === null || t === undefined) return 'n/a';
   if (typeof t === 'number') return num(t);
   return `${t.unit === 'p_value' ? 'p ' : ''}${SYMBOL[t.direction]} ${num(t.value)}`;
+}
+
+/**
+ * The NA share that breaches a missing_spike rule. Evidently's condition is share > reference x
+ * (1 + max_relative_increase) (its approx() absolute tolerance of 1e-12 changes nothing for a
+ * share of documents, so a zero reference share gives "> 0"); `min_absolute_increase` also asks
+ * share >= reference + floor. Both hold exactly when share is past the larger of the two, which
+ * is the threshold shown and used.
+ */
+export function missingThreshold(rule: { maxShare?: number | undefined; maxRelativeIncrease: number; minAbsoluteIncrease: number }, refShare: number | undefined): Threshold {
+  if (rule.maxShare !== undefined) return threshold(rule.maxShare, 'above', 'share');
+  if (refShare === undefined) return threshold(0, 'above', 'share');
+  const relative = refShare + refShare * rule.maxRelativeIncrease;
+  const floor = refShare + rule.minAbsoluteIncrease;
+  return rule.minAbsoluteIncrease > 0 && floor > relative ? threshold(floor, 'at_or_above', 'share') : threshold(relative, 'above', 'share');
+}
+
+/** The threshold of a drift method, with the comparison stats/drift.ts isDrifted makes. */
+export function driftThreshold(method: DriftMethod, value: number): Threshold {
+  const unit = SCORE_KIND[method] === 'p_value' ? 'p_value' : 'distance';
+  const direction = method === 'ks' ? 'at_or_below' : method === 'chisquare' || method === 'z' ? 'below' : method === 'l_infinity' ? 'above' : 'at_or_above';
+  const t = threshold(value, direction, unit);
+  // One definition of the comparison: the stats library's. A method added there must be added here.
+  for (const probe of [value - 1e-9, value, value + 1e-9]) {
+    if (breaches(t, probe) !== isDrifted(method, probe, value)) throw new Error(`threshold direction of method ${method} disagrees with isDrifted`);
+  }
+  return t;
 }

@@ -172,22 +172,29 @@ export function prevFire(expression: string | CronSchedule, at: Date | number): 
 const INTERVAL_EPOCH = Date.UTC(2024, 0, 1);
 
 /**
- * The shortest gap between consecutive fire times among the first `samples` after a fixed date
- * (2024-01-01 UTC), in ms; undefined when the expression never fires. A window shorter than this
- * leaves data that no evaluation looks at.
+ * The shortest and longest gaps between consecutive fire times among the first `samples` after a
+ * fixed date (2024-01-01 UTC), in ms; undefined when the expression never fires. A monthly
+ * schedule gives 28 to 31 days.
  */
-export function scheduleInterval(expression: string, samples = 32): number | undefined {
+export function scheduleIntervals(expression: string, samples = 32): { min: number; max: number } | undefined {
   const s = cronSchedule(expression);
   let prev = nextFire(s, INTERVAL_EPOCH - 1);
   if (!prev) return undefined;
   let min = Infinity;
+  let max = 0;
   for (let i = 0; i < samples; i++) {
     const n = nextFire(s, prev);
     if (!n) break;
     min = Math.min(min, +n - +prev);
+    max = Math.max(max, +n - +prev);
     prev = n;
   }
-  return Number.isFinite(min) ? min : undefined;
+  return Number.isFinite(min) ? { min, max } : undefined;
+}
+
+/** The shortest gap between consecutive fire times (scheduleIntervals), in ms. */
+export function scheduleInterval(expression: string, samples = 32): number | undefined {
+  return scheduleIntervals(expression, samples)?.min;
 }
 
 /**

@@ -5,7 +5,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'driftbeat_process_' });
+// prom-client's default metrics under their standard names (process_cpu_seconds_total,
+// process_resident_memory_bytes, nodejs_eventloop_lag_seconds, ...), which dashboards expect.
+collectDefaultMetrics({ register: registry });
 
 export const linesRead = new Counter({ name: 'driftbeat_lines_read_total', help: 'Lines read from input files.', labelNames: ['input'], registers: [registry] });
 export const bytesRead = new Counter({ name: 'driftbeat_bytes_read_total', help: 'Bytes read from input files.', labelNames: ['input'], registers: [registry] });
@@ -20,10 +22,10 @@ export const queueBudgetBytes = new Gauge({ name: 'driftbeat_queue_budget_bytes'
 export const filesOpen = new Gauge({ name: 'driftbeat_files_open', help: 'Files being harvested.', registers: [registry] });
 export const filesWaiting = new Gauge({ name: 'driftbeat_files_waiting', help: 'Files found but not opened because max_open_files is reached.', registers: [registry] });
 export const filesLimitReached = new Counter({ name: 'driftbeat_files_open_limit_reached_total', help: 'Times an input reached max_open_files (a file had to wait for a descriptor).', registers: [registry] });
-export const ruleDuration = new Histogram({ name: 'driftbeat_rule_duration_seconds', help: 'Rule evaluation time.', labelNames: ['rule', 'status'], buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30], registers: [registry] });
+export const ruleDuration = new Histogram({ name: 'driftbeat_rule_duration_seconds', help: 'Time of one evaluation of a rule: its planning and evaluation, plus its share (by query count) of the backend calls of its tick.', labelNames: ['rule', 'status'], buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30], registers: [registry] });
 export const rulesLoaded = new Gauge({ name: 'driftbeat_rules_loaded', help: 'Rules loaded from rules.path and running.', registers: [registry] });
 export const rulesInvalid = new Gauge({ name: 'driftbeat_rules_invalid', help: 'Rule files of rules.path that failed to load and are skipped (see the log or /healthz).', registers: [registry] });
-export const ruleEvaluations = new Counter({ name: 'driftbeat_rule_evaluations_total', help: 'Rule evaluations by status (ok, drifted, no_data, error).', labelNames: ['rule', 'status'], registers: [registry] });
+export const ruleEvaluations = new Counter({ name: 'driftbeat_rule_evaluations_total', help: 'Rule evaluations by status (ok, drifted, no_data, no_reference, error).', labelNames: ['rule', 'status'], registers: [registry] });
 export const alertsSent = new Counter({ name: 'driftbeat_alerts_sent_total', help: 'Alert messages delivered.', labelNames: ['notifier', 'kind'], registers: [registry] });
 export const alertsFailed = new Counter({ name: 'driftbeat_alerts_undeliverable_total', help: 'Alert messages given up after their retry budget.', labelNames: ['notifier'], registers: [registry] });
 export const valuesUnparsed = new Counter({ name: 'driftbeat_values_unparsed_total', help: 'Feature or prediction values whose type disagrees with the known type of the field; kept as strings in features_unparsed.', labelNames: ['model'], registers: [registry] });
