@@ -32,6 +32,7 @@ export type Fault =
   /** Answer 413 to a request whose body is larger than `bytes`; forward the others. */
   | { kind: 'limit'; bytes: number }
   /** Forward after a delay (a slow node). */
+  /** Forward after a delay (a slow node: it does the work even when the client gave up). */
   | { kind: 'delay'; ms: number }
   /** Reset every connection as it arrives (a dead node, or one restarting). */
   | { kind: 'refuse' }
@@ -197,7 +198,15 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
         req.on('end', () => answer(res, 413, ''));
         return;
       }
-      case 'delay': { const t = setTimeout(() => forward(req, res), fault.ms); res.on('close', () => clearTimeout(t)); return; }
+      case 'delay': {
+        // A slow node does the work even when the client has given up: the request is read now and
+        // sent on after the delay whatever the client does; the answer goes to it if still there.
+        readBody(req).then((body) => new Promise((r) => setTimeout(r, fault.ms)).then(() => forwardBuffered(req, body))).then(
+          (up) => { if (!res.destroyed && !res.writableEnded) answer(res, up.status, up.body.toString('utf8')); },
+          () => res.destroy(),
+        );
+        return;
+      }
       case 'status': {
         req.resume();
         req.on('end', () => answer(res, fault.status, JSON.stringify(fault.body ?? engineError(fault.status)), fault.headers));

@@ -279,11 +279,14 @@ test('a hung node: the request timeout fires and the documents are sent again, o
 
 test('a slow node answering after the timeout: the documents it indexed answer 409 on the resend, none twice', async () => {
   const p = await proxy();
-  p.failNext({ kind: 'delay', ms: 600 }, 1, isBulk); // forwarded late: the engine indexes them after the client gave up
-  const { sink: s } = sink(config(p.url, { timeout: 300, backoff: { initial: 700, max: 700 } }), { random: () => 0.99 });
+  // Forwarded late: the engine indexes them after the client gave up. The gaps are wide because
+  // undici's timeouts are coarse (a 300 ms timeout let a 600 ms answer through in 2 of 3 runs).
+  p.failNext({ kind: 'delay', ms: 2_500 }, 1, isBulk);
+  const { sink: s } = sink(config(p.url, { timeout: 500, backoff: { initial: 3_500, max: 3_500 } }), { random: () => 0.99 });
   const report = await s.send(batch('late', 0, 5));
   assert.equal(report.indexed + report.duplicates, 5);
-  assert.ok(report.retries >= 1);
+  assert.equal(report.duplicates, 5, `the resend was answered 409: ${JSON.stringify(report)}`);
+  assert.ok(report.retries >= 1, JSON.stringify({ report, seen: p.seen }));
   assert.equal(await count(stream('late')), 5);
 });
 
