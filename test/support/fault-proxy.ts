@@ -31,7 +31,6 @@ export type Fault =
   | { kind: 'items'; reject: (item: BulkItem) => ItemError | undefined }
   /** Answer 413 to a request whose body is larger than `bytes`; forward the others. */
   | { kind: 'limit'; bytes: number }
-  /** Forward after a delay (a slow node). */
   /** Forward after a delay (a slow node: it does the work even when the client gave up). */
   | { kind: 'delay'; ms: number }
   /** Reset every connection as it arrives (a dead node, or one restarting). */
