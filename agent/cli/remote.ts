@@ -27,7 +27,7 @@ export type RemoteCommand =
   | { command: 'alerts list'; args: { all?: boolean } }
   | { command: 'alerts silence'; args: { rule: string; for: string; field?: string; segment?: string } }
   | { command: 'alerts unsilence'; args: { rule: string; field?: string; segment?: string } }
-  | { command: 'reference build'; args: { model: string; version: string; data: string; out?: string; format?: 'csv' | 'jsonl' | 'parquet'; predictionColumns?: string[]; noStore?: boolean } };
+  | { command: 'reference build'; args: { model: string; version: string; data: string; out?: string; format?: 'csv' | 'jsonl' | 'parquet'; predictionColumns?: string[]; noStore?: boolean; validationMetrics?: Record<string, number> } };
 
 export interface CommandReply {
   stdout: string;
@@ -105,6 +105,7 @@ export async function runCommand(configFile: string, req: RemoteCommand, io: Com
           ...(a.format ? { format: a.format } : {}),
           ...(a.predictionColumns ? { predictionColumns: a.predictionColumns } : {}),
           ...(a.noStore ? { noStore: true } : {}),
+          ...(a.validationMetrics ? { validationMetrics: a.validationMetrics } : {}),
           stdout: io.stdout, stderr: io.stderr,
         });
         return 0;
