@@ -51,6 +51,9 @@ export interface AgentService {
   stop(): Promise<void>;
 }
 
+/** Lines read and not yet acknowledged above which the prediction pipeline counts as busy (the join waits). */
+export const SHIP_BACKLOG_BYTES = 2 * 1024 * 1024;
+
 /** How often reference profiles are reloaded while running. */
 export const REFERENCE_REFRESH_MS = 5 * 60_000;
 
@@ -166,7 +169,9 @@ export class Agent {
     // DRIFTBEAT_NORMALIZE_WORKER=0 keeps them on the main thread (comparisons, debugging).
     let offload: NormalizeWorker | undefined;
     const pool = slabPoolFor(config.queue.maxBytes);
-    const maxInFlight = out.elasticsearch?.maxInFlight ?? 1;
+    // Embedded: two batches, so the next one is normalized and encoded on this thread while DuckDB
+    // writes the last on its own (the store queues writes one at a time anyway).
+    const maxInFlight = out.elasticsearch?.maxInFlight ?? 2;
     if (this.sink.acceptsEncoded && out.elasticsearch && (this.options.normalizeWorker ?? process.env.DRIFTBEAT_NORMALIZE_WORKER !== '0')) {
       const { NormalizeWorker } = await import('./pipeline/offload.ts');
       offload = new NormalizeWorker({ inputs: [...this.normalizers].map(([id, ctx]) => ({ id, ctx })), indexPrefix: out.elasticsearch.indexPrefix, pool, maxInFlight });
@@ -180,7 +185,6 @@ export class Agent {
       batchMaxDocs,
       batchMaxBytes: out.elasticsearch?.bulkMaxBytes ?? 8 * 1024 * 1024,
       flushIntervalMs: out.elasticsearch?.flushInterval ?? out.embedded!.flushInterval,
-      // DuckDB has one writer: more than one transaction in flight gains nothing.
       maxInFlight,
       pool,
       onFatal: (err) => {
@@ -217,6 +221,8 @@ export class Agent {
       this.feedback = new FeedbackService({
         config, outputs: this.outputs, registry: this.registry, deadLetter, logger, dataDir: this.dataDir,
         onFatal: (err) => { this.fatal = err; void this.stop(); },
+        // A backlog is more than one batch's worth of lines waiting: predictions go first.
+        shipBusy: () => (this.pipeline?.queuedBytes ?? 0) > SHIP_BACKLOG_BYTES,
       });
       await this.feedback.start(feedback.map(([id, input]) => [id, input]));
     }

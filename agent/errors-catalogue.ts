@@ -30,6 +30,7 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
   ERR_WATCH_NO_RULES: { meaning: '`rules.path` is not set, so there are no rules to generate watches from.', action: 'Set `rules: { path: rules }` in the config.' },
   // reference profiles
   ERR_REFERENCE_MODEL: { meaning: '`--model` names a model no input of the config has.', action: 'Add an input for the model, or pass one of the models listed in the message.' },
+  ERR_REFERENCE_METRICS: { meaning: '`reference build --metrics` is not a list of name=number pairs of model_quality metrics.', action: 'Pass e.g. `--metrics f1=0.81,recall=0.7` with metric names of model_quality.' },
   ERR_REFERENCE_FORMAT: { meaning: 'The reference data\'s format cannot be told from its extension, or `--format` is not csv, jsonl or parquet.', action: 'Name the file .csv, .jsonl or .parquet, or pass `--format csv|jsonl|parquet`.' },
   ERR_REFERENCE_DATA: { meaning: 'The reference data file does not exist.', action: 'Pass an existing CSV, JSON-lines or Parquet file as DATA.' },
   ERR_REFERENCE_EMPTY: { meaning: 'The reference data has no rows (or no rows of this model).', action: 'Give the training examples: a header and one row per example.' },
@@ -81,6 +82,7 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
   ERR_BACKEND_ES: { meaning: 'An Elasticsearch `_msearch` for rules failed as a whole; the rules give `error` results.', action: 'Check the cluster is reachable and the user may read `<prefix>-*`.' },
   ERR_BACKEND_SEARCH: { meaning: 'One search of a rule failed in Elasticsearch; that rule gives an `error` result.', action: 'Read the reason; usually a field mapped as text (run `driftbeat setup`) or a missing index.' },
   ERR_BACKEND_PARSE: { meaning: 'An Elasticsearch answer to a rule query could not be read.', action: 'Report it with the engine\'s version.' },
+  ERR_BACKEND_BUCKETS: { meaning: 'A rule search makes more buckets than the engine\'s `search.max_buckets`, even with its sizes capped; that rule gives an `error` result.', action: 'Lower the rule\'s `group_by` cardinality or `top`.' },
   ERR_BACKEND_QUERY: { meaning: 'A rule query on the embedded store failed; that rule gives an `error` result.', action: 'Read DuckDB\'s reason in the message.' },
   ERR_STATS_EMPTY: { meaning: 'A statistic got no values (every value missing, or no labelled predictions).', action: 'Widen the window or check the field name.' },
   ERR_STATS_NOT_NUMERIC: { meaning: 'A numeric statistic met a non-numeric value.', action: 'Use `type: cat` for categories, or fix the field.' },

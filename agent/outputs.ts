@@ -19,7 +19,7 @@ import { EngineClient } from './engine/client.ts';
 import type { ReferenceStore } from './reference/profile.ts';
 import type { ResultsWriter } from './results/writer.ts';
 import type { Backend } from './rules/plan.ts';
-import type { EmbeddedStore } from './sinks/embedded/store.ts';
+import type { EmbeddedStore, StoreOptions } from './sinks/embedded/store.ts';
 import type { DeadLetterWriter, Sink } from './sinks/sink.ts';
 
 export interface SinkDeps {
@@ -64,7 +64,8 @@ export interface OpenOutputsOptions {
 export function openOutputs(config: Pick<Config, 'output'>, options: OpenOutputsOptions = {}): Outputs {
   const es = config.output.elasticsearch;
   if (es) return new EngineOutputs(es, options);
-  return new EmbeddedOutputs(resolvePath(config.output.embedded!.path), config.output.embedded!.path, options);
+  const e = config.output.embedded!;
+  return new EmbeddedOutputs(resolvePath(e.path), e.path, options, { memoryLimit: e.memoryLimit, threads: e.threads });
 }
 
 class EngineOutputs implements Outputs {
@@ -123,7 +124,7 @@ class EmbeddedOutputs implements Outputs {
   private opened: Promise<EmbeddedStore> | undefined;
   private readonly owned: boolean;
 
-  constructor(path: string, shown: string, options: OpenOutputsOptions) {
+  constructor(path: string, shown: string, options: OpenOutputsOptions, private readonly storeOptions: StoreOptions = {}) {
     this.path = path;
     this.where = `embedded store ${shown}`;
     this.owned = options.store === undefined;
@@ -131,7 +132,7 @@ class EmbeddedOutputs implements Outputs {
   }
 
   embeddedStore(): Promise<EmbeddedStore> {
-    this.opened ??= import('./sinks/embedded/store.ts').then(({ openStore }) => openStore(this.path));
+    this.opened ??= import('./sinks/embedded/store.ts').then(({ openStore }) => openStore(this.path, this.storeOptions));
     this.opened.catch(() => (this.opened = undefined));
     return this.opened;
   }

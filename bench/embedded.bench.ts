@@ -3,13 +3,14 @@
  * [--batch 5000] [--only once|sink]`.
  *
  * - once: a seeded prediction log of `--lines` lines -> `driftbeat run --once` on the embedded
- *   store, the real agent in its own process as production runs it (tail, normalize, DuckDB).
+ *   store, the real agent in its own process as production runs it (compiled dist/, the bin's V8
+ *   flag; tail, normalize, DuckDB).
  *   Prints documents/s (wall, start-up included), CPU seconds and the agent's peak RSS (sampled
  *   from /proc every 100 ms and the kernel's own high-water mark), then checks every line was stored.
  * - sink: the EmbeddedSink alone on prepared documents: a fresh file, then the same documents again
  *   (all duplicates, the replay-after-restart case).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,8 +58,15 @@ path: { data: "${join(work, 'data')}" }
 http: { enabled: false }
 logging: { level: warn }
 `);
+    // As production runs it: compiled dist/ (what `npm ci` builds), the bin's V8 flag.
+    const b = spawnSync(process.execPath, [join(ROOT, 'agent', 'cli', 'build.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    if (b.status !== 0) throw new Error('agent/cli/build.mjs failed');
     const t0 = Date.now();
-    const child = spawn(process.execPath, ['--max-semi-space-size=4', CLI, 'run', '--once', '-c', cfg], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    const env = { ...process.env, DRIFTBEAT_DIST: '1' };
+    // BENCH_NODE_ARGS replaces the bin's V8 flags (e.g. "--max-semi-space-size=4 --max-old-space-size=128").
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+    console.log(`agent node flags: ${nodeArgs.join(' ')}`);
+    const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--once', '-c', cfg], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
     const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
     let peak = 0;
     let hwm = 0;

@@ -8,8 +8,10 @@
  *    a reference profile is built from a clean training file, and six rules (one of each type,
  *    over every field they apply to) are evaluated over one window holding every event. Reports
  *    the time for the whole set (target: under 2 s), per phase, and the SQL statements run.
- * 2. Elasticsearch backend: the same six rules against the fake server (a small index; only the
- *    requests are counted): round trips per tick (target: one _msearch, two where binning needs it).
+ * 2. The search engine: the same six rules on the real OpenSearch of test/engine
+ *    (DRIFTBEAT_TEST_ENGINE_URL when set, else one started here), after setup's templates, over
+ *    `--es-events` (default 100,000) stored events: time per tick (best of 3) and round trips
+ *    (target: one _msearch, two where binning needs it). Its indices are deleted at the end.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +33,8 @@ import { ElasticsearchBackend } from '../agent/backends/elasticsearch/backend.ts
 import { loadRules } from '../agent/rules/load.ts';
 import { evaluateRules } from '../agent/rules/runner.ts';
 import { startEngine } from '../test/engine/launch.mjs';
+import { runSetup } from '../agent/assets/setup.ts';
+import { loadConfig } from '../agent/config/load.ts';
 import { allDrift, createGenerator, writeLines } from './generate.ts';
 import { machineLine } from './machine.ts';
 
@@ -40,6 +44,8 @@ function arg(name: string, def: string): string {
 }
 
 const EVENTS = Number(arg('events', '1000000'));
+/** Events stored in the search engine for its figure (bulk into the real engine is the slow part). */
+const ES_EVENTS = Number(arg('es-events', '100000'));
 const START = Date.UTC(2024, 0, 1);
 const INTERVAL = 10;
 const WINDOW = { from: new Date(START).toISOString(), to: new Date(START + EVENTS * INTERVAL + 3_600_000).toISOString() };
@@ -111,29 +117,60 @@ async function main(): Promise<void> {
     console.log(`  peak RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
     await store.close();
 
-    // The search engine: round trips per tick, on the real OpenSearch of test/engine (a small index).
-    const engine = await startEngine();
-    const client = new EngineClient(ElasticsearchOutputSchema.parse({ hosts: [engine.url] }));
-    await new ElasticsearchReferenceStore(client).save(profile);
-    const ctx = createNormalizeContext(input, { hostName: 'bench', reference: createReferenceInfo([modelReference(profile)]) });
-    const gen = createGenerator({ seed: 42, startMs: START, intervalMs: INTERVAL * 500, drift: [allDrift(1000)] });
-    const ops: unknown[] = [];
-    for (let k = 0; k < 2000; k++) {
-      const r = normalizeLine(gen.next(), { key: 'es', path: '/es.jsonl', offset: k * 400 }, ctx);
-      if (r.ok) ops.push({ create: { _index: predictionsStream('driftbeat', 'fraud'), _id: r.event.id } }, r.event.doc);
+    // The search engine: the same six rules on the real OpenSearch of test/engine (DRIFTBEAT_TEST_ENGINE_URL,
+    // else one started here), after setup's templates, over --es-events stored events: time per tick and round trips.
+    const shared = process.env.DRIFTBEAT_TEST_ENGINE_URL;
+    const engine = shared ? undefined : await startEngine();
+    const url = shared ?? engine!.url;
+    const prefix = `bench-rules-${Date.now().toString(36)}`;
+    const setupConfig = loadConfig('bench.yml', { text: `output:\n  elasticsearch: { hosts: [${JSON.stringify(url)}], index_prefix: ${prefix} }\n`, env: {} }).config;
+    const client = new EngineClient(setupConfig.output.elasticsearch!);
+    try {
+      const setupLines: string[] = [];
+      const setup = await runSetup({ config: setupConfig, steps: ['templates'], out: (l) => setupLines.push(l) });
+      if (!setup.ok) throw new Error(`setup failed:\n${setupLines.join('\n')}`);
+      await new ElasticsearchReferenceStore(client, { indexPrefix: prefix }).save(profile);
+      const ctx = createNormalizeContext(input, { hostName: 'bench', reference: createReferenceInfo([modelReference(profile)]) });
+      const gen = createGenerator({ seed: 42, startMs: START, intervalMs: (EVENTS * INTERVAL) / ES_EVENTS, drift: [allDrift(Math.floor(ES_EVENTS / 2))] });
+      const tLoad = Date.now();
+      for (let k = 0; k < ES_EVENTS; k += 5000) {
+        const ops: unknown[] = [];
+        for (let j = k; j < Math.min(ES_EVENTS, k + 5000); j++) {
+          const r = normalizeLine(gen.next(), { key: 'es', path: '/es.jsonl', offset: j * 400 }, ctx);
+          if (r.ok) ops.push({ create: { _index: predictionsStream(prefix, 'fraud'), _id: r.event.id } }, r.event.doc);
+        }
+        const res = await client.bulk({ operations: ops });
+        if (res.errors) throw new Error('the engine refused bench documents');
+      }
+      await client.request({ method: 'POST', path: `/${prefix}-*,.ds-${prefix}-*/_refresh`, querystring: { expand_wildcards: 'all' } });
+      console.log(`engine ${url}: ${ES_EVENTS} events stored in ${((Date.now() - tLoad) / 1000).toFixed(1)} s (setup, not measured)`);
+      const esb = new ElasticsearchBackend(client, { indexPrefix: prefix });
+      const esRefs = new ElasticsearchReferenceStore(client, { indexPrefix: prefix });
+      const esRuns: number[] = [];
+      let withBins: Awaited<ReturnType<typeof evaluateRules>> | undefined;
+      for (let run = 0; run < 3; run++) {
+        const t0 = performance.now();
+        withBins = await evaluateRules(items, { backend: esb, references: esRefs });
+        esRuns.push(performance.now() - t0);
+      }
+      const esResults = withBins!.evaluations.reduce((n, e) => n + e.results.length, 0);
+      const noBinsRules = items.filter((x) => x.rule.name !== 'b-drift');
+      const before = esb.requests;
+      const noBins = await evaluateRules(noBinsRules, { backend: esb, references: esRefs });
+      console.log(`engine: ${items.length} rules, ${esResults} results over ${ES_EVENTS} events: ${esRuns.map((r) => `${r.toFixed(0)} ms`).join(', ')} (best ${Math.min(...esRuns).toFixed(0)} ms); ${withBins!.roundTrips} _msearch per tick (a psi rule needs bins); without it ${noBinsRules.length} rules -> ${esb.requests - before} _msearch`);
+      const esErrors = [...withBins!.evaluations, ...noBins.evaluations].flatMap((e) => e.results.filter((r) => r.status === 'error').map((r) => `${r.rule}:${r.field}: ${r.error}`));
+      if (esErrors.length) console.log(`  ERRORS: ${esErrors.join('; ')}`);
+    } finally {
+      // Only what this benchmark made.
+      await client.request({ method: 'DELETE', path: `/_data_stream/${prefix}-*` }).catch(() => undefined);
+      await client.request({ method: 'DELETE', path: `/${prefix}-*`, querystring: { expand_wildcards: 'all' } }).catch(() => undefined);
+      for (const kind of ['_index_template', '_component_template']) {
+        const got = await client.request<Record<string, { name: string }[]>>({ method: 'GET', path: `/${kind}/${prefix}-*` }).catch(() => undefined);
+        for (const t of Object.values(got?.body ?? {}).flat()) await client.request({ method: 'DELETE', path: `/${kind}/${encodeURIComponent(t.name)}` }).catch(() => undefined);
+      }
+      await client.close();
+      await engine?.stop();
     }
-    await client.bulk({ operations: ops, refresh: true });
-    const esb = new ElasticsearchBackend(client);
-    const esRefs = new ElasticsearchReferenceStore(client);
-    const withBins = await evaluateRules(items, { backend: esb, references: esRefs });
-    const noBinsRules = items.filter((x) => x.rule.name !== 'b-drift');
-    const before = esb.requests;
-    const noBins = await evaluateRules(noBinsRules, { backend: esb, references: esRefs });
-    console.log(`elasticsearch: ${items.length} rules per tick -> ${withBins.roundTrips} _msearch (a psi rule needs bins); without it ${noBinsRules.length} rules -> ${esb.requests - before} _msearch`);
-    const esErrors = [...withBins.evaluations, ...noBins.evaluations].flatMap((e) => e.results.filter((r) => r.status === 'error').map((r) => `${r.rule}:${r.field}: ${r.error}`));
-    if (esErrors.length) console.log(`  ERRORS: ${esErrors.join('; ')}`);
-    await client.close();
-    await engine.stop();
   } finally {
     if (!process.argv.includes('--db')) rmSync(dir, { recursive: true, force: true });
   }

@@ -12,6 +12,7 @@
  *   09:00-12:00  new words in customer_note                    (both versions)
  *   12:00-15:00  amount shifts up by one standard deviation    (both versions)
  *   15:00-18:00  the score shifts up (a miscalibrated model)   (1.5.0 only)
+ *   18:00-21:00  concept drift: small amounts become fraud, inputs unchanged (labels only, demo/labels.ts)
  *   otherwise    clean
  *
  * Two clocks drive it: the demo's compressed clock (a simulated day in seconds; the caller moves
@@ -38,7 +39,7 @@ export const DEMO_VERSIONS: readonly DemoVersion[] = [
   { version: '1.5.0', share: 0.3, seed: 150 },
 ];
 
-export type ChangeKind = 'new_category' | 'na_spike' | 'new_words' | 'numeric_shift' | 'score_shift';
+export type ChangeKind = 'new_category' | 'na_spike' | 'new_words' | 'numeric_shift' | 'score_shift' | 'concept_drift';
 
 /** One scheduled change and what should notice it. */
 export interface DemoChange {
@@ -83,6 +84,12 @@ export const DEMO_CHANGES: readonly DemoChange[] = [
     kind: 'score_shift', fromHour: 15, toHour: 18, versions: ['1.5.0'], field: 'prediction.score', rule: 'demo-score-shift',
     description: 'the score of 1.5.0 shifts up (+1.5 on the logit: a miscalibrated release)',
     drift: { scoreShift: 1.5 },
+  },
+  {
+    kind: 'concept_drift', fromHour: 18, toHour: 21, versions: ALL, field: 'quality.roc_auc', rule: 'demo-model-quality',
+    description: 'concept drift: small amounts (card testing) turn out to be fraud; inputs and scores unchanged, only the labels (minutes to 2 hours later) tell',
+    // No change to the predictions: demo/labels.ts changes the outcomes.
+    drift: {},
   },
 ];
 
@@ -136,6 +143,8 @@ export interface ModelWriterOptions {
   seed?: number;
   /** Delete log files of days older than this many days before the current one (write-only mode). */
   keepDays?: number;
+  /** Called with every prediction line written (the demo's ground truth, demo/labels.ts). */
+  onLine?: (line: string) => void;
 }
 
 /**
@@ -210,6 +219,7 @@ export class ModelWriter {
       };
       while (s.nextTs < untilMs) {
         const line = this.advance(s);
+        this.opts.onLine?.(line);
         buf += line + '\n';
         n++;
         // The day rolled over: what we have belongs to the old file.

@@ -33,6 +33,7 @@ import { toTimeWindow, windowsBetween } from '../agent/rules/window.ts';
 import { createLogger } from '../agent/telemetry/logger.ts';
 import { activeChanges, DAY_MS, DEMO_CHANGES, DEMO_MODEL, DEMO_VERSIONS, HOUR_MS, ModelWriter } from './model.ts';
 import { writeTrainingCsv } from './training.ts';
+import { LabelWriter } from './labels.ts';
 import { alertLine, collapseQuiet, fmtInt, ingestLine, styleFor, summarize, summaryTable, type AlertKind, type OutStream, type Style, type SummaryRow } from './terminal.ts';
 
 // realpath: run from the compiled dist/ (whose demo/rules is a link to demo/rules), show the real folder.
@@ -119,6 +120,13 @@ inputs:
       predictions: prediction
       text: [customer_note]
       latency: latency_ms
+    scan_frequency: 1s
+  - id: ${INPUT_ID}-labels
+    kind: feedback
+    paths: [${q(join(dataDir, 'logs', 'labels', '*.jsonl'))}]
+    model: { name: ${DEMO_MODEL} }
+    fields: { id: request_id, actual: is_fraud, timestamp: labelled_at }
+    join: { prediction: label, score: score, positive: fraud, retry_interval: 200ms }
     scan_frequency: 1s
 ${output}
 path:
@@ -271,7 +279,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
     screen.line(`[4/4] the simulated day (each line: the hour just ingested, then the alerts of its window)`);
     screen.line();
 
-    writer = new ModelWriter({ outDir: join(dataDir, 'logs'), linesPerHour, startMs });
+    const labels = new LabelWriter(join(dataDir, 'logs', 'labels'));
+    writer = new ModelWriter({ outDir: join(dataDir, 'logs'), linesPerHour, startMs, onLine: (l) => labels.predicted(l) });
+    const join_ = agent.feedback!.sinks[0]!;
+    const settled = () => join_.stats.joined + join_.stats.refused + join_.stats.givenUp;
     const lastEnd = new Map<string, number>(rules.map((r) => [r.name, startMs]));
     const delivered = () => {
       const s = agent.pipeline!.stats;
@@ -289,6 +300,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
         if (opts.signal?.aborted) throw new DriftbeatError('ERR_DEMO_INTERRUPTED', `demo interrupted at simulated ${new Date(simNow).toISOString()}; what was stored so far is in ${dataDir}`);
         simNow = hourStart + (s * HOUR_MS) / steps;
         writer.writeUntil(simNow);
+        labels.writeUntil(simNow);
         if (hourMs > 0) {
           const secs = Math.max(0.001, (Date.now() - realStart) / 1000);
           screen.live(ingestLine({ ...status(), docsPerSec: (agent.pipeline!.stats.indexed - indexedBefore) / secs }, style));
@@ -296,6 +308,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
         }
       }
       await waitFor(() => delivered() >= writer!.linesWritten, opts.ingestTimeoutMs ?? 60_000, () => agentFailure(agent, logFile, writer!.linesWritten, delivered()));
+      // The outcomes known by now, joined with their (stored) predictions.
+      await waitFor(() => settled() >= labels.linesWritten, opts.ingestTimeoutMs ?? 60_000, () => new DriftbeatError('ERR_DEMO_JOIN', `demo: only ${settled()} of ${labels.linesWritten} outcomes were joined in time; see the agent log ${logFile}`));
       const secs = Math.max(0.001, (Date.now() - realStart) / 1000);
       screen.line(ingestLine({ ...status(), docsPerSec: (agent.pipeline!.stats.indexed - indexedBefore) / secs, changes: changesAt(hourStart) }, style));
 

@@ -30,6 +30,7 @@ function writeData(dir: string): void {
   const r = QUALITY.regression;
   writeFileSync(join(dir, 'logs', 'price.jsonl'), r.ids.map((id, i) => JSON.stringify({ timestamp: new Date(T0 + i * 1000).toISOString(), request_id: id, features: { rooms: i % 5 }, prediction: r.predicted[i] })).join('\n') + '\n');
   writeFileSync(join(dir, 'logs', 'price-labels.jsonl'), r.ids.map((id, i) => JSON.stringify({ request_id: id, sold_for: r.actual[i], timestamp: new Date(T0 + 86_400_000).toISOString() })).join('\n') + '\n');
+  writeFileSync(join(dir, 'train.csv'), 'amount,score,label\n' + b.ids.map((_, i) => `${(i * 37) % 500},${b.score[i]},${b.predicted[i]}`).join('\n') + '\n');
   const common = `window: 1h\nschedule: '0 * * * *'\nmin_samples: 50\n`;
   writeFileSync(join(dir, 'rules', 'fraud-quality.yml'), `type: model_quality
 model: fraud
@@ -54,6 +55,13 @@ ${common}group_by: [model.version]
 reference: { segment: { model.version: '1.0' } }
 metrics:
   accuracy: { max_drop: 0.0 }
+`);
+  writeFileSync(join(dir, 'rules', 'fraud-validation.yml'), `type: model_quality
+model: fraud
+version: '2.0'
+${common}reference: { profile: true }
+metrics:
+  accuracy: { max_drop: 0.05 }
 `);
   writeFileSync(join(dir, 'rules', 'price-quality.yml'), `type: model_quality
 model: price
@@ -108,6 +116,14 @@ function rulesTest(cfg: string, dir: string, rule: string): Result[] {
   return (JSON.parse(r.out) as { results: Result[] }).results;
 }
 
+function buildReference(cfg: string, dir: string): void {
+  const r = cli(['reference', 'build', '-c', cfg, '--model', 'fraud', '--version', '2.0', '--prediction-columns', 'score,label', '--metrics', 'accuracy=0.8,f1=0.7', join(dir, 'train.csv')]);
+  assert.equal(r.code, 0, r.out + r.err);
+  const bad = cli(['reference', 'build', '-c', cfg, '--model', 'fraud', '--version', '2.0', '--metrics', 'acuracy=0.8', join(dir, 'train.csv')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--metrics: expected one of accuracy, .*received "acuracy"/);
+}
+
 function checkAgainstScikitLearn(cfg: string, dir: string): void {
   const x = QUALITY.binary.expected;
   const res = rulesTest(cfg, dir, 'fraud-quality.yml');
@@ -154,6 +170,14 @@ function checkAgainstScikitLearn(cfg: string, dir: string): void {
   assert.ok(Math.abs(v2.value! - acc(1)) < 1e-12, `accuracy of 2.0: ${v2.value} vs ${acc(1)}`);
   assert.ok(Math.abs(v2.details.reference_value - acc(0)) < 1e-12);
   assert.equal(v2.status, acc(1) < acc(0) ? 'drifted' : 'ok');
+
+  // Against the validation metrics given at reference build: 2.0's accuracy more than 0.05 below 0.8.
+  const val = rulesTest(cfg, dir, 'fraud-validation.yml')[0]!;
+  assert.ok(Math.abs(val.value! - acc(1)) < 1e-12);
+  assert.equal(val.details.reference_value, 0.8);
+  assert.ok(Math.abs(val.threshold!.value - 0.75) < 1e-12);
+  assert.equal(val.threshold!.direction, 'below');
+  assert.equal(val.status, acc(1) < 0.75 ? 'drifted' : 'ok');
 }
 
 test('model_quality on the embedded store equals scikit-learn', { timeout: 120_000 }, async () => {
@@ -163,6 +187,7 @@ test('model_quality on the embedded store equals scikit-learn', { timeout: 120_0
     const cfg = config(dir, `  embedded: { path: "${dir}/data/driftbeat.duckdb" }`);
     const run = cli(['run', '--once', '-c', cfg]);
     assert.equal(run.code, 0, run.out + run.err);
+    buildReference(cfg, dir);
     checkAgainstScikitLearn(cfg, dir);
     const explain = cli(['rules', 'explain', join(dir, 'rules', 'fraud-quality.yml'), '-c', cfg, '--from', new Date(T0).toISOString(), '--to', new Date(T0 + 3600_000).toISOString()]);
     assert.equal(explain.code, 0, explain.err);
@@ -182,6 +207,8 @@ test('model_quality on the real engine equals scikit-learn', { timeout: 120_000 
     assert.equal(setup.code, 0, setup.out + setup.err);
     const run = cli(['run', '--once', '-c', cfg]);
     assert.equal(run.code, 0, run.out + run.err);
+    await engine.refresh(prefix);
+    buildReference(cfg, dir);
     await engine.refresh(prefix);
     checkAgainstScikitLearn(cfg, dir);
   } finally {

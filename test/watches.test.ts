@@ -2,8 +2,10 @@
  * Watches across components: the example watches in kibana/watches/ are what the generator makes
  * of rules/ (kept in sync), `driftbeat setup --watches` installs the generated watches through
  * the real setup loop against the stand-in Elasticsearch, license check included, and the
- * distribution_shift watches, run against the same fake Elasticsearch as the agent's own
- * Elasticsearch backend (the plan fixture dataset), decide what the agent decides.
+ * distribution_shift watches, their searches run on the real engine (after setup's templates)
+ * and their Painless compiled and executed by it (`_scripts/painless/_execute`), decide what the
+ * agent's backend on the same engine decides (the plan fixture dataset). Installing watches stays
+ * on the stand-in stack: Watcher is Elasticsearch-only.
  */
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +13,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { estypes } from '@elastic/elasticsearch';
-import { ElasticsearchOutputSchema } from '../agent/config/schema.ts';
 import { EngineClient } from '../agent/engine/client.ts';
 import { ElasticsearchBackend } from '../agent/backends/elasticsearch/backend.ts';
 import { predictionsStream } from '../agent/normalize/document.ts';
@@ -21,14 +22,16 @@ import { evaluateRules } from '../agent/rules/runner.ts';
 import { RuleSchema, type Rule } from '../agent/rules/schema.ts';
 import { generateWatch, type WatchSearchInput } from '../agent/assets/watches.ts';
 import { buildDataset, WINDOW, type Dataset } from './fixtures/plans/dataset.ts';
-import { aggregationsHook } from './support/es-aggs.ts';
-import { startEsServer, type EsServer } from './support/es-server.ts';
-import { painlessToJs } from './support/painless.ts';
+import { ElasticsearchReferenceStore } from '../agent/reference/store-elasticsearch.ts';
+import { testEngine } from './support/engine.ts';
+import { runWatchScript } from './support/painless-engine.ts';
 import { loadConfig } from '../agent/config/load.ts';
 import type { Config } from '../agent/config/schema.ts';
 import { runSetup, type SetupReport } from '../agent/assets/setup.ts';
 import { EXAMPLE_RULES_DIR, EXAMPLE_WATCHES_DIR, exampleWatches, watchesSetupProvider, watchJson } from '../agent/assets/watches.ts';
 import { FakeElasticStack } from './support/fake-elastic-stack.ts';
+
+const engine = await testEngine();
 
 describe('kibana/watches', () => {
   it('holds exactly the watches generated from rules/ (regenerate: node --import tsx agent/assets/watches.ts)', async () => {
@@ -113,27 +116,30 @@ notifiers:
   });
 });
 
-describe('distribution_shift watches decide what the agent decides (the agent\'s Elasticsearch backend and the watch on one fake cluster)', () => {
+describe('distribution_shift watches decide what the agent decides (the agent\'s backend and the watch\'s searches and Painless on the real engine)', () => {
   let dir = '';
   let data: Dataset;
-  let es: EsServer;
   let client: EngineClient;
+  let prefix = '';
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'driftbeat-watch-shift-'));
     data = await buildDataset(dir);
-    // eslint-disable-next-line prefer-const
-    let server: EsServer | undefined;
-    es = server = await startEsServer({ onSearch: aggregationsHook((index, id) => server!.doc(index, id)) });
-    client = new EngineClient(ElasticsearchOutputSchema.parse({ hosts: [es.url] }));
+    prefix = engine.prefix({ name: 'watches: distribution_shift on the real engine' });
+    const text = `output:\n  elasticsearch: { hosts: ["${engine.url}"], index_prefix: ${prefix} }\npath: { data: ${dir}/data }\n`;
+    const cfg: Config = loadConfig('driftbeat.yml', { text, env: {} }).config;
+    const lines: string[] = [];
+    assert.ok((await runSetup({ config: cfg, steps: ['templates'], out: (l) => lines.push(l) })).ok, lines.join('\n'));
+    client = new EngineClient(cfg.output.elasticsearch!);
     const operations: estypes.BulkRequest['operations'] = [];
-    for (const e of data.events) operations.push({ create: { _index: predictionsStream('driftbeat', 'fraud'), _id: e.id } }, e.doc);
+    for (const e of data.events) operations.push({ create: { _index: predictionsStream(prefix, 'fraud'), _id: e.id } }, e.doc);
     const res = await client.bulk({ operations, refresh: true });
     assert.equal(res.errors, false);
+    await new ElasticsearchReferenceStore(client, { indexPrefix: prefix }).save(data.profile);
   });
   after(async () => {
     await client?.close();
-    await es?.close();
+    if (prefix) await engine.drop(prefix);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -144,7 +150,7 @@ describe('distribution_shift watches decide what the agent decides (the agent\'s
 
   async function agentResults(r: Rule, profile: ReferenceProfile | undefined): Promise<RuleResult[]> {
     const references: ReferenceStore = { get: async () => profile, save: async () => undefined, list: async () => [] };
-    const report = await evaluateRules([{ rule: r, window: WINDOW }], { backend: new ElasticsearchBackend(client), references, now: () => new Date(WINDOW.to) });
+    const report = await evaluateRules([{ rule: r, window: WINDOW }], { backend: new ElasticsearchBackend(client, { indexPrefix: prefix }), references, now: () => new Date(WINDOW.to) });
     return report.evaluations[0]!.results;
   }
 
@@ -165,7 +171,7 @@ describe('distribution_shift watches decide what the agent decides (the agent\'s
 
   /** Runs the watch as Watcher would: every search of its input at the fire time, then condition and transform. */
   async function watchBreaches(r: Rule, profile: ReferenceProfile | undefined): Promise<Breach[]> {
-    const w = generateWatch(r, { notifiers: {}, ...(profile ? { profile } : {}) });
+    const w = generateWatch(r, { notifiers: {}, indexPrefix: prefix, ...(profile ? { profile } : {}) });
     assert.equal(w.skipped, undefined, w.skipped);
     assert.deepEqual(w.body.metadata.driftbeat.not_checked, []);
     const fire = Date.parse(WINDOW.to) + r.delay;
@@ -173,17 +179,17 @@ describe('distribution_shift watches decide what the agent decides (the agent\'s
     const payload: Record<string, unknown> = {};
     for (const [name, input] of inputs) {
       const req = input.search.request;
-      const res = await fetch(`${es.url}/${req.indices.join(',')}/_search?rest_total_hits_as_int=true`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(atFire(req.body, fire)) });
-      const body = await res.json() as Record<string, unknown>;
-      assert.equal(res.status, 200, JSON.stringify(body));
+      const res = await engine.request<Record<string, unknown>>('POST', `/${req.indices.join(',')}/_search?rest_total_hits_as_int=true`, atFire(req.body, fire));
+      const body = res.body;
+      assert.equal(res.status, 200, JSON.stringify(body).slice(0, 2000));
       if (name === '') Object.assign(payload, body);
       else payload[name] = body;
     }
-    const ctx = { payload, trigger: { scheduled_time: { toInstant: () => ({ toEpochMilli: () => fire }) } } };
+    const ctx = { payload, scheduledMs: fire };
     const c = w.body.condition.script!;
-    const met = painlessToJs(c.source!)(ctx, c.params) as boolean;
+    const met = (await runWatchScript(engine, c.source!, c.params as Record<string, unknown>, ctx)) as boolean;
     const t = w.body.transform.script!;
-    const out = painlessToJs(t.source!)(ctx, t.params) as { breaches: Breach[] };
+    const out = (await runWatchScript(engine, t.source!, t.params as Record<string, unknown>, ctx)) as { breaches: Breach[] };
     assert.equal(out.breaches.length > 0, met, 'the transform finds breaches exactly when the condition is met');
     return out.breaches;
   }

@@ -50,7 +50,7 @@ describe('kibana/driftbeat.ndjson', () => {
     const lines = text.trimEnd().split('\n');
     assert.equal(lines.length, objects.length);
     for (const l of lines) assert.doesNotThrow(() => JSON.parse(l));
-    assert.deepEqual(dataViews.map((d) => d.attributes['title']), ['driftbeat-predictions-*', 'driftbeat-results*', 'driftbeat-alerts*']);
+    assert.deepEqual(dataViews.map((d) => d.attributes['title']), ['driftbeat-predictions-*', 'driftbeat-results*', 'driftbeat-alerts*', 'driftbeat-outcomes-*']);
     assert.equal(dash.attributes['title'], 'driftbeat: model overview');
     assert.equal(new Set(objects.map((o) => `${o.type}/${o.id}`)).size, objects.length, 'ids are unique');
   });

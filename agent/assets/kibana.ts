@@ -12,6 +12,7 @@
  * `indexpattern-datasource-layer-<layerId>`, a dashboard panel `<panelIndex>:panel_<panelIndex>`,
  * an options-list control `controlGroup_<controlId>:optionsListDataView`.
  */
+import { outcomesDataView, qualityPanels, resultsQualityRuntime } from './kibana-quality.ts';
 import { createHash } from 'node:crypto';
 import { DriftbeatError } from '../errors.ts';
 
@@ -42,6 +43,7 @@ export const IDS = {
   predictions: 'driftbeat-predictions',
   results: 'driftbeat-results',
   alerts: 'driftbeat-alerts',
+  outcomes: 'driftbeat-outcomes',
   dashboard: 'driftbeat-model-overview',
 } as const;
 
@@ -112,7 +114,7 @@ const TOP_VALUES_RUNTIME = {
   },
 };
 
-function dataView(id: string, name: string, title: string, timeFieldName: string, extra: { runtime?: object; formats?: object } = {}): SavedObject {
+export function dataView(id: string, name: string, title: string, timeFieldName: string, extra: { runtime?: object; formats?: object } = {}): SavedObject {
   return {
     attributes: {
       allowHidden: false,
@@ -139,7 +141,7 @@ function dataView(id: string, name: string, title: string, timeFieldName: string
 
 type Column = Record<string, unknown>;
 
-const dateHistogram = (field: string): Column => ({
+export const dateHistogram = (field: string): Column => ({
   dataType: 'date',
   isBucketed: true,
   label: field,
@@ -149,7 +151,7 @@ const dateHistogram = (field: string): Column => ({
   sourceField: field,
 });
 
-const count = (label = 'Count of records'): Column => ({
+export const count = (label = 'Count of records'): Column => ({
   dataType: 'number',
   isBucketed: false,
   label,
@@ -159,7 +161,7 @@ const count = (label = 'Count of records'): Column => ({
   sourceField: '___records___',
 });
 
-const metric = (op: 'max' | 'average' | 'median', field: string, label: string, dataType = 'number'): Column => ({
+export const metric = (op: 'max' | 'average' | 'median', field: string, label: string, dataType = 'number'): Column => ({
   customLabel: true,
   dataType,
   isBucketed: false,
@@ -181,7 +183,7 @@ const percentile = (field: string, p: number, label: string): Column => ({
   sourceField: field,
 });
 
-const terms = (field: string, size: number, orderColumn: string | undefined, label = `Top ${size} values of ${field}`): Column => ({
+export const terms = (field: string, size: number, orderColumn: string | undefined, label = `Top ${size} values of ${field}`): Column => ({
   customLabel: label !== `Top ${size} values of ${field}`,
   dataType: 'string',
   isBucketed: true,
@@ -217,7 +219,7 @@ const histogram = (field: string, label: string): Column => ({
 // ---------------------------------------------------------------------------------------------
 // Lens visualizations
 
-interface LensSpec {
+export interface LensSpec {
   key: string;
   title: string;
   /** What the panel shows, for the description. */
@@ -338,7 +340,7 @@ export interface DashboardFields {
 
 export const DEFAULT_DASHBOARD_FIELDS: DashboardFields = { score: 'prediction.score', label: 'prediction.label' };
 
-function panelSpecs(f: DashboardFields): { spec: LensSpec; w: number; h: number }[] {
+function panelSpecs(f: DashboardFields): { spec: LensSpec; w: number; h: number; timeRange?: { from: string; to: string } }[] {
   const P = IDS.predictions;
   return [
     {
@@ -439,16 +441,17 @@ function panelSpecs(f: DashboardFields): { spec: LensSpec; w: number; h: number 
         chart: { kind: 'table', sortBy: 'last' },
       },
     },
+    ...qualityPanels(),
   ];
 }
 
-function dashboard(lenses: { obj: SavedObject; w: number; h: number }[]): SavedObject {
+function dashboard(lenses: { obj: SavedObject; w: number; h: number; timeRange?: { from: string; to: string } }[]): SavedObject {
   const references: SavedObjectReference[] = [];
   const panels: Record<string, unknown>[] = [];
   let x = 0;
   let y = 0;
   let rowH = 0;
-  for (const { obj, w, h } of lenses) {
+  for (const { obj, w, h, timeRange } of lenses) {
     if (x + w > 48) {
       x = 0;
       y += rowH;
@@ -456,7 +459,7 @@ function dashboard(lenses: { obj: SavedObject; w: number; h: number }[]): SavedO
     }
     const panelIndex = stableUuid(`panel:${obj.id}`);
     panels.push({
-      embeddableConfig: { enhancements: {} },
+      embeddableConfig: { enhancements: {}, ...(timeRange ? { timeRange } : {}) },
       gridData: { h, i: panelIndex, w, x, y },
       panelIndex,
       panelRefName: `panel_${panelIndex}`,
@@ -502,7 +505,7 @@ function dashboard(lenses: { obj: SavedObject; w: number; h: number }[]): SavedO
         panelsJSON: JSON.stringify(controls),
         showApplySelections: false,
       },
-      description: `One model's health: volume, latency, prediction distribution, missing values, unseen categories, out-of-vocabulary words, drift scores and alerts. ${GENERATED_NOTE}`,
+      description: `One model's health: volume, latency, prediction distribution, missing values, unseen categories, out-of-vocabulary words, drift scores, alerts, and quality from ground truth (accuracy by version, label coverage, confusion matrix). ${GENERATED_NOTE}`,
       kibanaSavedObjectMeta: { searchSourceJSON: JSON.stringify({ filter: [], query: { language: 'kuery', query: '' } }) },
       optionsJSON: JSON.stringify({ hidePanelTitles: false, syncColors: false, syncCursor: true, syncTooltips: false, useMargins: true }),
       panelsJSON: JSON.stringify(panels),
@@ -528,10 +531,11 @@ export function buildKibanaObjects(fields: DashboardFields = DEFAULT_DASHBOARD_F
     dataView(IDS.predictions, 'driftbeat predictions', 'driftbeat-predictions-*', '@timestamp', {
       formats: { 'event.duration': { id: 'duration', params: { inputFormat: 'nanoseconds', outputFormat: 'humanizePrecise', outputPrecision: 1 } } },
     }),
-    dataView(IDS.results, 'driftbeat results', 'driftbeat-results*', 'window.to', { runtime: { ...MODEL_RUNTIME_RESULTS, ...TOP_VALUES_RUNTIME } }),
+    dataView(IDS.results, 'driftbeat results', 'driftbeat-results*', 'window.to', { runtime: { ...MODEL_RUNTIME_RESULTS, ...TOP_VALUES_RUNTIME, ...resultsQualityRuntime } }),
     // Alert events carry model.name and model.version themselves (agent/alerts/state.ts AlertEvent).
     dataView(IDS.alerts, 'driftbeat alerts', 'driftbeat-alerts*', '@timestamp'),
+    outcomesDataView(),
   ];
-  const lenses = panelSpecs(fields).map(({ spec, w, h }) => ({ obj: lens(spec), w, h }));
+  const lenses = panelSpecs(fields).map(({ spec, w, h, timeRange }) => ({ obj: lens(spec), w, h, ...(timeRange ? { timeRange } : {}) }));
   return [...views, ...lenses.map((l) => l.obj), dashboard(lenses)];
 }

@@ -239,7 +239,8 @@ function esErrorDetail(status: number, body: unknown): string {
 
 function printRequest(out: (l: string) => void, method: string, path: string, body?: Record<string, unknown>): void {
   out(`${method} ${path}`);
-  if (body !== undefined) for (const line of JSON.stringify(body, null, 2).split('\n')) out(line);
+  // A watch's webhook headers hold values resolved from the environment: never printed.
+  if (body !== undefined) for (const line of JSON.stringify(body, null, 2).split('\n')) out(redact(line));
   out('');
 }
 

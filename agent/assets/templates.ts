@@ -406,5 +406,6 @@ export function mappingsForPattern(pattern: string, prefix = 'driftbeat'): estyp
   const n = indexNames(prefix);
   const d = DIALECTS.elasticsearch;
   if (pattern === n.predictionsPattern) return predictionsMappings(d);
+  if (pattern === `${n.outcomes}-*`) return outcomesMappings();
   return plainIndices(n, d).find((p) => pattern.startsWith(p.index))?.mappings;
 }

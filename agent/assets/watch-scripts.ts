@@ -122,8 +122,8 @@ const BODIES: Record<Exclude<RuleType, 'distribution_shift' | 'model_quality'>, 
   prediction_stats: `
   for (def f : params.fields) {
     def st = a[f.stats]; long cnt = st.count;
-    double mean = cnt > 0 ? st.sum / cnt : Double.NaN;
-    double vp = cnt > 0 ? Math.max(0.0, st.sum_of_squares / cnt - mean * mean) : Double.NaN;
+    double mean = cnt > 0 ? ((double) st.sum) / cnt : Double.NaN;
+    double vp = cnt > 0 ? Math.max(0.0, ((double) st.sum_of_squares) / cnt - mean * mean) : Double.NaN;
     double sd = cnt > 1 ? Math.sqrt(vp * cnt / (cnt - 1)) : Double.NaN;
     for (def b : params.bounds) {
       def v = null;
@@ -139,7 +139,7 @@ const BODIES: Record<Exclude<RuleType, 'distribution_shift' | 'model_quality'>, 
       def rm = f.ref_mean; def rs = f.ref_std;
       if (r != null) {
         rm = null; rs = null;
-        if (ra != null) { def q = ra[f.ref_stats]; long rc = q.count; if (rc > 0) { double m0 = q.sum / rc; rm = m0; double rvp = Math.max(0.0, q.sum_of_squares / rc - m0 * m0); rs = rc > 1 ? Math.sqrt(rvp * rc / (rc - 1)) : Double.NaN; } }
+        if (ra != null) { def q = ra[f.ref_stats]; long rc = q.count; if (rc > 0) { double m0 = ((double) q.sum) / rc; rm = m0; double rvp = Math.max(0.0, ((double) q.sum_of_squares) / rc - m0 * m0); rs = rc > 1 ? Math.sqrt(rvp * rc / (rc - 1)) : Double.NaN; } }
       }
       if (rm != null && rs != null) {
         double se = rs / Math.sqrt(Math.max(cnt, 1)); double dist = Math.abs(mean - rm);
@@ -342,6 +342,8 @@ for (def f : params.fields) {
 
 // evaluate.ts distribution(): the score of each field in this segment; no verdict (skipped) when
 // the window has no values of the field, or the reference has none (the agent's no_data / error).
+// Raw values are sorted as doubles: a profile sample from the params mixes Integer and Double (3, 3.5),
+// which Collections.sort cannot compare (found by running the scripts on the real engine).
 const SHIFT_BODY = `
   for (def f : params.fields) {
     List d = dec[f.field]; String route = d[0]; String m = d[1]; boolean num = d[2] == 'num';
@@ -371,7 +373,7 @@ const SHIFT_BODY = `
       List cv = vals(ctx.payload[f.values], f.path, params.group_by, c[1][i]);
       List rv = r == null ? f.ref_sample : vals(ctx.payload[f.ref_values], f.path, params.ref_group_by, c[1][i]);
       if (cv.size() == 0 || rv.size() == 0) { continue; }
-      double sd = pstd(rv); List rs = new ArrayList(rv); Collections.sort(rs); tr = rs.size(); tc = cv.size();
+      double sd = pstd(rv); List rs = []; for (def x : rv) { double y = x; rs.add(y); } Collections.sort(rs); tr = rs.size(); tc = cv.size();
       if (m == 'ks') { double dks = ksD(rs, cv); sc = kolm(Math.sqrt(tr * tc / (tr + tc)) * dks); note = '; D = ' + dks + ', asymptotic p-value'; }
       else if (m == 'wasserstein') { sc = wass(rs, cv) / Math.max(sd, 0.001); }
       else if (m == 'hellinger') { sc = hellNum(rs, cv); }

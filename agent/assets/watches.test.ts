@@ -13,6 +13,7 @@ import type { Rule } from '../rules/schema.ts';
 import type { ReferenceProfile } from '../reference/profile.ts';
 import { clearSecrets } from '../telemetry/redact.ts';
 import {
+  EXAMPLE_ENV,
   EXAMPLE_CONFIG, EXAMPLE_RULES_DIR, generateWatch, quartzCron, triggerMinus, watchesExportCommand, watchSearches, type WatchBody,
 } from './watches.ts';
 
@@ -57,7 +58,9 @@ function checkShape(id: string, body: WatchBody): void {
   assert.match(String(body.trigger.schedule?.cron), /^\S+ \S+ \S+ \S+ \S+ \S+$/, `${id}: Quartz cron with seconds`);
   const searches = 'search' in body.input ? [body.input.search] : body.input.chain.inputs.map((i) => Object.values(i)[0]!.search);
   for (const s of searches) {
-    assert.deepEqual(Object.keys(s.request).sort(), ['body', 'indices', 'rest_total_hits_as_int']);
+    assert.deepEqual(Object.keys(s.request).sort(), ['body', 'indices', 'indices_options', 'rest_total_hits_as_int']);
+    // estypes.WatcherSearchInputRequestDefinition.indices_options, as the agent's _msearch header.
+    assert.deepEqual(s.request.indices_options, { ignore_unavailable: true, allow_no_indices: true }, `${id}: a model without documents yet is an empty window`);
     assert.ok(Array.isArray(s.request.indices) && s.request.indices.every((x) => typeof x === 'string'));
     assert.ok(s.request.body.query, `${id}: a query as in the reference example`);
     assert.match(JSON.stringify(s.request.body), /\{\{ctx\.trigger\.scheduled_time\}\}\|\|-/, `${id}: the window is date math on the trigger time, as the reference example's range`);
@@ -101,7 +104,7 @@ describe('schedules and windows', () => {
 
 describe('watches of the example rules', () => {
   const rules = exampleRules();
-  const { config } = loadConfig(EXAMPLE_CONFIG, { env: {} });
+  const { config } = loadConfig(EXAMPLE_CONFIG, { env: { ...EXAMPLE_ENV } });
 
   for (const withProfile of [false, true]) {
     it(`have the Watcher spec's shape and search with the agent's compiled query (${withProfile ? 'with' : 'without'} a profile)`, () => {
@@ -199,17 +202,20 @@ describe('watches of the example rules', () => {
 });
 
 describe('watches export', () => {
-  it('writes one JSON file per watch, with no secret from the environment in it', async () => {
+  it('writes one JSON file per watch: no Slack or email secret in it (Watcher accounts), the webhook\'s token resolved (Watcher substitutes nothing)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'driftbeat-watches-'));
     try {
       const cfg = join(dir, 'driftbeat.yml');
       writeFileSync(cfg, readFileSync(EXAMPLE_CONFIG, 'utf8').replace('path: rules', `path: ${EXAMPLE_RULES_DIR}`));
-      const env = { SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T1/B1/sekr1tpath', SMTP_PASSWORD: 'sekr1tpass', RETRAIN_TOKEN: 'sekr1ttoken' };
+      const env = { SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T1/B1/sekr1tpath', SMTP_USER: 'ml', SMTP_PASSWORD: 'sekr1tpass', RETRAIN_TOKEN: 'sekr1ttoken' };
       const saved = { ...process.env };
       Object.assign(process.env, env);
       let res;
+      let json;
       try {
         res = await watchesExportCommand({ configFile: cfg, out: join(dir, 'out'), profiles: false });
+        // Without --out: one JSON object on stdout.
+        json = await watchesExportCommand({ configFile: cfg, profiles: false });
       } finally {
         for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
         clearSecrets();
@@ -218,18 +224,20 @@ describe('watches export', () => {
       const files = readdirSync(join(dir, 'out')).sort();
       assert.deepEqual(files, ['driftbeat-fraud-challenger-score-shift.json', 'driftbeat-fraud-note-oov.json', 'driftbeat-fraud-score-stats.json', 'driftbeat-fraud-unseen-categories.json', 'driftbeat-fraud-volume.json']);
       const all = files.map((f) => readFileSync(join(dir, 'out', f), 'utf8')).join('\n');
-      assert.ok(!/sekr1t/.test(all), 'no secret in the exported JSON');
+      assert.ok(!/sekr1tpath|sekr1tpass/.test(all), 'no Slack or email secret in the exported JSON');
+      const challenger = JSON.parse(readFileSync(join(dir, 'out', 'driftbeat-fraud-challenger-score-shift.json'), 'utf8')) as WatchBody;
+      assert.equal(challenger.actions['retrain']!.webhook!.headers!['Authorization'], 'Bearer sekr1ttoken', 'the header as the retraining pipeline expects it');
+      assert.ok(!/\$\{/.test(all), 'no ${ENV} text left for Watcher, which would send it literally');
+      assert.ok(!/sekr1t/.test(`${res.text}${res.stderr ?? ''}`), 'the value is never printed');
       assert.match(res.stderr ?? '', /fraud-missing-spike: no watch/);
       assert.match(res.text, /5 watch\(es\) written/);
-      // Without --out: one JSON object on stdout.
-      const json = await watchesExportCommand({ configFile: cfg, profiles: false });
       assert.deepEqual(Object.keys(JSON.parse(json.text) as object).sort(), files.map((f) => f.replace(/\.json$/, '')));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('leaves webhook headers from ${ENV} as their ${ENV} text', async () => {
+  it('resolves webhook headers from the environment, and refuses naming the variable and the notifier when it is unset', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'driftbeat-watches-'));
     try {
       const cfg = join(dir, 'c.yml');
@@ -241,6 +249,10 @@ describe('watches export', () => {
       ].join('\n'));
       mkdirSync(join(dir, 'rules'));
       writeFileSync(join(dir, 'rules', 'v.yml'), 'type: volume\nmodel: fraud\nwindow: 15m\nschedule: "*/15 * * * *"\nmin_count: 5\nnotify: [retrain]\n');
+      delete process.env['TOK'];
+      const unset = await watchesExportCommand({ configFile: cfg, out: join(dir, 'out'), profiles: false });
+      assert.equal(unset.exitCode, 2);
+      assert.match(unset.stderr ?? '', /c\.yml:4:\d+: notifiers\.retrain\.headers\.Authorization: environment variable TOK is not set/);
       process.env['TOK'] = 'sekr1t-token-value';
       let res;
       try {
@@ -251,8 +263,11 @@ describe('watches export', () => {
       }
       assert.equal(res.exitCode, 0, res.stderr);
       const w = JSON.parse(readFileSync(join(dir, 'out', 'driftbeat-v.json'), 'utf8')) as WatchBody;
-      assert.deepEqual(w.actions['retrain']!.webhook!.headers, { 'Content-Type': 'application/json', Authorization: 'Bearer ${TOK}', 'X-Team': 'ml' });
-      assert.ok(w.metadata.driftbeat.notes.some((n) => /placeholders/.test(n)));
+      assert.deepEqual(w.actions['retrain']!.webhook!.headers, { 'Content-Type': 'application/json', Authorization: 'Bearer sekr1t-token-value', 'X-Team': 'ml' });
+      assert.ok(!/sekr1t/.test(`${res.text}${res.stderr ?? ''}`), 'the value is never printed');
+      // The search input ignores a model without documents yet, as the agent's _msearch header does.
+      const input = w.input as { search: { request: { indices_options: unknown } } };
+      assert.deepEqual(input.search.request.indices_options, { ignore_unavailable: true, allow_no_indices: true });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

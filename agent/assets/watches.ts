@@ -11,9 +11,10 @@
  *   Painless script (watch-scripts.ts, each documented against evaluate.ts); a transform with the
  *   same logic puts the breaches in the payload for the messages.
  * - actions: one per notifier of `notify` (slack, email, webhook, log -> logging), with
- *   throttle_period = realert. Secrets are never written: Slack and email use Watcher accounts
- *   named after the notifier (elasticsearch.yml + keystore), webhook headers and URL parts that
- *   came from ${ENV} are exported as their ${ENV} text, to be filled in.
+ *   throttle_period = realert. Slack and email use Watcher accounts named after the notifier
+ *   (elasticsearch.yml + keystore), so their secrets are never written; a webhook's URL and headers
+ *   are the config's, with ${ENV} resolved when the config is loaded (Watcher substitutes nothing;
+ *   an unset variable is a config error naming it and its key), and never printed unredacted.
  * - metadata: rule, type, what is and is not checked, how to regenerate, a content hash (setup
  *   compares it: Watcher returns a watch normalized, e.g. throttle_period_in_millis).
  *
@@ -57,7 +58,8 @@ type SearchBody = estypes.MsearchMultisearchBody;
 
 /** A search input. `body` is the agent's search body (estypes' WatcherSearchInputRequestBody knows only `query`). */
 export interface WatchSearchInput {
-  search: { request: { indices: string[]; rest_total_hits_as_int: true; body: SearchBody } };
+  /** Watcher's search input (estypes.WatcherSearchInputRequestDefinition), indices_options as the agent's _msearch header. */
+  search: { request: { indices: string[]; indices_options: estypes.IndicesOptions; rest_total_hits_as_int: true; body: SearchBody } };
 }
 
 /**
@@ -109,8 +111,6 @@ export interface GenerateWatchOptions {
   indexPrefix?: string;
   /** The config's notifiers (already interpolated). */
   notifiers: Record<string, NotifierConfig>;
-  /** The config's `notifiers` section before ${ENV} interpolation, to export ${ENV} text instead of secrets. */
-  rawNotifiers?: Record<string, unknown>;
   /** The command written into metadata.driftbeat.generated_by. */
   generatedBy?: string;
 }
@@ -233,7 +233,8 @@ interface SidePlan {
 function sideSearch(plan: RulePlan, side: 'cur' | 'ref', indexPrefix: string): SidePlan | undefined {
   const queries = plan.phase1.filter((q) => q.id.split('/')[1] === side);
   const countId = queryId(plan, side, 'count');
-  const search = compileSearches(queries, { indexPrefix }).find((s) => s.ids.includes(countId));
+  // One body per side (a watch's chain names its inputs): not packed under search.max_buckets as the agent's are.
+  const search = compileSearches(queries, { indexPrefix, maxBuckets: Number.POSITIVE_INFINITY }).find((s) => s.ids.includes(countId));
   if (!search) return undefined;
   return { search, names: new Map(search.ids.map((id, i) => [id, `q${i}`])) };
 }
@@ -244,6 +245,8 @@ function searchInput(s: CompiledSearch, map: Map<string, string>): WatchSearchIn
     search: {
       request: {
         indices: Array.isArray(index) ? index : [String(index)],
+        // As the agent's _msearch header: a model without documents yet is an empty window, not a failed watch.
+        indices_options: { ignore_unavailable: s.header.ignore_unavailable ?? true, allow_no_indices: s.header.allow_no_indices ?? true },
         // hits.total as a number, as the compare conditions and the scripts read it.
         rest_total_hits_as_int: true,
         body: replaceStrings(structuredClone(s.body), map),
@@ -494,13 +497,7 @@ function messageText(rule: Rule): { title: string; lines: string } {
   return { title, lines };
 }
 
-/** A string with anything that came from ${ENV} replaced: the raw ${ENV} text when known, else a marker. */
-function unsecret(value: string, raw: unknown): string {
-  if (typeof raw === 'string' && raw.includes('${')) return raw;
-  return redact(value) === value ? value : '${SET_ME}';
-}
-
-function action(name: string, n: NotifierConfig | undefined, raw: Record<string, unknown> | undefined, rule: Rule, notes: string[]): WatchAction | undefined {
+function action(name: string, n: NotifierConfig | undefined, rule: Rule, notes: string[]): WatchAction | undefined {
   const { title, lines } = messageText(rule);
   const throttle = rule.realert !== undefined ? { throttle_period: timeValue(rule.realert) } : {};
   if (!n) {
@@ -527,16 +524,10 @@ function action(name: string, n: NotifierConfig | undefined, raw: Record<string,
         email: { account: name, from: n.from, to: n.to, subject: `${n.subjectPrefix ? `${n.subjectPrefix} ` : ''}${title.replace(/^\[driftbeat\] /, '')}`, body: { text: lines } },
       };
     case 'webhook': {
-      const rawHeaders = (raw?.['headers'] ?? {}) as Record<string, unknown>;
-      const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-      for (const [k, v] of Object.entries(n.headers)) {
-        const out = unsecret(v, rawHeaders[k]);
-        headers[k] = out === v && SECRET_KEYS.some((s) => s.toLowerCase() === k.toLowerCase()) ? '${SET_ME}' : out;
-      }
-      let url = unsecret(n.url, raw?.['url']);
-      if (url !== n.url) notes.push(`webhook "${name}": the URL came from the environment; set it in the watch (${url})`);
-      if (Object.values(headers).some((h) => h.includes('${'))) notes.push(`webhook "${name}": header values from the environment are left as \${...} placeholders; fill them in after installing`);
-      if (!/^https?:\/\//.test(url)) url = 'https://set-me.invalid/';
+      // Watcher does no ${ENV} substitution: the config's values, already resolved from the
+      // environment when it was loaded (an unset variable is a config error naming it), go in as they are.
+      const headers: Record<string, string> = { 'Content-Type': 'application/json', ...n.headers };
+      const url = n.url;
       if (n.body !== undefined) notes.push(`webhook "${name}": the notifier's body template is not translated; the watch posts the breaches as JSON`);
       const body = `{"rule":${JSON.stringify(rule.name)},"type":${JSON.stringify(rule.type)},"model":${JSON.stringify(rule.model)},"severity":${JSON.stringify(rule.severity)},` +
         '"watch_id":"{{ctx.watch_id}}","window_from":"{{ctx.payload.window_from}}","window_to":"{{ctx.payload.window_to}}","breaches":{{#toJson}}ctx.payload.breaches{{/toJson}}}';
@@ -605,9 +596,8 @@ export function generateWatch(rule: Rule, options: GenerateWatchOptions): Genera
   if (parts.profileUsed && options.profile) notes.push(`numbers of the profile ${options.profile.model}@${options.profile.version} (built ${options.profile.built_at}) are in the condition: regenerate after rebuilding it`);
 
   const actions: Record<string, WatchAction> = {};
-  const rawNotifiers = options.rawNotifiers ?? {};
   for (const n of rule.notify) {
-    const a = action(n, options.notifiers[n], rawNotifiers[n] as Record<string, unknown> | undefined, rule, notes);
+    const a = action(n, options.notifiers[n], rule, notes);
     if (a) actions[n] = a;
   }
   if (Object.keys(actions).length === 0) {
@@ -660,16 +650,6 @@ export function watchSearches(body: WatchBody): { current: SearchBody; reference
 export interface WatchSource {
   config: Config;
   rules: Rule[];
-  rawNotifiers: Record<string, unknown>;
-}
-
-function rawNotifiersOf(configFile: string): Record<string, unknown> {
-  try {
-    const raw = readYaml(configFile, { interpolate: false }).value as { notifiers?: Record<string, unknown> };
-    return raw.notifiers ?? {};
-  } catch {
-    return {};
-  }
 }
 
 /** Loads config and rules; throws ConfigError / RuleError (exit 2) with every problem. */
@@ -679,7 +659,7 @@ export function loadWatchSource(configFile: string, options: { rulesPath?: strin
   if (!path) throw new ConfigError([{ key: 'rules.path', message: 'is not set: watches are generated from the rule files (rules: { path: rules })' }], 'ERR_WATCH_NO_RULES');
   const r = loadRulesDetailed([resolvePath(path)], { notifiers: Object.keys(config.notifiers), ...(options.env ? { env: options.env } : {}) });
   if (r.problems.length) throw new RuleError(r.problems);
-  return { config, rules: r.rules, rawNotifiers: rawNotifiersOf(configFile) };
+  return { config, rules: r.rules };
 }
 
 export type ProfileLookup = (model: string, version: string | undefined) => Promise<ReferenceProfile | undefined>;
@@ -721,7 +701,7 @@ export async function generateWatches(src: WatchSource, options: GenerateAllOpti
       notRead = unreadable;
     }
     try {
-      const w = generateWatch(rule, { notifiers: src.config.notifiers, rawNotifiers: src.rawNotifiers, indexPrefix, ...(profile ? { profile } : {}), ...(options.generatedBy ? { generatedBy: options.generatedBy } : {}) });
+      const w = generateWatch(rule, { notifiers: src.config.notifiers, indexPrefix, ...(profile ? { profile } : {}), ...(options.generatedBy ? { generatedBy: options.generatedBy } : {}) });
       // Without a readable store the profile may well exist: say that, not "build a profile".
       if (w.skipped) {
         warnings.push(notRead
@@ -876,8 +856,6 @@ export interface WatchesProviderOptions {
   /** Reference profiles; default: read from the configured store, also in a dry run (failures become warnings). */
   profiles?: ProfileLookup | false;
   rulesPath?: string;
-  /** The config file, to export ${ENV} text rather than secrets (default: none known, secrets become ${SET_ME}). */
-  configFile?: string;
 }
 
 /**
@@ -892,7 +870,7 @@ export function watchesSetupProvider(options: WatchesProviderOptions = {}): Watc
     if (!path) throw new DriftbeatError('ERR_WATCH_NO_RULES', 'rules.path is not set in the config: watches are generated from the rule files');
     const r = loadRulesDetailed([resolvePath(path)], { notifiers: Object.keys(ctx.config.notifiers) });
     if (r.problems.length) throw new RuleError(r.problems);
-    const src: WatchSource = { config: ctx.config, rules: r.rules, rawNotifiers: options.configFile ? rawNotifiersOf(options.configFile) : {} };
+    const src: WatchSource = { config: ctx.config, rules: r.rules };
     let close: (() => Promise<void>) | undefined;
     let profiles: ProfileLookup | undefined;
     if (options.profiles) profiles = options.profiles;
@@ -930,10 +908,20 @@ export const EXAMPLE_CONFIG = join(EXAMPLE_WATCHES_DIR, 'driftbeat.yml');
 export const EXAMPLE_RULES_DIR = fileURLToPath(new URL('../../rules/', import.meta.url));
 export const EXAMPLE_GENERATED_BY = 'node --import tsx agent/assets/watches.ts (from rules/ with kibana/watches/driftbeat.yml)';
 
+/**
+ * The environment the example watches are generated with: fixed, so the files do not depend on
+ * who regenerates them, and placeholders, never secrets (the JSON shows where each value goes).
+ */
+export const EXAMPLE_ENV: Readonly<Record<string, string>> = {
+  SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/EXAMPLE/EXAMPLE/EXAMPLE',
+  SMTP_USER: 'driftbeat',
+  SMTP_PASSWORD: 'example-password',
+  RETRAIN_TOKEN: 'example-retrain-token',
+};
+
 /** The example watches, without profiles (what each can and cannot check is in its metadata). */
 export async function exampleWatches(): Promise<GeneratedSet> {
-  // A fixed environment: the files must not depend on who regenerates them.
-  const src = loadWatchSource(EXAMPLE_CONFIG, { rulesPath: EXAMPLE_RULES_DIR, env: {} });
+  const src = loadWatchSource(EXAMPLE_CONFIG, { rulesPath: EXAMPLE_RULES_DIR, env: { ...EXAMPLE_ENV } });
   for (const r of src.rules) r.source = { ...r.source, file: basename(r.source.file) };
   return generateWatches(src, { generatedBy: EXAMPLE_GENERATED_BY });
 }

@@ -135,7 +135,7 @@ Examples:
         config,
         ...(steps ? { steps } : {}),
         dryRun: Boolean(opts.dryRun),
-        watches: watchesSetupProvider({ configFile: opts.config, ...(opts.dryRun ? { out: (l: string) => write(asComment(l)) } : {}) }),
+        watches: watchesSetupProvider({ ...(opts.dryRun ? { out: (l: string) => write(asComment(l)) } : {}) }),
       });
       process.stdout.write(summarizeSetup(report, Boolean(opts.dryRun)) + '\n');
       if (!report.ok) process.exitCode = 1;

@@ -67,7 +67,19 @@ async function runAgent(configFile: string, once: boolean): Promise<void> {
   process.on('SIGHUP', () => {
     if (!services.length) logger.info('SIGHUP received: no rules.path, nothing to reload');
   });
-  await agent.run();
+  // A backfill on a terminal shows its progress (lines done, lines/s, bytes left); nothing when piped.
+  const progress = once
+    ? await Promise.all([import('../telemetry/progress.ts'), import('../sources/file/source.ts')]).then(([{ startProgress }, { registryLag }]) =>
+      startProgress(process.stderr, () => {
+        const s = agent.pipeline?.stats;
+        return { lines: s ? s.indexed + s.duplicates + s.deadLettered : 0, bytesLeft: registryLag() };
+      }))
+    : undefined;
+  try {
+    await agent.run();
+  } finally {
+    progress?.stop();
+  }
 }
 
 export interface CheckResult {

@@ -103,6 +103,7 @@ const FieldsSchema = camel(
     features: nonEmpty.default('features').describe('Record field holding the object of model inputs.'),
     predictions: nonEmpty.default('prediction').describe('Record field holding the prediction (an object, or a scalar stored as prediction.value).'),
     text: z.array(nonEmpty).default([]).describe('Feature names holding free text (tokenized; OOV against the reference vocabulary).'),
+    prediction_classes: z.array(nonEmpty).default([]).describe('Class names of a prediction given as a list of probabilities, in list order (prediction.proba.<class>); else 0, 1, ...'),
     latency: nonEmpty.optional().describe('Record field holding the inference latency in milliseconds (stored as event.duration in ns).'),
     actual: z.union([nonEmpty, z.array(nonEmpty).min(1)]).optional()
       .describe('kind: feedback only. Record field(s) holding the actual outcome: one field (an object, or a scalar stored as actual.value) or a list of fields (actual.<field>).'),
@@ -200,6 +201,8 @@ export const EmbeddedOutputSchema = camel(
     path: nonEmpty.default('./data/driftbeat.duckdb').describe('DuckDB database file.'),
     batch_max_docs: z.int().positive().default(5000).describe('Documents per insert transaction.'),
     flush_interval: duration('1s').prefault('1s'),
+    memory_limit: bytes('64MiB').prefault('64MiB').describe("DuckDB's memory budget (its buffers; beyond it DuckDB evicts or spills to disk)."),
+    threads: z.int().positive().default(1).describe('DuckDB worker threads; 1 leaves the other cores to reading and normalizing. More speed up rules over large windows.'),
   }),
 );
 

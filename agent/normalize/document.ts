@@ -4,6 +4,8 @@
  * (agent/assets), the embedded schema and the rule backends together.
  */
 export type FeatureValue = number | string | boolean;
+/** A feature's value: one, or a list of them (a multi-valued feature, as an Elasticsearch array). */
+export type FeatureValues = FeatureValue | FeatureValue[];
 
 export interface TextStats {
   /** The raw text, indexed as `text` in Elasticsearch (never an aggregatable keyword). */
@@ -24,9 +26,9 @@ export interface PredictionDocument {
     duration?: number;
   };
   model: { name: string; version?: string };
-  /** Flattened (dotted keys) non-missing features; text features live under `text`. */
-  features: Record<string, FeatureValue>;
-  /** Flattened predictions; a scalar prediction is `prediction.value`. */
+  /** Flattened (dotted keys) non-missing features, lists as arrays; text features live under `text`. */
+  features: Record<string, FeatureValues>;
+  /** Flattened predictions; a scalar prediction is `prediction.value`; probabilities `prediction.proba.<class>`. */
   prediction: Record<string, FeatureValue>;
   /** Names (as in features./prediction. without the prefix; predictions as `prediction.<name>`) that are NA here. */
   missing: string[];

@@ -173,11 +173,11 @@ test('a value of the wrong type is kept as a string in features_unparsed and cou
   ok(line({ features: { amount: 10, country: 'DE', vip: true } }), ctx); // first-seen types: num, cat, bool
   const before = await metricValue('driftbeat_values_unparsed_total', { model: 'fraud' });
   const doc = ok(
-    line({ features: { amount: 'ten', country: 49, vip: 'yes', tags: ['a', 'b'] }, prediction: { score: 0.5 } }),
+    line({ features: { amount: 'ten', country: 49, vip: 'yes', tags: [{ a: 1 }] }, prediction: { score: 0.5 } }),
     ctx,
   );
   assert.deepEqual(doc.features, { country: '49' }, 'a number for a categorical feature is its string');
-  assert.deepEqual(doc.features_unparsed, { amount: 'ten', vip: 'yes', tags: '["a","b"]' });
+  assert.deepEqual(doc.features_unparsed, { amount: 'ten', vip: 'yes', tags: '[{"a":1}]' });
   assert.deepEqual(doc.missing, [], 'a wrong type is not NA');
   assert.equal(ctx.stats.unparsed, 3);
   assert.equal((await metricValue('driftbeat_values_unparsed_total', { model: 'fraud' })) - before, 3);
@@ -187,6 +187,34 @@ test('a value of the wrong type is kept as a string in features_unparsed and cou
   // predictions too
   const p = ok(line({ prediction: { score: 'high' } }), ctx);
   assert.deepEqual(p.features_unparsed, { 'prediction.score': 'high' });
+});
+
+test('list-valued features are multi-valued features, not features_unparsed', () => {
+  const ctx = ctxFor();
+  const doc = ok(line({ features: { tags: ['vip', 'new', 'vip', null], scores: [0.5, 0.5, 2], flags: [true], none: [], amount: 3 } }), ctx);
+  assert.deepEqual(doc.features, { tags: ['vip', 'new'], scores: [0.5, 0.5, 2], flags: [true], amount: 3 }, 'categories once each, numbers all kept, NA elements dropped');
+  assert.deepEqual(doc.missing, ['none'], 'an empty list is NA');
+  assert.equal(doc.features_unparsed, undefined);
+  // the list's type is the feature's type: a later scalar of that type is fine, coercions apply per element
+  assert.deepEqual(ok(line({ features: { tags: 'solo', scores: ['1.5', 'nan'] } }), ctx).features, { tags: 'solo', scores: [1.5] });
+  // what is not a list of scalars of one type stays unparsed: mixed, nested, an embedding
+  const embedding = Array.from({ length: 65 }, (_, i) => i / 100);
+  const bad = ok(line({ features: { scores: [1, 'x'], tags: [['a']], emb: embedding } }), ctx);
+  assert.deepEqual(Object.keys(bad.features_unparsed ?? {}), ['scores', 'tags', 'emb']);
+  assert.deepEqual(bad.features, {});
+});
+
+test('a probability list is normalized per class (class names from the config), with the most probable class as the value', () => {
+  const ctx = ctxFor({ fields: { prediction_classes: ['neg', 'neutral', 'pos'] } });
+  const whole = ok(line({ prediction: [0.1, 0.2, 0.7] }), ctx);
+  assert.deepEqual(whole.prediction, { 'proba.neg': 0.1, 'proba.neutral': 0.2, 'proba.pos': 0.7, value: 'pos' });
+  assert.equal(whole.features_unparsed, undefined);
+  const nested = ok(line({ prediction: { label: 'neg', probs: [0.6, 0.3, 0.1] } }), ctx);
+  assert.deepEqual(nested.prediction, { label: 'neg', 'probs.neg': 0.6, 'probs.neutral': 0.3, 'probs.pos': 0.1 });
+  // another length than the classes: unparsed, counted
+  assert.deepEqual(ok(line({ prediction: [0.4, 0.6] }), ctx).features_unparsed, { 'prediction.value': '[0.4,0.6]' });
+  // without class names, the indices
+  assert.deepEqual(ok(line({ prediction: [0.9, 0.1] }), ctxFor()).prediction, { 'proba.0': 0.9, 'proba.1': 0.1, value: '0' });
 });
 
 test('types come from the reference when one is set at runtime, not from the first value', () => {

@@ -13,8 +13,16 @@
  *   that way anyway); "true"/"false"/"True"/"False" for a bool field become booleans. "nan",
  *   "inf", "-inf", "infinity" (any case) for a num field are NA, as Evidently treats ±inf.
  *   Anything else of the wrong type goes to features_unparsed as a string and is counted.
- * - Arrays are not flattened (an embedding would explode the feature names): an array value is
- *   kept as its JSON text in features_unparsed. Objects nested deeper than MAX_DEPTH likewise.
+ * - A list of scalars (up to MAX_LIST_ITEMS) is a multi-valued feature, `features.<name>: [...]`,
+ *   as Elasticsearch indexes an array: each element typed and coerced like a single value, NA
+ *   elements dropped, repeated categories kept once (a keyword array counts a document once per
+ *   term), numbers all kept; an empty list is NA. Longer lists (embeddings), nested lists and lists
+ *   of mixed types stay JSON text in features_unparsed, as do objects nested deeper than MAX_DEPTH.
+ * - A list of numbers as a prediction is class probabilities: `prediction.<name>.<class>` per
+ *   element, class names from `fields.prediction_classes` (else the indices 0, 1, ...); a list of
+ *   another length than the classes goes to features_unparsed. When the whole prediction field is
+ *   the list, it becomes `prediction.proba.<class>` and `prediction.value` is the most probable
+ *   class.
  * - Wrong-typed predictions also go to features_unparsed, under `prediction.<name>`.
  * - A wrong-typed value is not NA: it is not listed in `missing`.
  * - max_features counts distinct feature names per model seen in the logs (reference names
@@ -31,7 +39,7 @@
 import type { InputConfig } from '../config/schema.ts';
 import type { OutEvent } from '../sinks/sink.ts';
 import { featuresOverflow, valuesUnparsed } from '../telemetry/metrics.ts';
-import type { FeatureValue, PredictionDocument, TextStats } from './document.ts';
+import type { FeatureValue, FeatureValues, PredictionDocument, TextStats } from './document.ts';
 import { replaceNonFiniteTokens } from './json.ts';
 import { lookupReference, type FeatureType, type ModelReference, type ReferenceInfo } from './reference-info.ts';
 import { checkTimestamp, EPOCH_UNIT_NAMES, isCanonicalIsoUtc, type TimestampFormat, type TimestampProblem } from './timestamp.ts';
@@ -72,6 +80,8 @@ export const REJECT_CODES = {
 
 /** Nesting depth of features/predictions objects that is flattened; deeper objects are kept as JSON text. */
 export const MAX_DEPTH = 8;
+/** Longest list kept as a multi-valued feature; longer ones (embeddings) go to features_unparsed. */
+export const MAX_LIST_ITEMS = 64;
 /** Longest quoted value in a rejection reason or an unparsed value. */
 const PREVIEW_CHARS = 80;
 const UNPARSED_MAX_CHARS = 1024;
@@ -172,6 +182,8 @@ export class NormalizeContext {
   /** @internal */ readonly modelName: string | undefined;
   /** @internal */ readonly modelVersion: string | undefined;
   /** @internal */ readonly textFields: ReadonlySet<string>;
+  /** @internal fields.prediction_classes: names of the elements of a probability list. */
+  readonly predictionClasses: readonly string[];
   /** @internal */ readonly naValues: ReadonlySet<string>;
   /** @internal */ readonly naMaxLength: number;
   /** @internal */ readonly labels: Readonly<Record<string, string>> | undefined;
@@ -208,6 +220,7 @@ export class NormalizeContext {
     this.modelName = input.model.name;
     this.modelVersion = input.model.version;
     this.textFields = new Set(f.text);
+    this.predictionClasses = f.predictionClasses;
     this.naValues = new Set(input.naValues);
     this.naMaxLength = input.naValues.reduce((m, x) => Math.max(m, x.length), 0);
     const labelKeys = Object.keys(input.labels);
@@ -408,7 +421,7 @@ interface Acc {
   state: ModelState;
   ref: ModelReference | undefined;
   table: SlotTable;
-  features: Record<string, FeatureValue>;
+  features: Record<string, FeatureValues>;
   prediction: Record<string, FeatureValue>;
   missing: string[];
   unparsed: Record<string, string> | undefined;
@@ -493,7 +506,8 @@ function addFeature(acc: Acc, name: string, v: unknown): void {
     return;
   }
   if (typeof v === 'object' || typeof v === 'function' || v === undefined) {
-    addUnparsed(acc, name, v); // arrays, and objects nested beyond MAX_DEPTH
+    if (Array.isArray(v)) addList(acc, name, v, slot);
+    else addUnparsed(acc, name, v); // objects nested beyond MAX_DEPTH
     return;
   }
   const s = v as string | number | boolean;
@@ -508,6 +522,55 @@ function addFeature(acc: Acc, name: string, v: unknown): void {
   if (out === NA) acc.missing.push(name);
   else if (out === BAD) addUnparsed(acc, name, v);
   else put(acc.features, name, out);
+}
+
+/** A list-valued feature (see the module comment); anything else of a list goes to features_unparsed. */
+function addList(acc: Acc, name: string, list: unknown[], slot: Slot): void {
+  if (list.length > MAX_LIST_ITEMS) {
+    addUnparsed(acc, name, list);
+    return;
+  }
+  let type = slot.refType ?? slot.cell.type;
+  const out: FeatureValue[] = [];
+  for (const x of list) {
+    if (isNA(acc.ctx, x)) continue;
+    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') {
+      addUnparsed(acc, name, list);
+      return;
+    }
+    if (type === null) type = inferType(x);
+    const c = coerce(x, type);
+    if (c === NA) continue;
+    if (c === BAD) {
+      addUnparsed(acc, name, list);
+      return;
+    }
+    if (type !== 'num' && out.includes(c)) continue;
+    out.push(c);
+  }
+  if (out.length === 0) {
+    acc.missing.push(name);
+    return;
+  }
+  if (slot.refType === null && slot.cell.type === null) slot.cell.type = type;
+  put(acc.features, name, out);
+}
+
+/** Class probabilities (see the module comment); false when the list is not one (then unparsed). */
+function addProbabilities(acc: Acc, name: string, list: unknown[]): boolean {
+  const classes = acc.ctx.predictionClasses;
+  if (list.length === 0 || list.length > MAX_LIST_ITEMS || (classes.length > 0 && list.length !== classes.length)) return false;
+  let best = 0;
+  for (let i = 0; i < list.length; i++) {
+    const p = list[i];
+    if (typeof p !== 'number' || !Number.isFinite(p)) return false;
+    if (p > (list[best] as number)) best = i;
+  }
+  const whole = name === 'value';
+  const base = whole ? 'proba.' : name + '.';
+  for (let i = 0; i < list.length; i++) addPrediction(acc, base + (classes[i] ?? String(i)), list[i]);
+  if (whole) addPrediction(acc, 'value', classes[best] ?? String(best));
+  return true;
 }
 
 function addText(acc: Acc, name: string, v: unknown, vocabulary: ReadonlySet<string> | undefined): void {
@@ -570,7 +633,7 @@ function addPrediction(acc: Acc, name: string, v: unknown): void {
     return;
   }
   if (typeof v === 'object' || typeof v === 'function' || v === undefined) {
-    addUnparsed(acc, 'prediction.' + name, v);
+    if (!(Array.isArray(v) && addProbabilities(acc, name, v))) addUnparsed(acc, 'prediction.' + name, v);
     return;
   }
   const s = v as string | number | boolean;

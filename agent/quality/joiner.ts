@@ -60,7 +60,15 @@ export interface JoinSinkOptions {
   deadLetter: DeadLetterWriter;
   logger: Logger;
   now?: () => number;
+  /**
+   * True while the prediction ship path has a backlog: the join then waits (up to YIELD_MAX_MS per
+   * lookup) so that it never slows the shipping of predictions, which share the store and the CPU.
+   */
+  shipBusy?: () => boolean;
 }
+
+/** The longest the join waits for the ship path per lookup: a saturated ship path slows the join to one lookup (1,000 outcomes) a minute, never stops it. */
+export const YIELD_MAX_MS = 60_000;
 
 export interface JoinStats {
   joined: number;
@@ -87,7 +95,9 @@ export class JoinSink implements Sink {
   }
 
   async start(): Promise<void> {
-    await this.#o.store.init(this.#o.model);
+    // Not awaited: an engine that refuses for now (429 circuit breaker, found on the real engine)
+    // must not stop the agent; the first write creates the index, retried with its batch.
+    this.#o.store.init(this.#o.model).catch((err: unknown) => this.#o.logger.warn({ error: err }, `outcomes of ${this.#o.model}: creating the table or index failed, retried with the first write: ${err instanceof Error ? err.message : String(err)}`));
     outcomesPending.set({ model: this.#o.model }, this.#o.pending.size);
     this.#timer = setInterval(() => void this.retry().catch((err: unknown) => this.#o.logger.warn({ error: err }, `retrying waiting outcomes failed: ${String(err)}`)), this.#o.join.retryInterval);
     this.#timer.unref();
@@ -147,6 +157,7 @@ export class JoinSink implements Sink {
     const { store, pending, join, model, gate } = this.#o;
     const now = this.#now();
     for (let i = 0; i < events.length; i += LOOKUP_CHUNK) {
+      await this.#yield();
       const chunk = events.slice(i, i + LOOKUP_CHUNK);
       const found = await store.findPredictions(model, [...new Set(chunk.map((e) => e.id))]);
       const docs: OutcomeDocument[] = [];
@@ -173,6 +184,13 @@ export class JoinSink implements Sink {
     }
     outcomesPending.set({ model }, pending.size);
     if (fromPending) gate.forward();
+  }
+
+  async #yield(): Promise<void> {
+    const busy = this.#o.shipBusy;
+    if (!busy) return;
+    const until = Date.now() + YIELD_MAX_MS;
+    while (busy() && !this.#stopped && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Stops waiting for room in the pending set (the agent is stopping; the unsettled lines are read again next time). */

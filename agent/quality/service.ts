@@ -44,6 +44,8 @@ export interface FeedbackDeps {
   logger: Logger;
   dataDir: string;
   onFatal: (err: Error) => void;
+  /** True while the prediction pipeline has a backlog (the join gives way to it). */
+  shipBusy?: () => boolean;
 }
 
 interface Running {
@@ -76,7 +78,7 @@ export class FeedbackService {
       const pending = new PendingSet(joinPath(dataDir, 'feedback', `${id.replace(/[^A-Za-z0-9_.-]/g, '_')}.pending.json`), join.maxPending);
       const gate = new AckGate(pending, (key, end) => registry.ack(key, end));
       const log = logger.child({ 'input.id': id });
-      const sink = new JoinSink({ model: input.model.name!, join, store, pending, gate, deadLetter, logger: log });
+      const sink = new JoinSink({ model: input.model.name!, join, store, pending, gate, deadLetter, logger: log, ...(this.#deps.shipBusy ? { shipBusy: this.#deps.shipBusy } : {}) });
       const out = config.output;
       const pipeline = new Pipeline({
         sink,

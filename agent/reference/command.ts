@@ -3,6 +3,7 @@
  * builds the profile (build.ts), saves it in the configured output's store and, with --out,
  * writes it as JSON. Also `openReferenceStore(config)` for the agent and the rule backends.
  */
+import { QUALITY_METRICS } from '../rules/quality-schema.ts';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -31,6 +32,8 @@ export interface ReferenceBuildCommandOptions {
   predictionColumns?: string[];
   /** Build and write --out only, do not save in the configured store. */
   noStore?: boolean;
+  /** Quality metrics of this version on validation data, for model_quality rules (`--metrics f1=0.81,recall=0.7`). */
+  validationMetrics?: Record<string, number>;
   stdout?: { write(s: string): unknown };
   stderr?: ProgressStream;
   now?: () => Date;
@@ -64,7 +67,7 @@ export async function openReferenceStore(config: Config): Promise<OpenedReferenc
 
 /** The input whose model.name is `model`; else the only input that reads the name from a field. */
 export function inputForModel(config: Config, model: string, configFile = 'config'): InputConfig {
-  const exact = config.inputs.find((i) => i.model.name === model);
+  const exact = config.inputs.find((i) => i.model.name === model && i.kind !== 'feedback');
   if (exact) return exact;
   const dynamic = config.inputs.filter((i) => i.model.nameField !== undefined);
   if (dynamic.length === 1) return dynamic[0]!;
@@ -123,6 +126,7 @@ export async function referenceBuildCommand(opts: ReferenceBuildCommandOptions):
     ...(opts.now ? { now: opts.now } : {}),
   });
   const profile = built.profile;
+  if (opts.validationMetrics) profile.source.validation_metrics = opts.validationMetrics;
   for (const s of built.skipped) stderr.write(`reference: skipped "${s.name}": ${s.reason}\n`);
   const { reviewProfile } = await import('./review.ts');
   const warnings = [
@@ -180,13 +184,15 @@ Examples:
     .option('--prediction-columns <names>', 'comma-separated prediction columns of a flat file (default: score,label when present)')
     .option('--progress', 'always draw the progress bar (default: only when stderr is a terminal)')
     .option('--no-store', 'do not save in the configured output; only write --out')
+    .option('--metrics <name=value,...>', 'validation metrics of this version (accuracy, precision, recall, f1, roc_auc, mae, ...), the reference of model_quality rules with reference: { profile: true }')
     .addHelpText('after', `
 Examples:
   $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.parquet
   $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.csv --out fraud-1.4.2.json
 
 With the embedded output held by a running agent, the profile is built in the agent (its HTTP endpoint).`)
-    .action(async (data: string, o: { config: string; model: string; version: string; out?: string; format?: string; predictionColumns?: string; progress?: boolean; store?: boolean }) => {
+    .action(async (data: string, o: { config: string; model: string; version: string; out?: string; format?: string; predictionColumns?: string; progress?: boolean; store?: boolean; metrics?: string }) => {
+      const metrics = o.metrics === undefined ? undefined : parseMetrics(o.metrics);
       if (o.format !== undefined && !['csv', 'jsonl', 'parquet'].includes(o.format)) {
         throw new ConfigError([{ key: '--format', message: `expected csv, jsonl or parquet, received "${o.format}"` }], 'ERR_REFERENCE_FORMAT');
       }
@@ -198,6 +204,7 @@ With the embedded output held by a running agent, the profile is built in the ag
         ...(o.format ? { format: o.format as DataFormat } : {}),
         ...(o.predictionColumns ? { predictionColumns: o.predictionColumns.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
         ...(o.store === false ? { noStore: true } : {}),
+        ...(metrics ? { validationMetrics: metrics } : {}),
       };
       if (o.progress || o.store === false) {
         // --progress draws on this terminal; --no-store opens no store: both run here.
@@ -209,4 +216,21 @@ With the embedded output held by a running agent, the profile is built in the ag
       const code = await runOrForward(o.config, { command: 'reference build', args }, { stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr });
       if (code !== 0) process.exitCode = code;
     });
+}
+
+/** `accuracy=0.93,f1=0.81` -> { accuracy: 0.93, f1: 0.81 }; names are model_quality metrics. */
+export function parseMetrics(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const [name, value, ...rest] = part.split('=');
+    const v = Number(value);
+    if (!name || value === undefined || rest.length || value.trim() === '' || !Number.isFinite(v)) {
+      throw new ConfigError([{ key: '--metrics', message: `expected name=number pairs separated by commas, e.g. f1=0.81,recall=0.7, received "${part}"` }], 'ERR_REFERENCE_METRICS');
+    }
+    if (!(QUALITY_METRICS as readonly string[]).includes(name.trim())) {
+      throw new ConfigError([{ key: '--metrics', message: `expected one of ${QUALITY_METRICS.join(', ')}, received "${name}"` }], 'ERR_REFERENCE_METRICS');
+    }
+    out[name.trim()] = v;
+  }
+  return out;
 }

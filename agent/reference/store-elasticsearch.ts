@@ -44,6 +44,8 @@ export interface ReferenceDocument {
   source_path: string;
   source_rows: number;
   source_format: ReferenceProfile['source']['format'];
+  /** Validation metrics given at build (model_quality rules), kept whole. */
+  source_validation_metrics?: Record<string, number>;
   /** Index of the field in the build, so get() returns the fields in the order they were built. */
   position: number;
   profile: FieldProfile;
@@ -68,6 +70,7 @@ export function referenceDocument(profile: ReferenceProfile, f: FieldProfile, po
     position,
     profile: f,
   };
+  if (profile.source.validation_metrics) d.source_validation_metrics = profile.source.validation_metrics;
   if (f.categories) d.category_values = f.categories.map((c) => c.value);
   if (f.vocabulary) d.vocabulary_tokens = f.vocabulary.map((v) => v.token);
   if (f.numeric) d.numeric = f.numeric;
@@ -102,6 +105,7 @@ export function referenceMappings(): Mappings {
       source_path: keyword(),
       source_rows: long,
       source_format: keyword(),
+      source_validation_metrics: opaque,
       built_at: date,
     },
   };
@@ -180,7 +184,7 @@ export class ElasticsearchReferenceStore implements ReferenceStore {
       model,
       version: v,
       built_at: first.built_at,
-      source: { path: first.source_path, rows: first.source_rows, format: first.source_format },
+      source: { path: first.source_path, rows: first.source_rows, format: first.source_format, ...(first.source_validation_metrics ? { validation_metrics: first.source_validation_metrics } : {}) },
       fields: docs.map((d) => d.profile),
     };
   }

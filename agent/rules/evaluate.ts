@@ -286,6 +286,8 @@ function unseen(ctx: Ctx, rule: UnseenCategoriesRule, fp: FieldPlan, seg: string
     refCountValue = ref ? bucketSum(ref) : 0;
     details.reference_categories = known.size;
     if (ref && ref.other > 0) details.reference_truncated = true;
+    // Values beyond the terms size (capped under search.max_buckets) are neither known nor unseen.
+    if (cur && cur.other > 0) details.current_truncated = true;
   } else {
     const u = answer(ctx, 'cur', 'unseen', fp.path, seg);
     present = u?.present ?? 0;

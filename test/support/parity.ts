@@ -252,10 +252,15 @@ export function valuesFromEvents(events: readonly OutEvent[]): ValuesOf {
 }
 
 /** Numbers to 9 significant digits (float summation order), evaluated_at dropped. */
+/**
+ * Numbers to 9 significant digits (sums in another order differ in the last bits). Left out: the
+ * evaluation time, and `text` (a violation rendered from numbers compared here already, at 4
+ * digits: 0.094525 shows as 0.09452 or 0.09453 depending on the last bit of the sum).
+ */
 export function norm(v: unknown): unknown {
   if (typeof v === 'number') return Number.isFinite(v) && v !== 0 ? Number(v.toPrecision(9)) : v;
   if (Array.isArray(v)) return v.map(norm);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([k]) => k !== 'evaluated_at').map(([k, x]) => [k, norm(x)]));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([k]) => k !== 'evaluated_at' && k !== 'text').map(([k, x]) => [k, norm(x)]));
   return v;
 }
 
@@ -301,7 +306,13 @@ export function compareResults(e: TickReport, s: TickReport, relTolerance: numbe
     const where = `${r.rule} ${r.field} [${r.segment}] ${r.window.from}`;
     const ja = JSON.stringify(norm(a.exact));
     const jb = JSON.stringify(norm(b.exact));
-    if (ja !== jb) out.push(`${where}: embedded ${ja.slice(0, 600)} vs engine ${jb.slice(0, 600)}`);
+    if (ja !== jb) {
+      // Show where they part, not the common head: results are long.
+      let at = 0;
+      while (at < ja.length && ja[at] === jb[at]) at++;
+      const from = Math.max(0, at - 120);
+      out.push(`${where}: from char ${at}: embedded …${ja.slice(from, at + 300)} vs engine …${jb.slice(from, at + 300)}`);
+    }
     for (const [k, va] of Object.entries(a.approx)) {
       const vb = b.approx[k] ?? null;
       if (va === null || vb === null ? va !== vb : Math.abs(va - vb) > relTolerance * Math.max(Math.abs(va), 1e-12)) out.push(`${where}: ${k} ${va} vs ${vb}`);

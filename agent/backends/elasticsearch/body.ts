@@ -16,6 +16,7 @@ import type { estypes } from '@elastic/elasticsearch';
 import { predictionsStream } from '../../normalize/document.ts';
 import { referenceDocId } from '../../reference/profile.ts';
 import { qualitySearch } from './quality.ts';
+import { cappedSizes, DEFAULT_MAX_BUCKETS, packQueries } from './buckets.ts';
 import { segmentKey, sortBuckets, type Bucket, type Payload, type Query, type SegmentAnswers, type Side } from '../../rules/plan.ts';
 
 export interface EsOptions {
@@ -23,6 +24,10 @@ export interface EsOptions {
   indexPrefix?: string;
   /** Buckets per segment field (group_by). */
   segmentSize?: number;
+  /** The engine's search.max_buckets (default 65,535): no body asks for more (buckets.ts). */
+  maxBuckets?: number;
+  /** Each query in a body of its own with sizes capped to the worst case (a retry after too_many_buckets). */
+  capped?: boolean;
 }
 
 export interface CompiledSearch {
@@ -30,6 +35,8 @@ export interface CompiledSearch {
   body: estypes.MsearchMultisearchBody;
   /** Query ids answered by this search. */
   ids: string[];
+  /** The queries it answers (aggregation searches), so that a refused body can be compiled again. */
+  queries?: Query[];
   parse(response: EsJson): Map<string, SegmentAnswers>;
 }
 
@@ -233,6 +240,7 @@ function getPath(src: unknown, path: string): unknown {
 export function compileSearches(queries: readonly Query[], options: EsOptions = {}): CompiledSearch[] {
   const prefix = options.indexPrefix ?? 'driftbeat';
   const segSize = options.segmentSize ?? SEGMENT_SIZE;
+  const maxBuckets = options.maxBuckets ?? DEFAULT_MAX_BUCKETS;
   const out: CompiledSearch[] = [];
   const groups = new Map<string, Query[]>();
   for (const q of queries) {
@@ -249,37 +257,50 @@ export function compileSearches(queries: readonly Query[], options: EsOptions = 
     if (!g) groups.set(k, (g = []));
     g.push(q);
   }
-  for (const g of groups.values()) {
-    const first = g[0]!;
-    const inner: Record<string, estypes.AggregationsAggregationContainer> = {};
-    g.forEach((q, i) => Object.assign(inner, aggsFor(q, `q${i}`, prefix)));
-    const body: estypes.MsearchMultisearchBody = {
-      size: 0,
-      track_total_hits: true,
-      query: { bool: { filter: filterOf(first.filter) } },
-    };
-    const aggs = nest(first.groupBy, inner, segSize);
-    if (Object.keys(aggs).length) body.aggs = aggs;
-    out.push({
-      header: header(prefix, first.filter.model),
-      body,
-      ids: g.map((q) => q.id),
-      parse(resp) {
-        const res = new Map<string, SegmentAnswers>(g.map((q) => [q.id, new Map()]));
-        const visit = (seg: string, a: EsJson, docCount: number | undefined) => {
-          const n = docCount ?? hitsTotal(resp);
-          g.forEach((q, i) => {
-            const p = payloadOf(q, `q${i}`, a, n);
-            if (p) res.get(q.id)!.set(seg, p);
-          });
-        };
-        if (first.groupBy.length === 0) visit('', (resp.aggregations ?? {}) as EsJson, undefined);
-        else eachSegment(resp.aggregations as EsJson | undefined, first.groupBy, 0, [], visit);
-        return res;
-      },
-    });
+  for (const group of groups.values()) {
+    if (options.capped) {
+      for (const q of group) {
+        const c = cappedSizes(q, segSize, maxBuckets);
+        const sized = (c.size !== undefined ? { ...q, size: c.size } : q) as Query;
+        out.push({ ...groupSearch([sized], prefix, c.segmentSize, [q.id]), queries: [q] });
+      }
+      continue;
+    }
+    for (const g of packQueries(group, maxBuckets)) out.push({ ...groupSearch(g, prefix, segSize), queries: g });
   }
   return out;
+}
+
+/** One body for queries of one filter + group_by (one aggregation each); `ids` as answered. */
+function groupSearch(g: Query[], prefix: string, segSize: number, ids = g.map((q) => q.id)): CompiledSearch {
+  const first = g[0]!;
+  const inner: Record<string, estypes.AggregationsAggregationContainer> = {};
+  g.forEach((q, i) => Object.assign(inner, aggsFor(q, `q${i}`, prefix)));
+  const body: estypes.MsearchMultisearchBody = {
+    size: 0,
+    track_total_hits: true,
+    query: { bool: { filter: filterOf(first.filter) } },
+  };
+  const aggs = nest(first.groupBy, inner, segSize);
+  if (Object.keys(aggs).length) body.aggs = aggs;
+  return {
+    header: header(prefix, first.filter.model),
+    body,
+    ids,
+    parse(resp) {
+      const res = new Map<string, SegmentAnswers>(ids.map((id) => [id, new Map()]));
+      const visit = (seg: string, a: EsJson, docCount: number | undefined) => {
+        const n = docCount ?? hitsTotal(resp);
+        g.forEach((q, i) => {
+          const p = payloadOf(q, `q${i}`, a, n);
+          if (p) res.get(ids[i]!)!.set(seg, p);
+        });
+      };
+      if (first.groupBy.length === 0) visit('', (resp.aggregations ?? {}) as EsJson, undefined);
+      else eachSegment(resp.aggregations as EsJson | undefined, first.groupBy, 0, [], visit);
+      return res;
+    },
+  };
 }
 
 function valuesSearch(q: Extract<Query, { kind: 'values' }>, prefix: string, segSize: number): CompiledSearch {

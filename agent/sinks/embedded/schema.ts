@@ -4,9 +4,9 @@
  * Layout (write SQL against this; all timestamps are TIMESTAMPTZ and the session zone is UTC):
  *
  * `predictions`: one row per document, the whole document kept as JSON.
- *   model_name VARCHAR, event_id VARCHAR      -- PRIMARY KEY: a second document with the same id
- *                                             -- is a duplicate (Elasticsearch's 409 on `create`)
- *   ts TIMESTAMPTZ                            -- `@timestamp`
+ *   model_name VARCHAR, event_id VARCHAR      -- the sink stores a document once: a second one with
+ *   ts TIMESTAMPTZ                            -- the same model, id and `@timestamp` is a duplicate
+ *                                             -- (Elasticsearch's 409 on `create`; see sink.ts)
  *   model_version VARCHAR, ingested TIMESTAMPTZ, host VARCHAR,
  *   file_path VARCHAR, file_offset BIGINT, duration_ns BIGINT,
  *   labels MAP(VARCHAR, VARCHAR)              -- `labels['region']` (NULL when absent)
@@ -38,9 +38,11 @@
  *   token_count INTEGER, oov_count INTEGER    -- NULL until a reference vocabulary exists
  *   oov_tokens VARCHAR[]                      -- distinct OOV tokens, capped; UNNEST for top words
  *
- * No other indexes: DuckDB scans columns with zone maps, and documents arrive roughly in `ts` order,
- * so `WHERE model_name = ? AND ts >= ? AND ts < ?` skips most row groups. The primary key's index is
- * what makes deduplication cheap; it costs memory in proportion to the number of documents.
+ * No indexes: DuckDB scans columns with zone maps, and documents arrive roughly in `ts` order, so
+ * `WHERE model_name = ? AND ts >= ? AND ts < ?` skips most row groups; the sink's duplicate check
+ * is such a scan over the time span of its batch. Schema version 1 had a PRIMARY KEY on
+ * (model_name, event_id): its ART index held every key in memory (71 MB per million documents,
+ * growing with the store, never evicted) and cost about 10 µs per insert; version 2 drops it.
  *
  * Versioning: `schema_version(component, version, applied_at)` holds one row per component that
  * owns tables (this file is component `documents`). `migrate()` applies the steps a file lacks, in
@@ -100,6 +102,25 @@ export const DOCUMENT_MIGRATIONS: readonly string[] = [
     oov_count INTEGER,
     oov_tokens VARCHAR[]
   );
+  `,
+  // 2: predictions without the PRIMARY KEY (see above). DuckDB cannot drop a constraint: rebuild.
+  `
+  CREATE TABLE ${PREDICTIONS}_v2 (
+    model_name VARCHAR NOT NULL,
+    event_id VARCHAR NOT NULL,
+    ts TIMESTAMPTZ NOT NULL,
+    model_version VARCHAR,
+    ingested TIMESTAMPTZ,
+    host VARCHAR,
+    file_path VARCHAR,
+    file_offset BIGINT,
+    duration_ns BIGINT,
+    labels MAP(VARCHAR, VARCHAR),
+    doc JSON NOT NULL
+  );
+  INSERT INTO ${PREDICTIONS}_v2 SELECT * FROM ${PREDICTIONS} ORDER BY ts;
+  DROP TABLE ${PREDICTIONS};
+  ALTER TABLE ${PREDICTIONS}_v2 RENAME TO ${PREDICTIONS};
   `,
 ];
 

@@ -9,6 +9,8 @@ import type { DeadLetterEntry } from '../sink.ts';
 import { countDocuments, listModels, queryDocuments } from './query.ts';
 import { EmbeddedSink } from './sink.ts';
 import { openStore } from './store.ts';
+import { DOCUMENT_MIGRATIONS } from './schema.ts';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { makeBatch, makeDoc } from './testdocs.ts';
 
 function tempDb(t: { after: (fn: () => void) => void }): string {
@@ -123,6 +125,29 @@ test('long tables: numbers in num, strings and booleans in str, missing names, t
   ]);
 });
 
+test('list-valued features are one long row per element; class probabilities are prediction values', async (t) => {
+  const sink = new EmbeddedSink({ path: tempDb(t) });
+  t.after(() => sink.stop());
+  const doc = makeDoc(0, {
+    features: { tags: ['vip', 'new'], scores: [0.5, 0.5, 2], age: 3 },
+    prediction: { 'proba.neg': 0.25, 'proba.pos': 0.75, value: 'pos' },
+    missing: [],
+  });
+  await sink.send({ events: [{ id: doc.event.id, doc, bytes: 1 }], bytes: 1 });
+  const values = await sink.store!.all('SELECT kind, name, num, str FROM prediction_values ORDER BY kind, name, num, str');
+  assert.deepEqual(values, [
+    { kind: 'feature', name: 'age', num: 3, str: null },
+    { kind: 'feature', name: 'scores', num: 0.5, str: null },
+    { kind: 'feature', name: 'scores', num: 0.5, str: null },
+    { kind: 'feature', name: 'scores', num: 2, str: null },
+    { kind: 'feature', name: 'tags', num: null, str: 'new' },
+    { kind: 'feature', name: 'tags', num: null, str: 'vip' },
+    { kind: 'prediction', name: 'proba.neg', num: 0.25, str: null },
+    { kind: 'prediction', name: 'proba.pos', num: 0.75, str: null },
+    { kind: 'prediction', name: 'value', num: null, str: 'pos' },
+  ]);
+});
+
 test('timestamps round-trip, offsets become UTC, windows are closed-open', async (t) => {
   const sink = new EmbeddedSink({ path: tempDb(t) });
   t.after(() => sink.stop());
@@ -189,6 +214,30 @@ test('a document DuckDB cannot store is dead-lettered alone with the reason; the
   assert.equal(v!.n, 38, 'no long-table row of a dead-lettered document');
   // the sink goes on: the next batch is stored as usual
   assert.equal((await sink.send(makeBatch(40, 50))).indexed, 10);
+});
+
+test('a file of schema version 1 (PRIMARY KEY) is migrated: its documents kept, still duplicates when sent again', async (t) => {
+  const path = tempDb(t);
+  const v1 = await DuckDBInstance.create(path);
+  const con = await v1.connect();
+  await con.run(DOCUMENT_MIGRATIONS[0]!);
+  await con.run(`CREATE TABLE schema_version (component VARCHAR PRIMARY KEY, version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL);
+                 INSERT INTO schema_version VALUES ('documents', 1, now())`);
+  const old = makeDoc(3);
+  await con.run(`INSERT INTO predictions VALUES ('fraud', 'ev-3', '${old['@timestamp']}', '1.4.2', NULL, 'host-a', NULL, 600, NULL, NULL, '${JSON.stringify(old)}')`);
+  con.closeSync();
+  v1.closeSync();
+
+  const sink = new EmbeddedSink({ path });
+  t.after(() => sink.stop());
+  await sink.start();
+  const [v] = await sink.store!.all<{ version: number }>(`SELECT version FROM schema_version WHERE component = 'documents'`);
+  assert.equal(v!.version, 2);
+  assert.deepEqual(await sink.send(makeBatch(0, 5)), { indexed: 4, duplicates: 1, deadLettered: 0, retries: 0 });
+  assert.equal(await countDocuments(sink.store!, { model: 'fraud' }), 5);
+  // the same id at another time is another record (a re-read line has its own timestamp)
+  const later = makeDoc(3, { '@timestamp': '2024-05-02T00:00:00.000Z' });
+  assert.equal((await sink.send({ events: [{ id: later.event.id, doc: later, bytes: 1 }], bytes: 1 })).indexed, 1);
 });
 
 test('a store shared with the sink sees each batch once send() resolves, and stays open after stop()', async (t) => {

@@ -1,12 +1,19 @@
 /**
  * The embedded sink: writes batches of documents into the DuckDB store (schema.ts).
  *
- * One `send()` is one transaction: stage the batch (appender into a TEMP table), insert the new
- * documents with `ON CONFLICT DO NOTHING` (the primary key decides what is a duplicate, as a 409
- * does in Elasticsearch), then derive the long-table rows of the newly stored documents from their
- * JSON inside DuckDB. `send()` resolves after COMMIT, which DuckDB syncs to its WAL, so the pipeline
- * may acknowledge the offsets. Transient failures (write conflicts, out of memory) are retried with
- * backoff; anything else rejects with a permanent SinkError and nothing of the batch is stored.
+ * One `send()` is one transaction: stage the batch (appender into a TEMP table), delete from the
+ * stage what is stored already, insert the rest, then derive the long-table rows of the new
+ * documents from their JSON inside DuckDB. `send()` resolves after COMMIT, which DuckDB syncs to
+ * its WAL, so the pipeline may acknowledge the offsets. Transient failures (write conflicts, out of
+ * memory) are retried with backoff; a value DuckDB refuses costs its document only (dead letter);
+ * anything else rejects with a permanent SinkError and nothing of the batch is stored.
+ *
+ * Duplicates (Elasticsearch's 409 on `create`): a document is stored already when one of the same
+ * model has the same id and the same `@timestamp`, which is what a line read twice gives (after a
+ * crash, a replayed offset). The check is an anti-join over the batch's time span only, so zone maps
+ * skip the rest of the table: its cost follows the batch, not the size of the store, and nothing
+ * is held in memory per stored document (a PRIMARY KEY's index was: schema.ts). Two records that
+ * share an id but not a timestamp are two documents.
  */
 import type { DuckDBAppender } from '@duckdb/node-api';
 import type { EmbeddedOutputConfig } from '../../config/schema.ts';
@@ -35,29 +42,35 @@ export interface EmbeddedSinkOptions {
 
 const OUTPUT = 'embedded';
 const STAGE = 'driftbeat_stage';
-const FRESH = 'driftbeat_stage_fresh';
 
-const STAGE_DDL = `
+export const STAGE_DDL = `
   CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (
     model_name VARCHAR, event_id VARCHAR, ts VARCHAR, model_version VARCHAR, ingested VARCHAR,
     host VARCHAR, file_path VARCHAR, file_offset DOUBLE, duration_ns DOUBLE,
-    labels VARCHAR, features VARCHAR, prediction VARCHAR, missing VARCHAR, text VARCHAR, doc VARCHAR
+    labels VARCHAR, features VARCHAR, prediction VARCHAR, missing VARCHAR, text VARCHAR,
+    -- JSON, not VARCHAR: the appender stores JSON.stringify's text as is, where a ::JSON cast
+    -- would parse every document again only to validate it.
+    doc JSON
   );
-  CREATE TEMP TABLE IF NOT EXISTS ${FRESH} (model_name VARCHAR, event_id VARCHAR);
 `;
 
-const INSERT_DOCUMENTS = `
+/**
+ * lo, hi: the batch's earliest and latest `@timestamp` as DuckDB printed them (ISO text, no quote
+ * can occur), written into the SQL as literals: zone maps prune on constants, not on parameters.
+ */
+export const dropStored = (lo: string, hi: string) => `
+  DELETE FROM temp.${STAGE} s
+  WHERE EXISTS (
+    SELECT 1 FROM ${PREDICTIONS} p
+    WHERE p.ts >= '${lo}'::TIMESTAMPTZ AND p.ts <= '${hi}'::TIMESTAMPTZ
+      AND p.model_name = s.model_name AND p.event_id = s.event_id AND p.ts = s.ts::TIMESTAMPTZ)`;
+
+export const INSERT_DOCUMENTS = `
   INSERT INTO ${PREDICTIONS}
   SELECT model_name, event_id, ts::TIMESTAMPTZ, model_version, ingested::TIMESTAMPTZ, host, file_path,
          file_offset::BIGINT, duration_ns::BIGINT,
-         json_transform(labels, '"MAP(VARCHAR, VARCHAR)"'), doc::JSON
-  FROM temp.${STAGE}
-  ON CONFLICT DO NOTHING
-  RETURNING model_name, event_id`;
-
-const DROP_DUPLICATES = `
-  DELETE FROM temp.${STAGE} s
-  WHERE NOT EXISTS (SELECT 1 FROM temp.${FRESH} f WHERE f.model_name = s.model_name AND f.event_id = s.event_id)`;
+         json_transform(labels, '"MAP(VARCHAR, VARCHAR)"'), doc
+  FROM temp.${STAGE}`;
 
 // JSON numbers arrive as BIGINT, UBIGINT, HUGEINT or DOUBLE depending on their text.
 const NUMERIC = `('BIGINT', 'UBIGINT', 'HUGEINT', 'DOUBLE')`;
@@ -67,15 +80,25 @@ const entries = (kind: string, path: string) => `
          unnest(map_entries(json_transform(${path}, '"MAP(VARCHAR, JSON)"'))) AS e
   FROM temp.${STAGE}`;
 
-const INSERT_VALUES = `
+// A list-valued feature (normalize.ts) is one row per element, as an Elasticsearch array is one
+// value per element in its aggregations: lists are unnested in a second branch, so scalars (nearly
+// every value) take no extra step.
+export const INSERT_VALUES = `
   INSERT INTO ${PREDICTION_VALUES}
-  SELECT model_name, event_id, ts, model_version, kind, e.key,
-         CASE WHEN t IN ${NUMERIC} THEN TRY_CAST(e.value AS DOUBLE) END,
-         CASE WHEN t = 'VARCHAR' THEN e.value->>'$' WHEN t NOT IN ${NUMERIC} THEN e.value::VARCHAR END
-  FROM (SELECT *, json_type(e.value) AS t FROM (${entries('feature', 'features')} UNION ALL ${entries('prediction', 'prediction')}))
-  WHERE e.value IS NOT NULL AND t <> 'NULL'`;
+  WITH kv AS (
+    SELECT model_name, event_id, ts, model_version, kind, e.key AS name, e.value AS v, json_type(e.value) AS t
+    FROM (${entries('feature', 'features')} UNION ALL ${entries('prediction', 'prediction')})
+    WHERE e.value IS NOT NULL
+  ), elements AS (
+    SELECT model_name, event_id, ts, model_version, kind, name, v, json_type(v) AS t
+    FROM (SELECT model_name, event_id, ts, model_version, kind, name, unnest(json_transform(v, '["JSON"]')) AS v FROM kv WHERE t = 'ARRAY')
+  )
+  SELECT model_name, event_id, ts, model_version, kind, name,
+         CASE WHEN t IN ${NUMERIC} THEN TRY_CAST(v AS DOUBLE) END,
+         CASE WHEN t = 'VARCHAR' THEN v->>'$' WHEN t NOT IN ${NUMERIC} THEN v::VARCHAR END
+  FROM (SELECT * FROM kv WHERE t NOT IN ('NULL', 'ARRAY') UNION ALL SELECT * FROM elements WHERE t NOT IN ('NULL', 'ARRAY', 'OBJECT'))`;
 
-const INSERT_MISSING = `
+export const INSERT_MISSING = `
   INSERT INTO ${PREDICTION_MISSING}
   SELECT model_name, event_id, ts, model_version,
          CASE WHEN starts_with(name, 'prediction.') THEN 'prediction' ELSE 'feature' END, name
@@ -84,7 +107,7 @@ const INSERT_MISSING = `
         FROM temp.${STAGE})
   WHERE name IS NOT NULL`;
 
-const INSERT_TEXT = `
+export const INSERT_TEXT = `
   INSERT INTO ${PREDICTION_TEXT}
   SELECT model_name, event_id, ts, model_version, e.key,
          TRY_CAST(e.value->>'token_count' AS INTEGER),
@@ -229,36 +252,29 @@ export class EmbeddedSink implements Sink {
 
 /** One transaction's work; returns how many documents were new. */
 async function writeRows(tx: Transaction, rows: StagedRow[]): Promise<number> {
-  await tx.run(`DELETE FROM temp.${STAGE}; DELETE FROM temp.${FRESH};`);
+  // A new stage per batch: rows deleted from a TEMP table keep their memory (a temp table is never
+  // checkpointed), so one stage reused for a backfill grew by every batch and DuckDB spilled it.
+  await tx.run(`DROP TABLE IF EXISTS temp.${STAGE}; ${STAGE_DDL}`);
   const app = await tx.appender(STAGE, { temp: true });
   try {
     appendStaged(app, rows);
   } finally {
     app.closeSync();
   }
-  const fresh = await tx.all<{ model_name: string; event_id: string }>(INSERT_DOCUMENTS);
-  if (fresh.length === 0) return 0;
-  if (fresh.length < rows.length) {
-    const f = await tx.appender(FRESH, { temp: true });
-    try {
-      for (const r of fresh) {
-        f.appendVarchar(r.model_name);
-        f.appendVarchar(r.event_id);
-        f.endRow();
-      }
-    } finally {
-      f.closeSync();
-    }
-    await tx.run(DROP_DUPLICATES);
-  }
+  // The span first, as literals for the anti-join: zone maps prune on constants.
+  const [span] = await tx.all<{ lo: string; hi: string }>(`SELECT min(ts::TIMESTAMPTZ) AS lo, max(ts::TIMESTAMPTZ) AS hi FROM temp.${STAGE}`);
+  if (!/^[0-9T:.+\-Z ]+$/.test(span!.lo + span!.hi)) throw new Error(`unexpected time span ${span!.lo} .. ${span!.hi}`);
+  const stored = await tx.run(dropStored(span!.lo, span!.hi));
+  if (stored === rows.length) return 0;
+  await tx.run(INSERT_DOCUMENTS);
   await tx.run(INSERT_VALUES);
   await tx.run(INSERT_MISSING);
   await tx.run(INSERT_TEXT);
-  return fresh.length;
+  return rows.length - stored;
 }
 
 // Hot path: one appender call per column, no intermediate arrays.
-function appendStaged(app: DuckDBAppender, rows: StagedRow[]): void {
+export function appendStaged(app: DuckDBAppender, rows: StagedRow[]): void {
   for (const r of rows) {
     app.appendVarchar(r.model_name);
     app.appendVarchar(r.event_id);

@@ -115,7 +115,7 @@ test('schema versions: applied once, a newer file is refused with a clear messag
   const versions = await store.all(`SELECT component, version FROM schema_version ORDER BY component`);
   assert.deepEqual(versions, [
     { component: 'alerts', version: 2 },
-    { component: 'documents', version: 1 },
+    { component: 'documents', version: 2 },
   ]);
   await assert.rejects(migrate(store, 'alerts', steps.slice(0, 1)), (e: unknown) => {
     assert.ok(e instanceof DriftbeatError);

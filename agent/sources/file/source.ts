@@ -86,6 +86,11 @@ function publishLag(): void {
   filesWaiting.set(sum(waitingBySource));
 }
 
+/** Bytes of the input files not yet acknowledged, over every source (what the gauge shows). */
+export function registryLag(): number {
+  return sum(lagBySource);
+}
+
 export class FileSource {
   readonly inputId: string;
   private readonly o: FileSourceOptions;
