@@ -41,7 +41,7 @@ export type { RawLine } from './harvester.ts';
 type Start =
   | { kind: 'read'; key: string; offset: number; fingerprint: Fingerprint; size?: number }
   | { kind: 'done'; key: string; offset: number; fingerprint: Fingerprint }
-  | { kind: 'defer' };
+  | { kind: 'defer'; young?: boolean };
 
 export interface FileSourceOptions {
   input: InputConfig;
@@ -104,6 +104,10 @@ export class FileSource {
   private readonly readTo = new Map<string, number>();
   /** Files the last scan could not open because max_open_files was reached. */
   private waiting = 0;
+  /** A file was put off (a copy whose original is still read, or one being written): scan again soon. */
+  private deferred = false;
+  /** Files the last scan put off because they were new and shorter than a fingerprint. */
+  private young = 0;
   private lagTimer: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
   private stopped = false;
@@ -157,8 +161,8 @@ export class FileSource {
         if (h) waits.push(h.compressed ? h.done : h.waitFor(size));
       }
       await Promise.all(waits);
-      if (this.waiting === 0) return;
-      await new Promise((r) => setTimeout(r, 50));
+      if (this.waiting === 0 && this.young === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 
@@ -212,6 +216,7 @@ export class FileSource {
 
   private async onScan(files: Map<string, BigIntStats>): Promise<void> {
     this.lastScan = files;
+    this.young = 0;
     let waiting = 0;
     const seen = new Set<string>();
     const opens: Promise<void>[] = [];
@@ -246,6 +251,10 @@ export class FileSource {
     this.setWaiting(waiting);
     for (const [ik] of this.known) if (!seen.has(ik) && !this.harvesters.has(ik)) this.known.delete(ik);
     await Promise.all(opens);
+    if (this.deferred) {
+      this.deferred = false;
+      this.discovery.scanSoon(250);
+    }
     const keep = new Set<string>();
     for (const k of this.known.values()) keep.add(k.key);
     this.o.registry.cleanup(keep, this.inputId);
@@ -270,8 +279,12 @@ export class FileSource {
       }
       const fileSize = Number(st.size);
       const gz = await isGzip(fh);
-      const start = gz ? await this.resolveCompressed(fh, path, ino, fileSize) : await this.resolveStart(fh, path, ino, fileSize);
+      const start = gz ? await this.resolveCompressed(fh, path, ino, fileSize) : await this.resolveStart(fh, path, ino, fileSize, Number(st.birthtimeMs) || Number(st.mtimeMs));
       // Nothing awaited from here on: no other scan can slip a second harvester in.
+      if (start.kind === 'defer') {
+        this.deferred = true;
+        if (start.young) this.young++;
+      }
       if (this.stopped || this.harvesters.has(ik) || start.kind !== 'read' || (only && start.key !== only.key)) {
         if (start.kind === 'done') {
           // A compressed copy with nothing left to read: skipped until it changes.
@@ -327,7 +340,7 @@ export class FileSource {
   }
 
   /** Decides the key and the start offset of a file about to be opened (see the header). */
-  private async resolveStart(fh: FileHandle, path: string, ino: FileIno, size: number): Promise<Start> {
+  private async resolveStart(fh: FileHandle, path: string, ino: FileIno, size: number, bornMs: number): Promise<Start> {
     const input = this.o.input;
     const fingerprint = await readFingerprint(fh, input.fingerprintBytes);
     const ik = inodeKey(ino);
@@ -356,6 +369,9 @@ export class FileSource {
     }
     const copy = this.copyOf(fingerprint, path, size);
     if (copy) return copy;
+    // Shorter than a fingerprint and created within the last 2 s: possibly a copy being written
+    // (copytruncate), which must not be read as a new file. Looked at again at the next scans.
+    if (input.startPosition === 'beginning' && fingerprint.length < input.fingerprintBytes && Date.now() - bornMs < 2000) return { kind: 'defer', young: true };
     const offset = input.startPosition === 'end' ? size : 0;
     return { kind: 'read', key: identityKey(this.inputId, ino, fingerprint), offset, fingerprint };
   }
