@@ -24,7 +24,7 @@
  * it after stopping the sources.
  */
 import type { BigIntStats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { InputConfig } from '../../config/schema.ts';
 import { filesLimitReached, filesOpen, filesWaiting, registryLagBytes } from '../../telemetry/metrics.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
@@ -33,7 +33,7 @@ import { Harvester, type CloseReason, type RawLine } from './harvester.ts';
 import { GunzipReader, gzipFingerprint, gzipSize, isGzip } from './gzip.ts';
 import { fingerprintMatches, identityKey, inodeKey, readFingerprint, truncatedKey, type Fingerprint, type FileIno } from './identity.ts';
 import type { Registry, RegistryEntry } from './registry.ts';
-import { locateEntries } from './resume.ts';
+import { locateCompressed, locateEntries } from './resume.ts';
 
 export type { RawLine } from './harvester.ts';
 
@@ -173,6 +173,20 @@ export class FileSource {
     const input = this.o.input;
     const rotated = input.rotated.length > 0 ? new PathMatcher(input.rotated, []) : undefined;
     const located = await locateEntries(entries, rotated, this.logger);
+    // Not found by inode: compressed (and the plain file deleted) while the agent was down?
+    const gone = entries.filter((e) => !located.has(inodeKey(e)));
+    const compressed = await locateCompressed(gone, rotated, input.fingerprintBytes, this.logger);
+    for (const [key, path] of compressed) {
+      const e = this.o.registry.get(key)!;
+      const st = await stat(path, { bigint: true }).catch(() => undefined);
+      if (!st) continue;
+      const ik = inodeKey({ dev: String(st.dev), ino: String(st.ino) });
+      if (this.harvesters.has(ik) || this.opening.has(ik) || this.harvesters.size + this.opening.size >= input.maxOpenFiles) continue;
+      if (await this.openFile(path, ik)) {
+        this.resumed.set(ik, 0);
+        this.logger.info({ 'file.path': path, 'log.offset': e.offset }, `input "${this.inputId}": resuming ${path} (the compressed copy of ${e.path}) at its acknowledged offset ${e.offset}`);
+      }
+    }
     for (const e of entries) {
       const ik = inodeKey(e);
       const at = located.get(ik);
