@@ -70,6 +70,10 @@ function keptSeqs(logs: string): Set<number> {
 
 interface Killer {
   kills: number;
+  /** The test ended (or timed out): stop restarting. */
+  signal: AbortSignal;
+  /** Agents running now, killed by PID when the test ends. */
+  running: Set<AgentProcess>;
   /** Keep the agent down (the embedded outage): the running one is killed and not restarted. */
   down: boolean;
 }
@@ -81,13 +85,15 @@ interface Killer {
  */
 async function killLoop(name: string, args: string[], rand: () => number, k: Killer, kills: number): Promise<void> {
   while (k.kills < kills) {
-    while (k.down) await sleep(50);
+    while (k.down && !k.signal.aborted) await sleep(50);
+    if (k.signal.aborted) return;
     const agent: AgentProcess = startAgent(args);
+    k.running.add(agent);
     const duringStart = rand() < 0.2;
     const after = rand() * 2000;
     const t0 = Date.now();
     let startedAt = 0;
-    for (let i = 0; i < 5000 && !k.down; i++) {
+    for (let i = 0; i < 5000 && !k.down && !k.signal.aborted; i++) {
       if (agent.child.exitCode !== null) throw new Error(`${name} agent exited by itself (${agent.child.exitCode}):\n${agent.output()}`);
       if (!startedAt && agent.output().includes('driftbeat started')) startedAt = Date.now();
       if (duringStart ? Date.now() - t0 > after / 4 || startedAt : startedAt && Date.now() - startedAt > after) break;
@@ -95,14 +101,16 @@ async function killLoop(name: string, args: string[], rand: () => number, k: Kil
     }
     agent.kill('SIGKILL');
     const how = await agent.exited;
+    k.running.delete(agent);
     if (how !== 'SIGKILL') throw new Error(`${name} agent exited with ${how} instead of being killed:\n${agent.output()}`);
     k.kills++;
   }
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 300_000): Promise<void> {
+async function until(what: string, cond: () => boolean, signal: AbortSignal, timeoutMs = 600_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
+    if (signal.aborted) throw new Error(`aborted waiting for ${what}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
@@ -142,6 +150,14 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
   let writing = true;
   let embeddedDown = false;
   const bulk = (_m: string, p: string) => p.includes('_bulk');
+  // Ends every loop and kills every agent by PID when the test ends, also on its timeout.
+  const ended = new AbortController();
+  const running = new Set<AgentProcess>();
+  const stopAll = () => {
+    ended.abort();
+    for (const a of running) if (a.child.exitCode === null && a.child.signalCode === null) a.kill('SIGKILL');
+  };
+  t.signal.addEventListener('abort', stopAll);
   try {
     const esCfg = config(dir, 'data-es', `  elasticsearch:\n    hosts: ["${proxy.url}"]\n    index_prefix: ${prefix}\n    bulk_max_docs: 500\n    flush_interval: 100ms\n    backoff: { initial: 50ms, max: 300ms }`);
     const dbPath = join(dir, 'store.duckdb');
@@ -154,13 +170,13 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
         await sleep(WRITE_EVERY_MS);
       }
     })();
-    const es: Killer = { kills: 0, down: false };
-    const emb: Killer = { kills: 0, down: false };
+    const es: Killer = { kills: 0, down: false, signal: ended.signal, running };
+    const emb: Killer = { kills: 0, down: false, signal: ended.signal, running };
     // Rotations are spread over the kills (one every two engine-agent kills, at a random moment),
     // so they land while agents run, start and are dead.
     const rotator = (async () => {
       for (; rotations < ROTATIONS; rotations++) {
-        await until(`engine-agent kill ${2 * rotations + 1}`, () => es.kills >= 2 * rotations + 1);
+        await until(`engine-agent kill ${2 * rotations + 1}`, () => es.kills >= 2 * rotations + 1, ended.signal);
         await sleep(rand() * 400);
         // The outages: the engine answers 503 to _bulk over rotations 3-5 and refuses over 6-8;
         // the embedded agent stays down over rotations 4-6.
@@ -183,6 +199,7 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
     proxy.set({ kind: 'pass' });
     // Drain: each agent reads everything to its end, delivers, and exits 0.
     const [esLast, embLast] = [startAgent(['run', '-c', esCfg, '--once']), startAgent(['run', '-c', embCfg, '--once'])];
+    running.add(esLast).add(embLast);
     assert.equal(await esLast.exited, 0, esLast.output());
     assert.equal(await embLast.exited, 0, embLast.output());
 
@@ -210,6 +227,8 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
     assert.ok(proxy.seen.status! > 0 && proxy.seen.refuse! > 0, `the engine outage happened: ${JSON.stringify(proxy.seen)}`);
   } finally {
     writing = false;
+    stopAll();
+    await Promise.all([...running].map((a) => a.exited));
     await proxy.close();
     if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   }
@@ -223,7 +242,7 @@ const MODES: [string, string][] = [
 ];
 
 MODES.forEach(([mode, directives], i) => {
-  test(`real logrotate ${mode}: writer, outage across rotations, ${KILLS} SIGKILLs: every kept line exactly once on both sinks`, { timeout: 150_000 }, async (t) => {
+  test(`real logrotate ${mode}: writer, outage across rotations, ${KILLS} SIGKILLs: every kept line exactly once on both sinks`, { timeout: 420_000 }, async (t) => {
     await scenario(t, mode, directives, 1000 + i);
   });
 });
