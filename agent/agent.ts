@@ -23,6 +23,7 @@ import { loadReferenceInfo } from './reference/load-info.ts';
 import type { Sink } from './sinks/sink.ts';
 import { FileSource } from './sources/file/source.ts';
 import { lockDataDir, type DataLock } from './sources/file/lock.ts';
+import { FeedbackService, isFeedback } from './quality/service.ts';
 import { Registry } from './sources/file/registry.ts';
 import { startTelemetryServer, type Health, type TelemetryServer } from './telemetry/http.ts';
 
@@ -66,6 +67,8 @@ export class Agent {
   registry: Registry | undefined;
   readonly normalizers = new Map<string, NormalizeContext>();
   private sources: FileSource[] = [];
+  /** The joins of `kind: feedback` inputs (agent/quality/service.ts). */
+  feedback: FeedbackService | undefined;
   private telemetry: TelemetryServer | undefined;
   private lock: DataLock | undefined;
   private readonly options: AgentOptions;
@@ -74,6 +77,8 @@ export class Agent {
   private fatal: Error | undefined;
   private referenceTimer: NodeJS.Timeout | undefined;
   private stopSignal: (() => void) | undefined;
+  /** What the services report for /healthz (e.g. `rules`: loaded and invalid rule files). */
+  private readonly details = new Map<string, { status: 'ok' | 'degraded' } & Record<string, unknown>>();
   private readonly stopped = new Promise<void>((resolve) => { this.stopSignal = resolve; });
 
   constructor(options: AgentOptions) {
@@ -88,10 +93,17 @@ export class Agent {
     return this.telemetry?.url;
   }
 
+  /** A service's part of /healthz; `degraded` makes the whole status degraded (still HTTP 200: shipping goes on). */
+  setHealthDetail(name: string, detail: { status: 'ok' | 'degraded' } & Record<string, unknown>): void {
+    this.details.set(name, detail);
+  }
+
   health(): Health {
     if (this.fatal) return { status: 'failed', error: this.fatal.message };
+    const degraded = [...this.details.values()].some((d) => d.status === 'degraded');
     return {
-      status: 'ok',
+      status: degraded ? 'degraded' : 'ok',
+      ...Object.fromEntries(this.details),
       queue_bytes: this.pipeline?.queuedBytes ?? 0,
       ...(this.pipeline ? { pipeline: this.pipeline.stats } : {}),
     };
@@ -109,14 +121,23 @@ export class Agent {
       try {
         await Promise.race([Promise.all(this.sources.map((s) => s.readToEnd())), this.stopped]);
         if (!this.fatal) await this.pipeline!.flush();
+        // Outcomes after the predictions they are joined with.
+        if (!this.fatal) await this.feedback?.runOnce();
       } finally {
         await this.stop();
       }
       if (this.fatal) throw this.fatal;
       return;
     }
-    await this.stopped;
-    await this.stopping;
+    // Every timer of the sources is unref'd; this one keeps the process up until stop(), so an agent
+    // whose inputs match no file yet (and with no HTTP endpoint, no rules) waits for them, as Filebeat does.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    try {
+      await this.stopped;
+      await this.stopping;
+    } finally {
+      clearInterval(keepAlive);
+    }
     if (this.fatal) throw this.fatal;
   }
 
@@ -129,13 +150,13 @@ export class Agent {
       logger.info({ url: this.telemetry.url }, `metrics on ${this.telemetry.url}/metrics`);
     }
     this.registry = await Registry.open(this.dataDir, { logger });
-    const deadLetter = new FileDeadLetter(join(this.dataDir, 'dead-letter'));
+    const deadLetter = new FileDeadLetter(join(this.dataDir, 'dead-letter'), { logger });
     this.sink = await this.outputs.predictionsSink({ deadLetter, logger });
     const out = config.output;
     const batchMaxDocs = out.elasticsearch?.bulkMaxDocs ?? out.embedded!.batchMaxDocs;
     const host = hostname();
     config.inputs.forEach((input, i) => {
-      this.normalizers.set(inputIdOf(input, i), createNormalizeContext(input, { hostName: host }));
+      if (!isFeedback(input)) this.normalizers.set(inputIdOf(input, i), createNormalizeContext(input, { hostName: host }));
     });
     // Normalize + encode on the second core when the sink takes encoded batches (Elasticsearch).
     // DRIFTBEAT_NORMALIZE_WORKER=0 keeps them on the main thread (comparisons, debugging).
@@ -167,6 +188,7 @@ export class Agent {
     await this.sink.start();
     if (out.elasticsearch) void this.checkTemplates();
     config.inputs.forEach((input, i) => {
+      if (isFeedback(input)) return;
       const id = inputIdOf(input, i);
       const ctx = this.normalizers.get(id)!;
       this.pipeline!.addInput(id, (line, meta) => normalizeLine(line, meta, ctx));
@@ -186,6 +208,14 @@ export class Agent {
     this.referenceTimer = setInterval(() => void this.loadReferences(), REFERENCE_REFRESH_MS);
     this.referenceTimer.unref();
     await Promise.all(this.sources.map((s) => s.start()));
+    const feedback = config.inputs.flatMap((input, i) => (isFeedback(input) ? [[input.id ?? `${input.model.name}-feedback`, input] as const] : []));
+    if (feedback.length) {
+      this.feedback = new FeedbackService({
+        config, outputs: this.outputs, registry: this.registry, deadLetter, logger, dataDir: this.dataDir,
+        onFatal: (err) => { this.fatal = err; void this.stop(); },
+      });
+      await this.feedback.start(feedback.map(([id, input]) => [id, input]));
+    }
     for (const svc of this.options.services ?? []) await svc.start(this);
     logger.info({ inputs: this.sources.length, output: this.sink.name }, `driftbeat started: ${this.sources.length} input(s) -> ${this.sink.name}`);
   }
@@ -238,6 +268,7 @@ export class Agent {
       await svc.stop().catch((err: unknown) => logger.error({ error: err }, `stopping ${svc.name} failed`));
     }
     await Promise.all(this.sources.map((s) => s.stop()));
+    await this.feedback?.stop().catch((err: unknown) => logger.error({ error: err }, 'stopping the feedback join failed'));
     if (this.pipeline && !this.fatal) {
       const drain = this.options.drainTimeoutMs ?? 10_000;
       let timer: NodeJS.Timeout | undefined;

@@ -1,42 +1,149 @@
 /**
- * Throughput of the embedded sink (not a test): `npm run bench -- embedded [docs] [batch]`.
- * Prints the machine, the input size and documents per second for a fresh file, then for the same
- * documents again (all duplicates, the replay-after-restart case).
+ * The embedded store (not a test): `npm run bench -- embedded [--lines 1000000] [--sink-docs 200000]
+ * [--batch 5000] [--only once|sink]`.
+ *
+ * - once: a seeded prediction log of `--lines` lines -> `driftbeat run --once` on the embedded
+ *   store, the real agent in its own process as production runs it (tail, normalize, DuckDB).
+ *   Prints documents/s (wall, start-up included), CPU seconds and the agent's peak RSS (sampled
+ *   from /proc every 100 ms and the kernel's own high-water mark), then checks every line was stored.
+ * - sink: the EmbeddedSink alone on prepared documents: a fresh file, then the same documents again
+ *   (all duplicates, the replay-after-restart case).
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { EmbeddedSink } from '../agent/sinks/embedded/sink.ts';
+import { openStore } from '../agent/sinks/embedded/store.ts';
 import { makeBatch } from '../agent/sinks/embedded/testdocs.ts';
+import { createGenerator } from './generate.ts';
+import { machineLine } from './machine.ts';
 
-const total = Number(process.argv[2] ?? 200_000);
-const batchSize = Number(process.argv[3] ?? 5000);
-const dir = mkdtempSync(join(tmpdir(), 'driftbeat-bench-'));
-const path = join(dir, 'bench.duckdb');
-
-console.log(`node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x ${cpus().length}, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}, ${total} docs in batches of ${batchSize}`);
-const batches = [];
-for (let i = 0; i < total; i += batchSize) batches.push(makeBatch(i, Math.min(total, i + batchSize)));
-
-const sink = new EmbeddedSink({ path });
-await sink.start();
-for (const label of ['new', 'duplicates']) {
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  let n = 0;
-  // Two sends in flight, as a pipeline that encodes the next batch while DuckDB writes the last.
-  const inflight: Promise<void>[] = [];
-  for (const b of batches) {
-    inflight.push(sink.send(b).then((r) => void (n += r.indexed + r.duplicates)));
-    if (inflight.length >= 2) await inflight.shift();
-  }
-  await Promise.all(inflight);
-  const s = (performance.now() - t0) / 1000;
-  const c = process.cpuUsage(c0);
-  const cpu = (c.user + c.system) / 1e6;
-  // CPU seconds (JS and DuckDB threads) tell the cost apart from a busy machine's waiting.
-  console.log(`${label}: ${n} docs in ${s.toFixed(2)} s = ${Math.round(n / s)} docs/s; ${cpu.toFixed(2)} CPU s = ${Math.round(n / cpu)} docs per CPU s`);
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
 }
-await sink.stop();
-console.log(`file ${(statSync(path).size / 1e6).toFixed(1)} MB, peak rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
-rmSync(dir, { recursive: true, force: true });
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const LINES = arg('lines', 1_000_000);
+const SINK_DOCS = arg('sink-docs', 200_000);
+const BATCH = arg('batch', 5000);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'agent', 'cli', 'driftbeat.js');
+const MiB = 2 ** 20;
+
+console.log(`${machineLine()}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+
+async function generate(path: string, n: number): Promise<void> {
+  if (existsSync(path)) return;
+  const gen = createGenerator({ seed: 42 });
+  const tmp = `${path}.tmp`;
+  const out = createWriteStream(tmp);
+  let buf = '';
+  for (let i = 0; i < n; i++) {
+    buf += gen.next() + '\n';
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
+  }
+  out.end(buf);
+  await once(out, 'finish');
+  renameSync(tmp, path);
+}
+
+function procStatus(pid: number, key: string): number {
+  try {
+    const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+async function runOnce(): Promise<void> {
+  const cache = join(tmpdir(), 'driftbeat-bench-cache');
+  mkdirSync(cache, { recursive: true });
+  const source = join(cache, `embedded-${LINES}.jsonl`);
+  await generate(source, LINES);
+  const work = mkdtempSync(join(tmpdir(), 'driftbeat-bench-'));
+  try {
+    const log = join(work, 'preds.jsonl');
+    copyFileSync(source, log);
+    const cfg = join(work, 'bench.yml');
+    writeFileSync(cfg, `
+inputs:
+  - paths: ["${log}"]
+    model: { name: fraud, version_field: model_version }
+    fields: { id: request_id, text: [customer_note], latency: latency_ms }
+output:
+  embedded: { path: "${join(work, 'store.duckdb')}" }
+path: { data: "${join(work, 'data')}" }
+http: { enabled: false }
+logging: { level: warn }
+`);
+    const t0 = Date.now();
+    const child = spawn(process.execPath, ['--max-semi-space-size=4', CLI, 'run', '--once', '-c', cfg], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+    let peak = 0;
+    let hwm = 0;
+    let cpu = 0;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, procStatus(child.pid!, 'VmRSS'));
+      hwm = Math.max(hwm, procStatus(child.pid!, 'VmHWM'));
+      try {
+        // utime + stime (clock ticks, 100 per second on Linux) of every thread of the agent.
+        const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        cpu = (Number(f[11]) + Number(f[12])) / 100;
+      } catch { /* exited */ }
+    }, 100);
+    const code = await exited;
+    const wallS = (Date.now() - t0) / 1000;
+    clearInterval(sampler);
+    if (code !== 0) throw new Error(`the agent exited with ${code}`);
+    const store = await openStore(join(work, 'store.duckdb'));
+    const [row] = await store.all<{ n: number }>('SELECT count(*) AS n FROM predictions');
+    await store.close();
+    const stored = Number(row!.n);
+    console.log(
+      `run --once, ${LINES.toLocaleString('en-US')} lines (${(statSync(log).size / MiB).toFixed(0)} MiB): ${stored.toLocaleString('en-US')} stored in ${wallS.toFixed(1)} s ` +
+        `= ${Math.round(stored / wallS).toLocaleString('en-US')} docs/s (start-up included); ~${cpu.toFixed(1)} CPU s; ` +
+        `peak RSS ${(Math.max(peak, hwm) / MiB).toFixed(0)} MiB (sampled ${(peak / MiB).toFixed(0)}, VmHWM ${(hwm / MiB).toFixed(0)}); ` +
+        `file ${(statSync(join(work, 'store.duckdb')).size / MiB).toFixed(0)} MiB`,
+    );
+    if (stored !== LINES) throw new Error(`stored ${stored} documents, expected ${LINES}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function sinkAlone(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-bench-'));
+  const path = join(dir, 'bench.duckdb');
+  console.log(`sink alone: ${SINK_DOCS} docs in batches of ${BATCH}`);
+  const batches = [];
+  for (let i = 0; i < SINK_DOCS; i += BATCH) batches.push(makeBatch(i, Math.min(SINK_DOCS, i + BATCH)));
+  const sink = new EmbeddedSink({ path });
+  await sink.start();
+  for (const label of ['new', 'duplicates']) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    let n = 0;
+    for (const b of batches) {
+      const r = await sink.send(b);
+      n += r.indexed + r.duplicates;
+    }
+    const s = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
+    const cpuS = (c.user + c.system) / 1e6;
+    // CPU seconds (JS and DuckDB threads) tell the cost apart from a busy machine's waiting.
+    console.log(`  ${label}: ${n} docs in ${s.toFixed(2)} s = ${Math.round(n / s)} docs/s; ${cpuS.toFixed(2)} CPU s = ${Math.round(n / cpuS)} docs per CPU s`);
+  }
+  await sink.stop();
+  console.log(`  file ${(statSync(path).size / 1e6).toFixed(1)} MB, peak rss ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+if (only !== 'sink') await runOnce();
+if (only !== 'once') await sinkAlone();

@@ -4,6 +4,7 @@
  * TTY (CI logs, a pipe) or NO_COLOR is set, there are no escape codes at all and the live line
  * becomes one line per simulated hour.
  */
+import { formatThreshold, type Threshold } from '../agent/rules/threshold.ts';
 import type { RuleResult } from '../agent/rules/result.ts';
 
 export interface OutStream {
@@ -116,7 +117,7 @@ export function alertLine(kind: AlertKind, r: RuleResult, dayStartMs: number, st
   const when = clock(Date.parse(r.window.to), dayStartMs);
   const tag = kind === 'recovered' ? style.green('RECOVERED') : style.red(style.bold(kind === 'realert' ? 'STILL    ' : 'FIRING   '));
   const seg = r.segment ? ` [${r.segment}]` : '';
-  const cmp = r.threshold === null ? '' : ` (threshold ${fmtNum(r.threshold)})`;
+  const cmp = r.threshold === null ? '' : ` (threshold ${formatThreshold(r.threshold)})`;
   const detail = kind === 'recovered' ? '' : detailSummary(r);
   return `${style.cyan(when)}  ${tag} ${style.bold(r.rule)} on ${shortField(r.field)}${seg}: ${r.statistic} ${fmtNum(r.value)}${cmp}${detail ? ` - ${detail}` : ''}`;
 }
@@ -129,7 +130,7 @@ export interface SummaryRow {
   statistic: string;
   /** The most extreme breaching value while it fired, else the last value. */
   value: number | null;
-  threshold: number | null;
+  threshold: Threshold | null;
   state: string;
   fired: boolean;
 }
@@ -149,7 +150,7 @@ export function summarize(results: readonly RuleResult[], events: readonly { kin
       rows.set(k, row);
     }
     if (r.drifted && r.value !== null) {
-      if (row.peak === undefined || Math.abs(r.value - (r.threshold ?? 0)) > Math.abs(row.peak - (r.threshold ?? 0))) {
+      if (row.peak === undefined || Math.abs(r.value - (r.threshold?.value ?? 0)) > Math.abs(row.peak - (r.threshold?.value ?? 0))) {
         row.peak = r.value;
         row.value = r.value;
         row.threshold = r.threshold;
@@ -204,7 +205,7 @@ export function collapseQuiet(rows: readonly SummaryRow[], min = 3): SummaryRow[
     out.push(...list.filter((r) => !quiet.includes(r)));
     const worst = quiet.reduce((a, b) => ((b.value ?? -Infinity) > (a.value ?? -Infinity) ? b : a));
     const stats = [...new Set(quiet.map((r) => r.statistic))];
-    const thresholds = [...new Set(quiet.map((r) => r.threshold))];
+    const thresholds = [...new Map(quiet.map((r) => [JSON.stringify(r.threshold), r.threshold])).values()];
     out.push({
       rule,
       field: `${quiet.length === list.length ? 'all' : 'other'} ${quiet.length} fields`,
@@ -221,7 +222,7 @@ export function collapseQuiet(rows: readonly SummaryRow[], min = 3): SummaryRow[
 
 export function summaryTable(rows: readonly SummaryRow[], style: Style): string {
   const head = ['rule', 'field', 'statistic', 'value', 'threshold', 'state'];
-  const cells = rows.map((r) => [r.rule, shortField(r.field) + (r.segment ? ` [${r.segment}]` : ''), r.statistic, fmtNum(r.value), fmtNum(r.threshold), r.state]);
+  const cells = rows.map((r) => [r.rule, shortField(r.field) + (r.segment ? ` [${r.segment}]` : ''), r.statistic, fmtNum(r.value), r.threshold === null ? '-' : formatThreshold(r.threshold), r.state]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((x, i) => (i === 3 || i === 4 ? x.padStart(widths[i]!) : x.padEnd(widths[i]!))).join('  ').trimEnd();
   const out = [style.bold(line(head)), widths.map((w) => '-'.repeat(w)).join('  ')];

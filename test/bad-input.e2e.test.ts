@@ -2,7 +2,8 @@
  * Bad data never stops the agent: broken lines (invalid JSON, binary garbage, a huge line,
  * no timestamp, wrong types, not an object) are counted and dead-lettered with file, offset
  * and reason, and the good lines around them are delivered. Also checks /metrics and /healthz
- * of a running agent.
+ * of a running agent. On the real engine: a line the engine's mapping refuses is dead-lettered
+ * with the engine's own reason, and the run goes on.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, appendFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { startAgent, waitFor } from './support/agent-process.ts';
+import { predictionLine, startAgent, waitFor } from './support/agent-process.ts';
+import { testEngine } from './support/engine.ts';
 
 interface DeadLetter { reason: string; file: string; offset: number; line: string }
 
@@ -68,7 +70,7 @@ http: { host: 127.0.0.1, port: 0 }
     const huge = dead.find((d) => d.offset === hugeOffset);
     assert.ok(huge, 'the huge line is dead-lettered at its offset');
     assert.match(huge.reason, /max_line_bytes/);
-    assert.ok(huge.line.length <= 2048 * 4, 'the dead letter keeps only the start of a huge line');
+    assert.equal(Buffer.byteLength(huge.line), 16 * 1024, 'the dead letter keeps the first 16 KiB of a huge line (README)');
     // Counted in /metrics, by reason code.
     const deadCount = [...metrics.matchAll(/driftbeat_dead_letters_total\{reason="[^"]+"\} (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
     assert.equal(deadCount, dead.length);
@@ -83,6 +85,51 @@ http: { host: 127.0.0.1, port: 0 }
     assert.ok(!ids.includes('huge'));
     const lines = readFileSync(log, 'utf8').split('\n').filter((l) => l.length > 0).length;
     assert.equal(ids.length + dead.length, lines, 'every non-empty line is either delivered or dead-lettered');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('real engine: a line the mapping refuses is dead-lettered with the engine\'s reason; the others are delivered, exit 0', { timeout: 120_000 }, async (t) => {
+  const engine = await testEngine();
+  const prefix = engine.prefix(t);
+  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-bad-engine-'));
+  try {
+    mkdirSync(join(dir, 'logs'));
+    const cfg = join(dir, 'driftbeat.yml');
+    writeFileSync(cfg, `
+inputs:
+  - paths: ["${dir}/logs/*.jsonl"]
+    model: { name: fraud }
+    fields: { id: request_id }
+output:
+  elasticsearch: { hosts: ["${engine.url}"], index_prefix: ${prefix} }
+path: { data: "${dir}/data" }
+http: { enabled: false }
+`);
+    const setup = startAgent(['setup', '-c', cfg, '--templates']);
+    assert.equal(await setup.exited, 0, setup.output());
+    // A first run maps features.amount as a number.
+    writeFileSync(join(dir, 'logs', 'a.jsonl'), [0, 1, 2].map((i) => predictionLine(i)).join('\n') + '\n');
+    const first = startAgent(['run', '-c', cfg, '--once']);
+    assert.equal(await first.exited, 0, first.output());
+    // The next run's type memory starts empty: its first line says amount is text, the engine refuses it.
+    const bad = JSON.parse(predictionLine(3)) as { features: Record<string, unknown> };
+    bad.features['amount'] = 'twelve';
+    writeFileSync(join(dir, 'logs', 'b.jsonl'), [JSON.stringify(bad), ...[4, 5, 6].map((i) => predictionLine(i))].join('\n') + '\n');
+    const second = startAgent(['run', '-c', cfg, '--once']);
+    assert.equal(await second.exited, 0, second.output());
+
+    const dead = readFileSync(join(dir, 'data', 'dead-letter', 'dead-letter.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as DeadLetter);
+    assert.equal(dead.length, 1);
+    assert.match(dead[0]!.reason, /^mapper_parsing_exception: failed to parse field \[features\.amount\]/);
+    assert.equal(dead[0]!.file, join(dir, 'logs', 'b.jsonl'));
+    assert.equal(dead[0]!.offset, 0);
+    await engine.refresh(prefix);
+    const ids = await engine.request('POST', `/${prefix}-predictions-fraud/_search`, { size: 100, _source: ['event.id'] });
+    assert.deepEqual(ids.body.hits.hits.map((h: { _source: { event: { id: string } } }) => h._source.event.id).sort(), ['req-0', 'req-1', 'req-2', 'req-4', 'req-5', 'req-6']);
+    const copy = await engine.request('POST', `/${prefix}-deadletter/_search`, {});
+    assert.equal(copy.body.hits.hits[0]._source.event.id, 'req-3', 'a copy in the dead-letter index, for Kibana');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -44,3 +44,11 @@ test('exit codes: 2 for usage errors and invalid config, 1 for runtime failures,
   assert.equal(await version.exited, 0);
   assert.match(version.output(), /^driftbeat \d+\.\d+\.\d+/);
 });
+
+test('the top-level help reads as sentences: no line break after "Elasticsearch"', async () => {
+  const help = startAgent(['--help']);
+  assert.equal(await help.exited, 0);
+  const out = help.output();
+  assert.doesNotMatch(out, /^Elasticsearch$/m, out);
+  assert.match(out.replace(/\s+/g, ' '), /ship them to Elasticsearch or an embedded DuckDB store, run drift rules, send alerts\./);
+});

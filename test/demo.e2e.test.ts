@@ -63,7 +63,7 @@ test('driftbeat demo --fast: every scheduled change fires its rule on its field,
 
   // What a person sees.
   assert.ok(!text.includes('\x1b'), 'no escape codes when stdout is not a terminal');
-  assert.match(text, /FIRING\s+demo-unseen-categories on merchant: unseen_share [\d.]+ \(threshold 0\.01\) - unseen: crypto \(\d+\)/);
+  assert.match(text, /FIRING\s+demo-unseen-categories on merchant: unseen_share [\d.]+ \(threshold > 0\.01\) - unseen: crypto \(\d+\)/);
   assert.match(text, /FIRING\s+demo-note-oov on text\.customer_note: .* - new words: .*refund/);
   assert.match(text, /RECOVERED demo-score-shift on prediction\.score/);
   assert.match(text, /^01:00 {2}ingest: [\d,]+ lines written, [\d,]+ indexed/m);

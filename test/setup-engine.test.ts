@@ -129,13 +129,18 @@ test('after setup, every writer writes real documents and reads them back', asyn
     const results = await outputs.resultsWriter();
     const result: RuleResult = {
       rule: 'fraud-volume', type: 'volume', model: 'fraud', version: '1.4.2', field: '*', segment: '', status: 'drifted',
-      window: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-01T01:00:00.000Z' }, statistic: 'count', value: 3, threshold: 100,
+      window: { from: '2026-11-01T00:00:00.000Z', to: '2026-11-01T01:00:00.000Z' }, statistic: 'count', value: 3, threshold: { value: 100, direction: 'below', unit: 'count' },
       drifted: true, reference_count: null, current_count: 3, severity: 'warning', details: { bounds: { min: 100 }, note: ['a', 'b'] },
       reference: 'none', evaluated_at: '2026-11-01T01:05:00.000Z',
     };
     await results.write([result]);
     await engine.refresh(prefix);
     assert.equal((await results.lastWindowEnd('fraud-volume'))?.toISOString(), result.window.to);
+    // The threshold object is mapped as the writer writes it: a number, the side that breaches, the unit.
+    const caps = await engine.request('GET', `/${prefix}-results/_field_caps?fields=threshold.*`);
+    assert.deepEqual(Object.fromEntries(Object.entries(caps.body.fields as Record<string, Record<string, unknown>>).filter(([k]) => k.includes('.')).map(([k, v]) => [k, Object.keys(v)[0]])), { 'threshold.value': 'double', 'threshold.direction': 'keyword', 'threshold.unit': 'keyword' });
+    const stored = await engine.request('POST', `/${prefix}-results/_search`, { query: { range: { 'threshold.value': { gte: 100 } } } });
+    assert.deepEqual(stored.body.hits.hits[0]._source.threshold, result.threshold);
 
     // alert state, cursors, silences and history
     const state = await outputs.stateStore();
@@ -147,13 +152,14 @@ test('after setup, every writer writes real documents and reads them back', asyn
       '@timestamp': result.evaluated_at, event: { kind: 'alert', action: 'firing', id: 'fraud-volume|*||1' },
       alert: { key: 'fraud-volume|*|', from: 'ok', to: 'firing', message: 'firing', silenced: false },
       rule: { name: 'fraud-volume', type: 'volume' }, model: { name: 'fraud', version: '1.4.2' }, field: '*', segment: '',
-      severity: 'warning', statistic: 'count', value: 3, threshold: 100, window: result.window, current_count: 3, reference_count: null, details: result.details,
+      severity: 'warning', statistic: 'count', value: 3, threshold: result.threshold, window: result.window, current_count: 3, reference_count: null, details: result.details,
     }]);
     await engine.refresh(prefix);
     assert.equal((await state.loadAlerts())[0]?.status, 'firing');
     assert.deepEqual(await state.loadCursors(), { 'fraud-volume': result.window.to });
     assert.equal((await state.loadSilences())[0]?.until, '2026-11-02T00:00:00.000Z');
     assert.equal((await state.history(10))[0]?.alert.to, 'firing');
+    assert.deepEqual((await state.history(10))[0]?.threshold, result.threshold);
 
     // the lease
     const lease = await outputs.lease(silentLogger, { holder: 'agent-1' });

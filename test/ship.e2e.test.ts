@@ -1,9 +1,10 @@
 /**
  * The ship path's promise, end to end with the real command: every line written is delivered
- * exactly once (by _id), through 429 items, 503 requests, an output outage, rename rotation,
- * copytruncate, and a SIGKILL + restart. Elasticsearch is a real HTTP server on 127.0.0.1 that
- * speaks the bulk protocol with create semantics (test/support/es-server.ts); the embedded
- * variant uses a real DuckDB file.
+ * exactly once (by _id), through 429 items, 503 requests, a dead node, resets, a slow node, a hung
+ * node hitting the timeout, rename rotation, copytruncate, and a SIGKILL + restart. The search side
+ * is the real engine (OpenSearch, after `driftbeat setup`), the faults are injected by the proxy
+ * between the agent and the engine (test/support/fault-proxy.ts); the embedded variant uses a
+ * real DuckDB file.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { startEsServer } from './support/es-server.ts';
+import { testEngine, type TestEngine } from './support/engine.ts';
+import { startFaultProxy } from './support/fault-proxy.ts';
 import { LogWriter, startAgent, waitFor } from './support/agent-process.ts';
 
 const TOTAL_PHASES = [8000, 8000, 7000, 7000]; // 30,000 lines
@@ -47,62 +49,104 @@ logging: { level: warn }
   return cfg;
 }
 
-test('elasticsearch: nothing lost, nothing duplicated through faults, rotation and SIGKILL', { timeout: 180_000 }, async () => {
+/** How many documents each event id has in the stream (composite aggregation, exact). */
+async function idCounts(engine: TestEngine, index: string): Promise<Map<string, number>> {
+  await engine.request('POST', `/${index}/_refresh`);
+  const counts = new Map<string, number>();
+  let after: unknown;
+  for (let page = 0; page < 100; page++) {
+    const composite: Record<string, unknown> = { size: 10_000, sources: [{ id: { terms: { field: 'event.id' } } }] };
+    if (after) composite['after'] = after;
+    const r = await engine.request('POST', `/${index}/_search`, { size: 0, aggs: { ids: { composite } } });
+    const agg = r.body.aggregations.ids as { buckets: { key: { id: string }; doc_count: number }[]; after_key?: unknown };
+    for (const b of agg.buckets) counts.set(b.key.id, b.doc_count);
+    if (agg.buckets.length < 10_000) break;
+    after = agg.after_key;
+  }
+  return counts;
+}
+
+test('real engine: nothing lost, nothing duplicated through faults, rotation and SIGKILL', { timeout: 240_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'driftbeat-ship-'));
   mkdirSync(join(dir, 'logs'));
-  const es = await startEsServer({ recordBodies: false, seed: 7 });
+  const engine = await testEngine();
+  const prefix = engine.prefix(t);
+  const proxy = await startFaultProxy(engine.url);
+  const stream = `${prefix}-predictions-fraud`;
+  const count = async (): Promise<number> => {
+    await engine.request('POST', `/${stream}/_refresh?ignore_unavailable=true`);
+    return (await engine.request('GET', `/${stream}/_count?ignore_unavailable=true`)).body.count ?? 0;
+  };
+  const isBulk = (_m: string, path: string) => path.startsWith('/_bulk');
   try {
     const cfg = writeConfig(dir, `  elasticsearch:
-    hosts: ["${es.url}"]
+    hosts: ["${proxy.url}"]
+    index_prefix: ${prefix}
     bulk_max_docs: 500
     flush_interval: 100ms
     max_in_flight: 2
+    timeout: 2s
     backoff: { initial: 10ms, max: 200ms }`);
+    const setup = startAgent(['setup', '-c', cfg, '--templates']);
+    assert.equal(await setup.exited, 0, setup.output());
     const log = new LogWriter(join(dir, 'logs', 'preds.jsonl'));
-    const stream = 'driftbeat-predictions-fraud';
 
-    // (a) 429 on some items and 503 on some requests from the start.
-    es.faults.rejectItems(0.05);
-    es.faults.failNext(5, { status: 503, path: '/_bulk' });
+    // (a) 5% of the items answer 429 the first time they are sent, and 503 on some requests, from the start.
+    const rejected = new Set<string>();
+    proxy.set({ kind: 'items', reject: (item) => {
+      const n = Number(item.id!.slice('req-'.length));
+      if (n % 20 !== 3 || rejected.has(item.id!)) return undefined;
+      rejected.add(item.id!);
+      return { status: 429, type: 'es_rejected_execution_exception', reason: 'rejected execution of coordinating operation' };
+    } });
+    proxy.failNext({ kind: 'status', status: 503 }, 5, isBulk);
     log.write(TOTAL_PHASES[0]!);
     let agent = startAgent(['run', '-c', cfg]);
-    await waitFor('first lines indexed', () => es.count(stream) > 2000, 60_000);
+    await waitFor('first lines indexed', async () => (await count()) > 2000, 60_000, 250);
 
-    // (c1) rename rotation while the agent reads; (b) the output goes down for a while.
+    // (c1) rename rotation while the agent reads; (b) the node dies (connections reset), then resets
+    // mid-request, then answers slowly, then hangs once past the 2 s timeout, then recovers.
     log.rotateRename(join(dir, 'logs', 'preds.jsonl.1'));
-    es.faults.down(1500);
+    proxy.set({ kind: 'refuse' });
     log.write(TOTAL_PHASES[1]!);
-    await waitFor('output back and rotated lines flowing', () => !es.faults.isDown && es.count(stream) > 9000, 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    proxy.set({ kind: 'reset' });
+    await new Promise((r) => setTimeout(r, 500));
+    proxy.set({ kind: 'delay', ms: 300 });
+    proxy.failNext({ kind: 'hang' }, 1, isBulk);
+    await new Promise((r) => setTimeout(r, 1500));
+    proxy.set({ kind: 'pass' });
+    await waitFor('output back and rotated lines flowing', async () => (await count()) > 9000, 60_000, 250);
 
     // (d) SIGKILL in the middle of shipping, more lines written while it is dead, then restart.
     log.write(TOTAL_PHASES[2]!, 100);
     agent.kill('SIGKILL');
     assert.equal(await agent.exited, 'SIGKILL');
-    const beforeRestart = es.count(stream);
+    const beforeRestart = await count();
     agent = startAgent(['run', '-c', cfg]);
 
     // (c2) copytruncate: copy aside, truncate in place, keep writing to the same path.
-    await waitFor('restart catching up', () => es.count(stream) > beforeRestart, 60_000);
+    await waitFor('restart catching up', async () => (await count()) > beforeRestart, 60_000, 250);
     log.copyTruncate(join(dir, 'logs', 'preds.jsonl.2'));
     log.write(TOTAL_PHASES[3]!);
 
     const total = log.next;
-    await waitFor(`all ${total} lines indexed (have ${es.count(stream)})`, () => es.count(stream) >= total, 120_000, 100);
+    await waitFor(`all ${total} lines indexed`, async () => (await count()) >= total, 120_000, 500);
     agent.kill('SIGTERM');
     assert.equal(await agent.exited, 0, agent.output());
 
-    const ids = es.allIds(stream).sort();
-    assert.equal(ids.length, total, 'every line exactly once');
-    assert.deepEqual(ids, expectedIds(total));
-    // The faults really happened, and duplicates were answered 409 and counted as delivered.
-    assert.ok(es.stats.rejected > 0, 'some items were rejected with 429');
-    assert.ok(es.stats.failedRequests > 0, 'some requests failed');
-    assert.equal(es.stats.created, total, 'each document was created once');
-    // Documents carry what a user charts on.
-    const d = es.doc(stream, 'req-42')!;
-    assert.equal((d._source as { model: { version: string } }).model.version, '1.5.0');
+    const ids = await idCounts(engine, stream);
+    assert.deepEqual([...ids.keys()].sort(), expectedIds(total), 'every line delivered');
+    assert.deepEqual([...ids.entries()].filter(([, n]) => n !== 1), [], 'no line indexed twice');
+    assert.equal(await count(), total);
+    // The faults really happened.
+    assert.ok((proxy.seen['items.rejected'] ?? 0) > 0, JSON.stringify(proxy.seen));
+    assert.ok((proxy.seen.status ?? 0) === 5 && (proxy.seen.refuse ?? 0) + (proxy.seen.reset ?? 0) > 0 && proxy.seen.hang === 1, JSON.stringify(proxy.seen));
+    // Documents carry what a user charts on, as setup mapped them.
+    const d = await engine.request('POST', `/${stream}/_search`, { query: { ids: { values: ['req-42'] } } });
+    assert.equal(d.body.hits.hits[0]._source.model.version, '1.5.0');
   } finally {
-    await es.close();
+    await proxy.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

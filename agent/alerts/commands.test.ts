@@ -34,7 +34,7 @@ test('silence from the CLI stops messages of a running agent; alerts list shows 
 
     await mgr.process([result(0, true), result(0, true, { rule: 'volume', field: '*', type: 'volume', statistic: 'count' })], rules);
     clock = at(1);
-    await mgr.process([result(1, true), result(1, true, { rule: 'volume', field: '*', type: 'volume', statistic: 'count' })], rules);
+    await mgr.process([result(1, true), result(1, true, { rule: 'volume', field: '*', type: 'volume', statistic: 'count', value: 301, threshold: { value: 500, direction: 'below', unit: 'count' } })], rules);
     assert.equal(await mgr.drain(3000), true);
     const rules_ = slack.requests.map((r) => (JSON.parse(r.body) as { text: string }).text);
     assert.equal(rules_.length, 1, 'only the unsilenced rule was sent');
@@ -44,7 +44,8 @@ test('silence from the CLI stops messages of a running agent; alerts list shows 
     assert.deepEqual(rows.map((r) => [r.rule, r.status, r.silencedUntil ?? null]), [['fraud-country', 'firing', s.until], ['volume', 'firing', null]]);
     const text = formatAlertList(rows, await cli.store.loadSilences(), at(1));
     assert.match(text, /^STATUS\s+RULE\s+FIELD/);
-    assert.match(text, /firing\s+fraud-country\s+features\.country\s+-\s+\S+\s+unseen_share=0\.125 \(>0\.05\)/);
+    assert.match(text, /firing\s+fraud-country\s+features\.country\s+-\s+\S+\s+unseen_share=0\.125 \(> 0\.05\)/);
+    assert.match(text, /firing\s+volume\s+\*\s+-\s+\S+\s+count=301 \(< 500\)/, 'a min_count breach is below its bound');
     assert.match(text, /Active silences:\n  fraud-country until/);
     assert.deepEqual(await alertsList(cli.store, { now: at(1), all: false }).then((r) => r.length), 2);
     await cli.close();

@@ -6,6 +6,8 @@ import type { Config } from '../config/schema.ts';
 import { formatDuration, parseDuration } from '../config/units.ts';
 import { ConfigError } from '../errors.ts';
 import { openOutputs, type Outputs } from '../outputs.ts';
+import { formatThreshold, type Threshold } from '../rules/threshold.ts';
+import { formatNumber } from '../notify/render.ts';
 import type { AlertStatus } from './lifecycle.ts';
 import { activeSilences, type Silence, type StateStore } from './state.ts';
 
@@ -17,7 +19,8 @@ export interface AlertListRow {
   since: string;
   statistic?: string;
   value?: number | null;
-  threshold?: number | null;
+  /** A number in state saved before thresholds were objects. */
+  threshold?: Threshold | number | null;
   severity?: string;
   /** ISO end of an active silence of the rule. */
   silencedUntil?: string;
@@ -49,7 +52,7 @@ export function formatAlertList(rows: AlertListRow[], silences: Silence[] = [], 
   else {
     const table = [['STATUS', 'RULE', 'FIELD', 'SEGMENT', 'SINCE', 'LAST BREACH', 'SILENCED UNTIL']];
     for (const r of rows) {
-      const breach = r.statistic ? `${r.statistic}=${typeof r.value === 'number' ? Number(r.value.toPrecision(4)) : 'n/a'}${r.threshold !== null && r.threshold !== undefined ? ` (>${r.threshold})` : ''}` : '';
+      const breach = r.statistic ? `${r.statistic}=${typeof r.value === 'number' ? formatNumber(r.value) : 'n/a'}${r.threshold !== null && r.threshold !== undefined ? ` (${formatThreshold(r.threshold)})` : ''}` : '';
       table.push([r.status, r.rule, r.field, r.segment || '-', r.since, breach, r.silencedUntil ?? '']);
     }
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));

@@ -14,6 +14,7 @@ import { EngineResponseError } from '../engine/connection.ts';
 import type { Dialect } from '../engine/dialect.ts';
 import { bool, date, double, flattened, keyword, long, obj, opaque, stringsAsKeywords, type Mappings } from '../engine/mapping.ts';
 import { DriftbeatError } from '../errors.ts';
+import { thresholdMapping } from '../results/elasticsearch.ts';
 import { redact } from '../telemetry/redact.ts';
 import type { AlertState } from './lifecycle.ts';
 import type { AlertEvent, Silence, StateStore } from './state.ts';
@@ -62,7 +63,7 @@ export function alertsMappings(d: Dialect): Mappings {
       severity: keyword(),
       statistic: keyword(),
       value: double,
-      threshold: double,
+      threshold: thresholdMapping,
       window: obj({ from: date, to: date }),
       current_count: long,
       reference_count: long,

@@ -5,6 +5,7 @@
  * embedded DuckDB (state-embedded.ts) and memory (tests).
  */
 import { createHash } from 'node:crypto';
+import type { Threshold } from '../rules/threshold.ts';
 import { summarize, type AlertState, type Transition } from './lifecycle.ts';
 
 export interface Silence {
@@ -27,7 +28,7 @@ export interface AlertEvent {
   severity: string;
   statistic: string;
   value: number | null;
-  threshold: number | null;
+  threshold: Threshold | null;
   window: { from: string; to: string };
   current_count: number;
   reference_count: number | null;

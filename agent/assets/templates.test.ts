@@ -73,7 +73,7 @@ describe('templates: requests match the real Elasticsearch formats', () => {
     const known = new Set([...Object.keys(logs), ...Object.keys(ex1), ...Object.keys(ex2), ...restBodies.flatMap((b) => Object.keys(b))]);
     const knownInner = new Set([...Object.keys(ex1['template'] as object), ...Object.keys(ex2['template'] as object), ...restBodies.flatMap((b) => Object.keys((b['template'] ?? {}) as object)), 'mappings']);
     const templates = byKind('index_template');
-    assert.equal(templates.length, 6);
+    assert.equal(templates.length, 7); // predictions, five plain indices, outcomes
     for (const t of templates) {
       assert.ok(matchesSpec('indices.put_index_template', t.put.method, t.put.path), t.put.path);
       for (const k of Object.keys(t.put.body!)) assert.ok(known.has(k), `${t.name}: ${k} is not a field of the reference templates`);
@@ -221,7 +221,7 @@ describe('templates: mappings follow the documents (DESIGN.md section 2)', () =>
     const r: RuleResult = {
       rule: 'fraud-drift', type: 'distribution_shift', model: 'fraud', version: '1.4.2', field: 'features.amount', segment: '',
       window: { from: '2024-05-01T00:00:00.000Z', to: '2024-05-01T01:00:00.000Z' }, status: 'drifted', statistic: 'psi', value: 0.31,
-      threshold: 0.2, drifted: true, reference_count: 10000, current_count: 812, severity: 'warning', details: { bins: [1, 2] },
+      threshold: { value: 0.2, direction: 'at_or_above', unit: 'distance' }, drifted: true, reference_count: 10000, current_count: 812, severity: 'warning', details: { bins: [1, 2] },
       reference: 'profile:fraud@1.4.2', error: 'none', evaluated_at: '2024-05-01T01:05:00.000Z',
     };
     const rm = resultsMappings();
@@ -239,7 +239,7 @@ describe('templates: mappings follow the documents (DESIGN.md section 2)', () =>
       '@timestamp': '2024-05-01T01:05:00.000Z', event: { kind: 'alert', action: 'firing', id: 'x' },
       alert: { key: 'r|f|', from: 'ok', to: 'firing', message: 'firing', silenced: false },
       rule: { name: 'r', type: 'volume' }, model: { name: 'm', version: '1' }, field: 'f', segment: '', severity: 'warning',
-      statistic: 'count', value: 3, threshold: 5, window: { from: '2024-05-01T00:00:00.000Z', to: '2024-05-01T01:00:00.000Z' },
+      statistic: 'count', value: 3, threshold: { value: 5, direction: 'below', unit: 'count' }, window: { from: '2024-05-01T00:00:00.000Z', to: '2024-05-01T01:00:00.000Z' },
       current_count: 3, reference_count: null, details: { a: 1 },
     };
     const am = alertsMappings();

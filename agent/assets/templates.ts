@@ -23,6 +23,7 @@ import { predictionsStream } from '../normalize/document.ts';
 import { alertsMappings, stateMappings } from '../alerts/state-es.ts';
 import { referenceMappings } from '../reference/store-elasticsearch.ts';
 import { resultsMappings } from '../results/elasticsearch.ts';
+import { outcomesMappings } from '../quality/store-elasticsearch.ts';
 import { deadLetterMappings, predictionsMappings } from '../sinks/elasticsearch/mappings.ts';
 
 /** Bumped whenever a template below changes; stored in each template's `version`. */
@@ -46,6 +47,8 @@ export interface IndexNames {
   alerts: string;
   state: string;
   deadLetter: string;
+  /** Stem of the outcome indices, one per model: `<prefix>-outcomes-<model>` (agent/quality). */
+  outcomes: string;
 }
 
 export function indexNames(prefix = 'driftbeat'): IndexNames {
@@ -59,6 +62,7 @@ export function indexNames(prefix = 'driftbeat'): IndexNames {
     alerts: `${prefix}-alerts`,
     state: `${prefix}-state`,
     deadLetter: deadLetterIndex(prefix),
+    outcomes: `${prefix}-outcomes`,
   };
 }
 
@@ -311,6 +315,8 @@ export function templatePlan(o: TemplatePlanOptions = {}): EsResource[] {
     indexTemplateResource(n.predictionsTemplate, predictionsIndexTemplate(n, d)),
     ...plain.map((p) => indexTemplateResource(p.index, plainIndexTemplate(p.index, p.mappings, p.description))),
     ...plain.map((p) => indexResource(p.index)),
+    // Outcome indices are created per model by the join (agent/quality/store-elasticsearch.ts): only their template here.
+    indexTemplateResource(n.outcomes, plainIndexTemplate(n.outcomes, outcomesMappings(), 'driftbeat: one outcome (ground truth joined with its prediction) per labelled prediction, <prefix>-outcomes-<model>')),
     ...(o.models ?? []).map((m) => dataStreamResource(predictionsStream(n.prefix, m))),
   ];
 }

@@ -59,7 +59,7 @@ for (int i = 0; i < c[0].size(); i++) {
 /**
  * Per type, the body of the segment loop (a, n, s, ra, rn in scope). Each follows evaluate.ts.
  */
-const BODIES: Record<Exclude<RuleType, 'distribution_shift'>, string> = {
+const BODIES: Record<Exclude<RuleType, 'distribution_shift' | 'model_quality'>, string> = {
   // evaluate.ts volume(): count bounds, and with a live reference the ratio count / reference count
   // (infinite when the reference is empty and the window is not, 1 when both are empty).
   volume: `
@@ -402,7 +402,8 @@ function compact(src: string): string {
   return src.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('//')).join('\n');
 }
 
-export type ScriptedType = RuleType;
+/** model_quality has no watch yet (agent/assets/watches.ts says why). */
+export type ScriptedType = Exclude<RuleType, 'model_quality'>;
 
 function script(type: ScriptedType, tail: string): string {
   if (type === 'distribution_shift') return compact(FUNCTIONS + SHIFT_FUNCTIONS + MAIN + SHIFT_SETUP + LOOP + SHIFT_BODY + tail);

@@ -44,7 +44,7 @@ import { loadRulesDetailed } from '../rules/load.ts';
 import { DEFAULT_TERMS_SIZE, DEFAULT_VALUES_LIMIT, missingName, planRule, percentOf, queryId, type FieldPlan, type Query, type RulePlan } from '../rules/plan.ts';
 import { DEFAULT_THRESHOLDS, referenceQuantileEdges } from '../stats/index.ts';
 import type { DistributionShiftRule, Rule } from '../rules/schema.ts';
-import { cronSchedule } from '../rules/window.ts';
+import { cronSchedule, shiftSchedule, toTimeWindow, windowAt } from '../rules/window.ts';
 import { redact, SECRET_KEYS } from '../telemetry/redact.ts';
 import type { WatchesContext, WatchesProvider } from './setup.ts';
 import type { EsResource } from './templates.ts';
@@ -191,7 +191,16 @@ export function triggerMinus(...ms: number[]): string {
   return parts.length ? `${TRIGGER_TIME}||${parts.join('')}` : TRIGGER_TIME;
 }
 
-/** The fire time planned with: any fixed instant works, the times are replaced by date math. */
+/** The rule's schedule shifted by its delay: Watcher cannot wait after a trigger, so the trigger itself waits. */
+function delayedSchedule(rule: Rule): string {
+  try {
+    return shiftSchedule(rule.schedule, rule.delay);
+  } catch (err) {
+    throw new DriftbeatError('ERR_WATCH_CRON', `rule "${rule.name}": the watch triggers delay ${dateMathUnits(rule.delay)} after each fire time of "${rule.schedule}", and ${(err as Error).message}; choose a delay that keeps the fire times on the same day`);
+  }
+}
+
+/** The trigger time planned with: any fixed instant works, the times are replaced by date math. */
 const ANCHOR = Date.UTC(2001, 0, 1);
 
 function replaceStrings<T>(value: T, map: Map<string, string>): T {
@@ -551,11 +560,16 @@ function versionFor(rule: Rule, profile: ReferenceProfile | undefined): string |
 }
 
 /** The watch of one rule (see the module comment). Pure. */
+/** Why model_quality rules get no watch. */
+export const MODEL_QUALITY_NO_WATCH = 'model_quality rules are evaluated by the agent only: their metrics need the confusion matrix, score histograms and the reference metrics combined, which the generated Painless condition does not compute yet';
+
 export function generateWatch(rule: Rule, options: GenerateWatchOptions): GeneratedWatch {
   const indexPrefix = options.indexPrefix ?? 'driftbeat';
   const id = `${indexPrefix}-${rule.name}`;
-  const to = ANCHOR - rule.delay;
-  const window = { from: new Date(to - rule.window).toISOString(), to: new Date(to).toISOString() };
+  if (rule.type === 'model_quality') return { id, body: {} as WatchBody, skipped: MODEL_QUALITY_NO_WATCH };
+  // The watch triggers `delay` after the window's end (window.ts), so the trigger time minus the
+  // delay is the window's end, as in the agent.
+  const window = toTimeWindow(windowAt(rule, ANCHOR - rule.delay));
   let profile = options.profile;
   if (!profile && rule.type === 'unseen_categories' && (!rule.reference || rule.reference.kind === 'profile')) {
     const v = versionFor(rule, undefined);
@@ -611,7 +625,7 @@ export function generateWatch(rule: Rule, options: GenerateWatchOptions): Genera
     : { script: { lang: 'painless', source: "return ['breaches': [], 'breach_count': 0]", params: {} } };
 
   const body: WatchBody = {
-    trigger: { schedule: { cron: quartzCron(rule.schedule) } },
+    trigger: { schedule: { cron: quartzCron(delayedSchedule(rule)) } },
     input,
     condition,
     transform,

@@ -7,45 +7,13 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import { ConfigError, EXIT_INVALID } from '../errors.ts';
 import { registerReferenceCommands } from '../reference/command.ts';
+import { registerRunCommand } from './run.ts';
 import { registerDemoCommand } from '../../demo/command.ts';
 
 const CONFIG_HELP = 'config file (YAML)';
 
 export function registerCommands(program: Command): void {
-  program
-    .command('run')
-    .description('tail the inputs, ship documents to the output, evaluate rules when rules.path is set')
-    .requiredOption('-c, --config <file>', CONFIG_HELP)
-    .option('--once', 'read every input to its current end, deliver everything, and exit (backfills, tests)')
-    .option('--check', 'validate the config and exit')
-    .addHelpText('after', `
-Examples:
-  $ driftbeat run -c driftbeat.yml
-  $ driftbeat run -c driftbeat.yml --once       # backfill, then exit 0
-  $ driftbeat run -c driftbeat.yml --check      # exit 2 and list every problem if the config is invalid
-
-Stops on SIGINT/SIGTERM: stops reading, drains in-flight batches, saves acknowledged offsets.`)
-    .action(async (opts: { config: string; once?: boolean; check?: boolean }) => {
-      const { config } = loadConfig(opts.config);
-      if (opts.check) {
-        process.stdout.write(`${opts.config}: OK (${config.inputs.length} input(s), output ${config.output.elasticsearch ? 'elasticsearch' : 'embedded'})\n`);
-        return;
-      }
-      const { createLogger } = await import('../telemetry/logger.ts');
-      const { Agent } = await import('../agent.ts');
-      const logger = createLogger({ level: config.logging.level });
-      // Rules run in the long-running agent only: --once is for backfills.
-      const services = config.rules.path && !opts.once ? [new (await import('../alerts/service.ts')).RulesAndAlertsService()] : [];
-      const agent = new Agent({ config, logger, once: Boolean(opts.once), services });
-      const onSignal = (sig: string) => {
-        logger.info(`${sig} received, stopping`);
-        void agent.stop();
-      };
-      process.once('SIGINT', () => onSignal('SIGINT'));
-      process.once('SIGTERM', () => onSignal('SIGTERM'));
-      await agent.run();
-    });
-
+  registerRunCommand(program, CONFIG_HELP);
   registerReferenceCommands(program);
   registerDemoCommand(program);
   const rules = program.command('rules').description('check, try and explain rule files').addHelpText('after', `
@@ -83,12 +51,13 @@ Examples:
   $ driftbeat rules test rules/fraud-unseen-categories.yml -c driftbeat.yml
   $ driftbeat rules test rules/fraud-input-drift.yml -c driftbeat.yml --from 2026-11-01T00:00:00Z --to 2026-11-02T00:00:00Z --json
 
-Exit 0 when evaluated (drifted or not), 1 when a result is in error, 2 for an invalid rule or config.
+The report goes to stdout, results in error included (status: error). Exit 0 when every result
+was evaluated (drifted or not), 1 when a result is in error, 2 for an invalid rule or config.
 With the embedded output, stop the agent first: DuckDB allows one process per database file.`)
     .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string; json?: boolean }) => {
       const { rulesTestCommand } = await import('../rules/commands.ts');
       const r = await rulesTestCommand({ ruleFile, configFile: opts.config, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}), json: Boolean(opts.json) });
-      (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
+      (r.stream === 'stdout' ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
       process.exitCode = r.exitCode;
     });
   rules
@@ -104,7 +73,7 @@ Examples:
     .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string }) => {
       const { rulesExplainCommand } = await import('../rules/commands.ts');
       const r = await rulesExplainCommand({ ruleFile, configFile: opts.config, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) });
-      (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
+      (r.stream === 'stdout' ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
       process.exitCode = r.exitCode;
     });
 

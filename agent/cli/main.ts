@@ -16,7 +16,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('driftbeat')
-    .description('Watch ML models in production through their prediction logs: ship them to Elasticsearch\nor an embedded DuckDB store, run drift rules, send alerts.')
+    .description('Watch ML models in production through their prediction logs: ship them to Elasticsearch or an embedded DuckDB store, run drift rules, send alerts.')
     .version(pkg.version, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

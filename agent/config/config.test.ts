@@ -56,8 +56,14 @@ for (const [file, expected] of Object.entries(BAD)) {
 
 test('config.example.yml loads and fills defaults', () => {
   const { config } = loadConfig('config.example.yml', { env: {} });
-  assert.equal(config.inputs.length, 1);
+  assert.equal(config.inputs.length, 2);
+  const feedback = config.inputs[1]!;
+  assert.equal(feedback.kind, 'feedback');
+  assert.equal(feedback.fields.actual, 'is_fraud');
+  assert.equal(feedback.join?.giveUpAfter, 24 * 3600_000);
+  assert.equal(feedback.join?.positive, '1');
   const input = config.inputs[0]!;
+  assert.equal(input.kind, 'predictions');
   assert.deepEqual(input.paths, ['/var/log/models/fraud/*.jsonl']);
   assert.equal(input.model.name, 'fraud');
   assert.equal(input.model.versionField, 'model_version');
@@ -135,4 +141,15 @@ test('the config reference in README.md equals what the schema generates', async
   const { withConfigReference } = await import('./docs.ts');
   const readme = readFileSync('README.md', 'utf8');
   assert.equal(readme, withConfigReference(readme), 'README.md is stale: run node --import tsx agent/config/docs.ts');
+});
+
+test('a feedback input without fields.id or fields.actual is refused with the key named', () => {
+  assert.throws(
+    () => loadConfig('feedback.yml', { text: 'inputs:\n  - kind: feedback\n    paths: ["/tmp/l.jsonl"]\n    model: { name: m }\noutput:\n  embedded: {}\n', env: {} }),
+    (err: Error) => /inputs\[0\]\.fields\.id: kind: feedback needs fields\.id/.test(err.message) && /inputs\[0\]\.fields\.actual: kind: feedback needs fields\.actual/.test(err.message),
+  );
+  assert.throws(
+    () => loadConfig('preds.yml', { text: 'inputs:\n  - paths: ["/tmp/p.jsonl"]\n    model: { name: m }\n    join: {}\noutput:\n  embedded: {}\n', env: {} }),
+    /inputs\[0\]\.join: join is for kind: feedback inputs/,
+  );
 });

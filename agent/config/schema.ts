@@ -7,6 +7,7 @@
  * Unknown keys are rejected everywhere (`z.strictObject`).
  */
 import { z } from 'zod';
+import { parseIso } from '../normalize/timestamp.ts';
 import { parseBytes, parseDuration } from './units.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -73,22 +74,60 @@ const ModelSchema = camel(
   }
 });
 
+/** An ISO 8601 date or date-time (UTC when it has no zone), parsed to epoch milliseconds. */
+function instant(example: string) {
+  return z.string().transform((v, ctx) => {
+    const ms = parseIso(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected an ISO 8601 date such as ${example}, received ${JSON.stringify(v)}`, input: v });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const TimestampRangeSchema = camel(
+  z.strictObject({
+    min: instant('2000-01-01').prefault('2000-01-01').describe('Earliest plausible record time; earlier lines go to the dead letter.'),
+    max_ahead: duration('1d').prefault('1d').describe('How far past the agent clock a record time may lie; later lines go to the dead letter.'),
+  }),
+);
+
 const FieldsSchema = camel(
   z.strictObject({
     timestamp: nonEmpty.default('timestamp').describe('Record field holding the event time.'),
-    timestamp_format: z.enum(['auto', 'iso8601', 'epoch_s', 'epoch_ms']).default('auto')
-      .describe('auto detects ISO 8601, epoch seconds and epoch milliseconds.'),
+    timestamp_format: z.enum(['auto', 'iso8601', 'epoch_s', 'epoch_ms', 'epoch_us', 'epoch_ns']).default('auto')
+      .describe('auto detects ISO 8601 and epoch seconds, milliseconds, microseconds or nanoseconds by magnitude.'),
+    timestamp_range: TimestampRangeSchema.prefault({}),
     id: nonEmpty.optional().describe('Record field holding a unique request id; else file identity + offset.'),
     features: nonEmpty.default('features').describe('Record field holding the object of model inputs.'),
     predictions: nonEmpty.default('prediction').describe('Record field holding the prediction (an object, or a scalar stored as prediction.value).'),
     text: z.array(nonEmpty).default([]).describe('Feature names holding free text (tokenized; OOV against the reference vocabulary).'),
     latency: nonEmpty.optional().describe('Record field holding the inference latency in milliseconds (stored as event.duration in ns).'),
+    actual: z.union([nonEmpty, z.array(nonEmpty).min(1)]).optional()
+      .describe('kind: feedback only. Record field(s) holding the actual outcome: one field (an object, or a scalar stored as actual.value) or a list of fields (actual.<field>).'),
+  }),
+);
+
+/** How a feedback input's outcomes are joined with their predictions (kind: feedback). */
+export const JoinSchema = camel(
+  z.strictObject({
+    task: z.enum(['classification', 'regression']).default('classification').describe('What the outcome is compared as: classes (correct, confusion matrix) or numbers (error, abs_error, squared_error).'),
+    prediction: nonEmpty.default('label').describe('The prediction.<name> compared with the actual value.'),
+    actual: nonEmpty.default('value').describe('The actual.<name> compared with the prediction.'),
+    score: nonEmpty.optional().describe('classification: prediction.<name> holding the probability of the positive class (ROC AUC, log loss).'),
+    positive: z.union([z.string(), z.number(), z.boolean()]).transform(String).default('1').describe('classification: the positive class (its precision/recall/F1, and what score is the probability of).'),
+    give_up_after: duration('24h').prefault('24h').describe('An outcome whose prediction is still not stored this long after it was read is counted and dead-lettered.'),
+    max_pending: z.int().positive().default(100_000).describe('Outcomes waiting for their prediction; when full, reading the feedback log pauses.'),
+    retry_interval: duration('5s').prefault('5s').describe('How often waiting outcomes look for their prediction again.'),
   }),
 );
 
 export const InputSchema = camel(
   z.strictObject({
     id: nonEmpty.optional().describe('Name of this input in logs and metrics; defaults to the model name.'),
+    kind: z.enum(['predictions', 'feedback']).default('predictions').describe('predictions: a prediction log. feedback: outcomes (ground truth) keyed by the prediction id, joined with the stored predictions.'),
+    join: JoinSchema.optional().describe('kind: feedback only: how outcomes are compared with predictions.'),
     paths: z.array(nonEmpty).min(1).describe('Glob patterns of JSON-lines prediction logs.'),
     exclude: z.array(nonEmpty).default([]).describe('Glob patterns to leave out (e.g. compressed rotated files).'),
     model: ModelSchema,
@@ -104,7 +143,18 @@ export const InputSchema = camel(
     rotated: z.array(nonEmpty).default([]).describe('Glob patterns where rotation moves files to another folder; at start, files the registry knows that are not finished are looked for here (and in their own folder).'),
     max_open_files: z.int().positive().default(128).describe('Files of this input held open at once (read to their end before they are let go, so rotation during an outage loses nothing); see "Rotation" in the README.'),
   }),
-);
+).check((ctx) => {
+  const i = ctx.value;
+  const issue = (path: (string | number)[], message: string) => ctx.issues.push({ code: 'custom', message, input: i, path });
+  if (i.kind === 'feedback') {
+    if (!i.fields.id) issue(['fields', 'id'], 'kind: feedback needs fields.id (the record field holding the prediction id), received none');
+    if (!i.fields.actual) issue(['fields', 'actual'], 'kind: feedback needs fields.actual (the record field(s) holding the outcome), received none');
+    if (!i.model.name) issue(['model', 'name'], 'kind: feedback needs a constant model.name (the model whose predictions are joined), received name_field only');
+  } else {
+    if (i.join) issue(['join'], 'join is for kind: feedback inputs, received it on a predictions input');
+    if (i.fields.actual) issue(['fields', 'actual'], 'fields.actual is for kind: feedback inputs, received it on a predictions input');
+  }
+});
 
 // ---------------------------------------------------------------------------------------------
 // outputs
@@ -310,6 +360,7 @@ export const ConfigSchema = camel(
 
 export type Config = z.output<typeof ConfigSchema>;
 export type InputConfig = z.output<typeof InputSchema>;
+export type JoinConfig = z.output<typeof JoinSchema>;
 export type ElasticsearchOutputConfig = z.output<typeof ElasticsearchOutputSchema>;
 export type EmbeddedOutputConfig = z.output<typeof EmbeddedOutputSchema>;
 export type NotifierConfig = z.output<typeof NotifierSchema>;

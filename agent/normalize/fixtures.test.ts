@@ -26,7 +26,7 @@ test('bad-lines.jsonl: every line is a document or a rejection with its reason, 
     model: { name: 'fraud' },
     fields: { id: 'request_id' },
   });
-  const ctx = createNormalizeContext(input, { hostName: 'h', now: () => new Date(0) });
+  const ctx = createNormalizeContext(input, { hostName: 'h', now: () => new Date(Date.UTC(2024, 5, 1)) });
   const results: NormalizeResult[] = splitLines(readFileSync(FIXTURE)).map(({ line, offset }) =>
     normalizeLine(line, { key: 'fixture', path: FIXTURE, offset }, ctx),
   );
@@ -49,7 +49,7 @@ test('bad-lines.jsonl: every line is a document or a rejection with its reason, 
   const reasons = results.map((r) => (r.ok ? '' : r.reason));
   assert.match(reasons[1]!, /^not valid JSON: /);
   assert.match(reasons[3]!, /^not valid JSON: /);
-  assert.equal(reasons[4], 'no usable timestamp: field "timestamp" is absent, expected ISO 8601, epoch seconds or epoch milliseconds (set fields.timestamp / fields.timestamp_format of the input)');
+  assert.equal(reasons[4], 'no usable timestamp: field "timestamp" is absent, expected ISO 8601 or epoch seconds, milliseconds, microseconds or nanoseconds (set fields.timestamp / fields.timestamp_format of the input)');
   assert.match(reasons[6]!, /^not a JSON object: the line is an array/);
   assert.match(reasons[8]!, /field "timestamp" is "not a date"/);
   assert.equal((results[9] as { skip?: boolean }).skip, true, 'a blank line is acknowledged, not dead-lettered');

@@ -282,7 +282,29 @@ test('timestamps: epoch s, epoch ms, ISO with offset are normalized to UTC ISO; 
   const missing = rejected(JSON.stringify({ features: {} }), ctx);
   assert.match(missing.reason, /field "timestamp" is absent/);
   const custom = ctxFor({ fields: { timestamp: 'ts', timestamp_format: 'epoch_ms' } });
-  assert.equal(ok(JSON.stringify({ ts: 1714564800 }), custom)['@timestamp'], '1970-01-20T20:16:04.800Z');
+  assert.equal(ok(JSON.stringify({ ts: 1714564800000 }), custom)['@timestamp'], iso);
+});
+
+test('timestamps: micro- and nanoseconds are recognised; implausible times and unit mismatches are rejected with the reason', () => {
+  const ctx = ctxFor(); // the clock says 2024-06-01T08:00Z
+  const iso = '2024-05-01T12:00:00.000Z';
+  assert.equal(ok(line({ timestamp: 1714564800000000 }), ctx)['@timestamp'], iso);
+  assert.equal(ok(line({ timestamp: '1714564800000000000' }), ctx)['@timestamp'], iso);
+  // issue 12: epoch seconds under epoch_ms silently became 1970-01-20
+  const seconds = rejected(JSON.stringify({ ts: 1714564800 }), ctxFor({ fields: { timestamp: 'ts', timestamp_format: 'epoch_ms' } }));
+  assert.equal(seconds.code, REJECT_CODES.TIMESTAMP_FORMAT);
+  assert.equal(seconds.reason, 'timestamp format mismatch: field "ts" is 1714564800, which by its magnitude is epoch seconds, not epoch_ms (fields.timestamp_format of the input; auto reads the unit from the magnitude)');
+  const zero = rejected(line({ timestamp: 0 }), ctx);
+  assert.equal(zero.code, REJECT_CODES.TIMESTAMP_RANGE);
+  assert.equal(zero.reason, 'timestamp out of range: field "timestamp" is 0 (read as epoch seconds) = 1970-01-01T00:00:00.000Z, outside 2000-01-01T00:00:00.000Z .. now + 24 h (fields.timestamp_range of the input)');
+  assert.match(rejected(line({ timestamp: '2024-06-03T00:00:00.000Z' }), ctx).reason, /^timestamp out of range: field "timestamp" is "2024-06-03T00:00:00.000Z" = 2024-06-03T00:00:00.000Z, outside/);
+  assert.equal(rejected(line({ timestamp: '2024-06-03T02:00:00+02:00' }), ctx).code, REJECT_CODES.TIMESTAMP_RANGE);
+  assert.equal(rejected(line({ timestamp: '1999-12-31T23:59:59.999Z' }), ctx).code, REJECT_CODES.TIMESTAMP_RANGE);
+  assert.equal(ok(line({ timestamp: '2024-06-02T07:59:59.000Z' }), ctx)['@timestamp'], '2024-06-02T07:59:59.000Z', 'less than a day ahead');
+  // the range is the input's to set, for older backfills or clocks running ahead
+  const wide = ctxFor({ fields: { timestamp_range: { min: '1990-01-01', max_ahead: '30d' } } });
+  assert.equal(ok(line({ timestamp: '1995-03-01T00:00:00.000Z' }), wide)['@timestamp'], '1995-03-01T00:00:00.000Z');
+  assert.equal(ok(line({ timestamp: '2024-06-20T00:00:00.000Z' }), wide)['@timestamp'], '2024-06-20T00:00:00.000Z');
 });
 
 test('rejections: invalid JSON, not an object, no model name, features not an object, too long, blank', () => {

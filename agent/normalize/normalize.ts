@@ -34,7 +34,7 @@ import { featuresOverflow, valuesUnparsed } from '../telemetry/metrics.ts';
 import type { FeatureValue, PredictionDocument, TextStats } from './document.ts';
 import { replaceNonFiniteTokens } from './json.ts';
 import { lookupReference, type FeatureType, type ModelReference, type ReferenceInfo } from './reference-info.ts';
-import { isCanonicalIsoUtc, parseTimestamp, type TimestampFormat } from './timestamp.ts';
+import { checkTimestamp, EPOCH_UNIT_NAMES, isCanonicalIsoUtc, type TimestampFormat, type TimestampProblem } from './timestamp.ts';
 import { textStats } from './tokenize.ts';
 
 export interface LineMeta {
@@ -62,6 +62,8 @@ export const REJECT_CODES = {
   JSON: 'ERR_NORMALIZE_INVALID_JSON',
   NOT_OBJECT: 'ERR_NORMALIZE_NOT_OBJECT',
   TIMESTAMP: 'ERR_NORMALIZE_TIMESTAMP',
+  TIMESTAMP_FORMAT: 'ERR_NORMALIZE_TIMESTAMP_FORMAT',
+  TIMESTAMP_RANGE: 'ERR_NORMALIZE_TIMESTAMP_RANGE',
   MODEL: 'ERR_NORMALIZE_MODEL',
   FEATURES: 'ERR_NORMALIZE_FEATURES',
   LINE_TOO_LONG: 'ERR_NORMALIZE_LINE_TOO_LONG',
@@ -157,6 +159,10 @@ export class NormalizeContext {
   /** @internal */ readonly maxFeatures: number;
   /** @internal */ readonly tsField: FieldPath;
   /** @internal */ readonly tsFormat: TimestampFormat;
+  /** @internal timestamp_range: earliest plausible instant (ms, and as canonical ISO) and the allowance past now. */
+  readonly tsMinMs: number;
+  /** @internal */ readonly tsMinIso: string;
+  /** @internal */ readonly tsMaxAheadMs: number;
   /** @internal */ readonly idField: FieldPath | undefined;
   /** @internal */ readonly featuresField: FieldPath;
   /** @internal */ readonly predField: FieldPath;
@@ -176,6 +182,9 @@ export class NormalizeContext {
   /** @internal */ readonly models = new Map<string, ModelState>();
   private ingestedMs = -1;
   private ingestedIso = '';
+  private tsMaxSecond = -1;
+  private tsMaxMsCached = 0;
+  private tsMaxIsoCached = '';
 
   constructor(input: InputConfig, opts: { hostName: string; now?: () => Date; reference?: ReferenceInfo }) {
     this.input = input;
@@ -187,6 +196,9 @@ export class NormalizeContext {
     const f = input.fields;
     this.tsField = fieldPath(f.timestamp);
     this.tsFormat = f.timestampFormat;
+    this.tsMinMs = f.timestampRange.min;
+    this.tsMinIso = new Date(f.timestampRange.min).toISOString();
+    this.tsMaxAheadMs = f.timestampRange.maxAhead;
     this.idField = f.id ? fieldPath(f.id) : undefined;
     this.featuresField = fieldPath(f.features);
     this.predField = fieldPath(f.predictions);
@@ -231,6 +243,32 @@ export class NormalizeContext {
       state.refGeneration = this.referenceGeneration;
     }
     return state.ref;
+  }
+
+  /**
+   * @internal The latest plausible record time (now + max_ahead), as ms and as canonical ISO text
+   * (compared as a string on the hot path). Refreshed once per second of the clock: the bound is a
+   * day wide, a second of slack is nothing, and one toISOString per second is free.
+   */
+  tsMax(): number {
+    this.refreshTsMax();
+    return this.tsMaxMsCached;
+  }
+
+  /** @internal */
+  tsMaxIso(): string {
+    this.refreshTsMax();
+    return this.tsMaxIsoCached;
+  }
+
+  private refreshTsMax(): void {
+    const now = this.now ? this.now().getTime() : Date.now();
+    const second = Math.floor(now / 1000);
+    if (second !== this.tsMaxSecond) {
+      this.tsMaxSecond = second;
+      this.tsMaxMsCached = Math.min(8.64e15, (second + 1) * 1000 + this.tsMaxAheadMs);
+      this.tsMaxIsoCached = new Date(this.tsMaxMsCached).toISOString();
+    }
   }
 
   /** @internal Ingest time; without an injected clock the ISO string is reused within a millisecond. */
@@ -574,6 +612,29 @@ function scalarString(v: unknown): string | undefined {
   return undefined;
 }
 
+function timestampRejection(ctx: NormalizeContext, raw: unknown, p: TimestampProblem): Rejection {
+  const field = `field "${ctx.tsField.name}" is ${preview(raw)}`;
+  switch (p.problem) {
+    case 'unusable': {
+      const expected = ctx.tsFormat === 'auto' ? 'ISO 8601 or epoch seconds, milliseconds, microseconds or nanoseconds' : ctx.tsFormat;
+      return reject(REJECT_CODES.TIMESTAMP, `no usable timestamp: ${field}, expected ${expected} (set fields.timestamp / fields.timestamp_format of the input)`);
+    }
+    case 'mismatch':
+      return reject(
+        REJECT_CODES.TIMESTAMP_FORMAT,
+        `timestamp format mismatch: ${field}, which by its magnitude is ${EPOCH_UNIT_NAMES[p.unit]}, not ${ctx.tsFormat} (fields.timestamp_format of the input; auto reads the unit from the magnitude)`,
+      );
+    case 'range': {
+      const read = p.unit === undefined ? '' : ` (read as ${EPOCH_UNIT_NAMES[p.unit]})`;
+      const when = Math.abs(p.ms) <= 8.64e15 ? new Date(p.ms).toISOString() : String(p.ms);
+      return reject(
+        REJECT_CODES.TIMESTAMP_RANGE,
+        `timestamp out of range: ${field}${read} = ${when}, outside ${ctx.tsMinIso} .. now + ${ctx.tsMaxAheadMs / 3_600_000} h (fields.timestamp_range of the input)`,
+      );
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // the entry point
 
@@ -617,18 +678,16 @@ function normalize(line: Buffer | string, meta: LineMeta, ctx: NormalizeContext)
   // @timestamp
   const tsRaw = getField(rec, ctx.tsField);
   let timestamp: string;
-  // A canonical UTC ISO string (what toISOString prints, the common case) is kept as is.
-  if (typeof tsRaw === 'string' && ctx.tsFormat !== 'epoch_s' && ctx.tsFormat !== 'epoch_ms' && isCanonicalIsoUtc(tsRaw)) {
+  // A canonical UTC ISO string (what toISOString prints, the common case) is kept as is; canonical
+  // strings compare as their instants do, so the range check needs no Date either.
+  if (
+    typeof tsRaw === 'string' && (ctx.tsFormat === 'auto' || ctx.tsFormat === 'iso8601') && isCanonicalIsoUtc(tsRaw) &&
+    tsRaw >= ctx.tsMinIso && tsRaw <= ctx.tsMaxIso()
+  ) {
     timestamp = tsRaw;
   } else {
-    const ms = parseTimestamp(tsRaw, ctx.tsFormat);
-    if (ms === undefined) {
-      const expected = ctx.tsFormat === 'auto' ? 'ISO 8601, epoch seconds or epoch milliseconds' : ctx.tsFormat;
-      return reject(
-        REJECT_CODES.TIMESTAMP,
-        `no usable timestamp: field "${ctx.tsField.name}" is ${preview(tsRaw)}, expected ${expected} (set fields.timestamp / fields.timestamp_format of the input)`,
-      );
-    }
+    const ms = checkTimestamp(tsRaw, ctx.tsFormat, ctx.tsMinMs, ctx.tsMax());
+    if (typeof ms !== 'number') return timestampRejection(ctx, tsRaw, ms);
     timestamp = new Date(ms).toISOString();
   }
 

@@ -5,15 +5,38 @@
  *   `Z`, `±hh:mm`, `±hhmm` or `±hh`. Without an offset the time is taken as UTC (never the agent
  *   host's local zone, so two agents in different zones index the same instant). Fractions beyond
  *   milliseconds are truncated (the field is mapped as `date`, millisecond precision).
- * - Epoch: a JSON number or a string of digits (optionally with a fraction). With format `auto`,
- *   values below 1e11 are seconds (1e11 s is the year 5138) and larger ones milliseconds.
+ * - Epoch: a JSON number or a string of digits (optionally with a fraction). With format `auto`
+ *   the unit is read from the magnitude (epochUnitOf): below 1e11 seconds, below 1e14
+ *   milliseconds, below 1e17 microseconds, else nanoseconds. Each band starts where the previous
+ *   unit reaches the year 5138, so every instant from 1973-03-03 to 5138 has exactly one reading
+ *   (a millisecond value before 1973-03-03 would be read as seconds). With an explicit epoch
+ *   format a value whose magnitude says another unit is a mismatch (checkTimestamp), not a date
+ *   in 1970.
+ * - Plausibility (checkTimestamp): the instant must lie in the input's `timestamp_range`.
  *
  * Hand-written instead of Date.parse: Date.parse accepts many non-ISO forms ("May 1 2024") and
  * reads zone-less times in the local zone. Returns undefined for anything unusable.
  */
-export type TimestampFormat = 'auto' | 'iso8601' | 'epoch_s' | 'epoch_ms';
+export type TimestampFormat = 'auto' | 'iso8601' | 'epoch_s' | 'epoch_ms' | 'epoch_us' | 'epoch_ns';
+export type EpochUnit = 'epoch_s' | 'epoch_ms' | 'epoch_us' | 'epoch_ns';
 
 const EPOCH_SECONDS_BELOW = 1e11;
+const EPOCH_MS_BELOW = 1e14;
+const EPOCH_US_BELOW = 1e17;
+/** Milliseconds per unit. */
+const MS_PER: Record<EpochUnit, number> = { epoch_s: 1000, epoch_ms: 1, epoch_us: 1e-3, epoch_ns: 1e-6 };
+export const EPOCH_UNIT_NAMES: Record<EpochUnit, string> = {
+  epoch_s: 'epoch seconds',
+  epoch_ms: 'epoch milliseconds',
+  epoch_us: 'epoch microseconds',
+  epoch_ns: 'epoch nanoseconds',
+};
+
+/** The unit an epoch number's magnitude says (see the module comment). */
+export function epochUnitOf(v: number): EpochUnit {
+  const a = v < 0 ? -v : v;
+  return a < EPOCH_SECONDS_BELOW ? 'epoch_s' : a < EPOCH_MS_BELOW ? 'epoch_ms' : a < EPOCH_US_BELOW ? 'epoch_us' : 'epoch_ns';
+}
 // ECMAScript's Date range.
 const MAX_ABS_MS = 8.64e15;
 
@@ -30,9 +53,31 @@ export function parseTimestamp(value: unknown, format: TimestampFormat = 'auto')
 
 function fromEpoch(v: number, format: TimestampFormat): number | undefined {
   if (!Number.isFinite(v)) return undefined;
-  const seconds = format === 'epoch_s' || (format === 'auto' && Math.abs(v) < EPOCH_SECONDS_BELOW);
-  const ms = Math.round(seconds ? v * 1000 : v);
+  const unit = format === 'auto' || format === 'iso8601' ? epochUnitOf(v) : format;
+  const ms = Math.round(v * MS_PER[unit]);
   return Math.abs(ms) <= MAX_ABS_MS ? ms : undefined;
+}
+
+/** Why a record's timestamp is not used (checkTimestamp); the normalizer words the reason. */
+export type TimestampProblem =
+  | { problem: 'unusable' }
+  | { problem: 'mismatch'; unit: EpochUnit }
+  | { problem: 'range'; ms: number; unit: EpochUnit | undefined };
+
+/**
+ * Parses and checks one timestamp: epoch milliseconds in [minMs, maxMs], or the problem.
+ * Cheap on the good path: one parse, two comparisons; only a rejection allocates.
+ */
+export function checkTimestamp(value: unknown, format: TimestampFormat, minMs: number, maxMs: number): number | TimestampProblem {
+  const ms = parseTimestamp(value, format);
+  const epoch = typeof value === 'number' ? value : typeof value === 'string' && format !== 'iso8601' && isDecimal(value) ? Number(value) : undefined;
+  if (epoch !== undefined && format !== 'auto' && format !== 'iso8601') {
+    const unit = epochUnitOf(epoch);
+    if (unit !== format) return { problem: 'mismatch', unit };
+  }
+  if (ms === undefined) return { problem: 'unusable' };
+  if (ms < minMs || ms > maxMs) return { problem: 'range', ms, unit: epoch === undefined ? undefined : format === 'auto' ? epochUnitOf(epoch) : (format as EpochUnit) };
+  return ms;
 }
 
 /** Digits with an optional fraction: `1714567890`, `1714567890.123`. No sign, no exponent. */

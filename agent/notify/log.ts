@@ -1,11 +1,17 @@
-/** The `log` notifier: the agent's structured log and a readable block on the console (the demo uses it). */
+/**
+ * The `log` notifier: one structured line in the agent's log (JSON on stdout, ECS names), whose
+ * message says what fired in one line. The multi-line block of the other channels is not written
+ * to stdout, where it would break the JSON lines a log shipper reads; a caller that owns a
+ * console (a terminal UI) can ask for it with `write`.
+ */
 import type { Logger } from '../telemetry/logger.ts';
 import { redact } from '../telemetry/redact.ts';
 import type { Notifier } from './notifier.ts';
-import { renderText, type AlertMessage } from './render.ts';
+import { formatThreshold } from '../rules/threshold.ts';
+import { formatNumber, renderText, type AlertMessage } from './render.ts';
 
 export function createLogNotifier(name: string, options: { logger: Logger; write?: (text: string) => void }): Notifier {
-  const write = options.write ?? ((text: string) => { process.stdout.write(text); });
+  const write = options.write;
   return {
     name,
     type: 'log',
@@ -25,10 +31,12 @@ export function createLogNotifier(name: string, options: { logger: Logger; write
         'alert.value': r.value,
         'alert.threshold': r.threshold,
       };
-      const line = `${msg.kind === 'recovered' ? 'alert recovered' : 'alert firing'}: ${msg.alert.rule} on ${msg.alert.field}`;
+      const where = msg.alert.segment ? ` [${msg.alert.segment}]` : '';
+      const verb = msg.kind === 'recovered' ? 'alert recovered' : msg.kind === 'realert' ? 'alert still firing' : 'alert firing';
+      const line = `${verb}: ${msg.alert.rule} on ${msg.alert.field}${where}: ${r.statistic} = ${formatNumber(r.value)}${r.threshold ? ` (threshold ${formatThreshold(r.threshold)})` : ''}`;
       if (msg.kind === 'recovered') options.logger.info(fields, line);
       else options.logger.warn(fields, line);
-      write(redact(`\n${renderText(msg)}`));
+      write?.(redact(`\n${renderText(msg)}`));
     },
   };
 }

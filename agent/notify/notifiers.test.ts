@@ -40,7 +40,7 @@ test('slack: a Block Kit message with the alert reaches the webhook', async () =
     assert.equal(body.blocks[0]!.type, 'header');
     const fields = body.blocks[1]!.fields!.map((f) => f.text).join('\n');
     assert.match(fields, /\*Model\*\nfraud 1\.4\.2/);
-    assert.match(fields, /unseen_share = 0\.125 \(threshold 0\.05\)/);
+    assert.match(fields, /unseen_share = 0\.125 \(threshold &gt; 0\.05\)/);
     assert.match(JSON.stringify(body.blocks), /XK \(120\), ZZ \(30\)/);
     const button = body.blocks.find((b) => b.type === 'actions')!.elements![0]!;
     assert.match(button.url!, /^http:\/\/kibana:5601\/app\/dashboards#\/view\//);
@@ -169,9 +169,9 @@ test('email: a real SMTP server receives subject, text and HTML parts, with auth
     assert.equal(header(mail.raw, 'Subject'), '[driftbeat] FIRING critical: fraud-country on features.country (fraud 1.4.2)');
     const text = part(mail.raw, 'text/plain')!;
     const html = part(mail.raw, 'text/html')!;
-    assert.match(text, /Statistic: unseen_share = 0\.125 \(threshold 0\.05\)/);
+    assert.match(text, /Statistic: unseen_share = 0\.125 \(threshold > 0\.05\)/);
     assert.match(text, /Unseen values: XK \(120\), ZZ \(30\)/);
-    assert.match(html, /<th[^>]*>Statistic<\/th><td>unseen_share = 0\.125 \(threshold 0\.05\)<\/td>/);
+    assert.match(html, /<th[^>]*>Statistic<\/th><td>unseen_share = 0\.125 \(threshold &gt; 0\.05\)<\/td>/);
     assert.match(html, /XK \(120\), ZZ \(30\)/);
     assert.match(html, /href="http:\/\/kibana:5601\/app\/dashboards/);
   } finally {
@@ -207,4 +207,22 @@ test('log: a structured line in the agent log and a readable block on the consol
   assert.equal(rec['event.action'], 'firing');
   assert.equal(rec['alert.value'], 0.125);
   assert.match(out.join(''), /FIRING critical: fraud-country on features\.country/);
+});
+
+test('log: without a console of its own, nothing but the one JSON line reaches stdout', async () => {
+  const { logger, lines } = captureLogger();
+  const n = createNotifier('log', { type: 'log', retry: { maxAttempts: 1, initialBackoff: 1, maxBackoff: 1 } }, { logger });
+  const written: string[] = [];
+  const real = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => { written.push(String(chunk)); return true; }) as typeof process.stdout.write;
+  try {
+    await n.send(messages().firing);
+  } finally {
+    process.stdout.write = real;
+  }
+  assert.deepEqual(written, []);
+  assert.equal(lines.length, 1);
+  const rec = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.equal(rec['message'], 'alert firing: fraud-country on features.country: unseen_share = 0.125 (threshold > 0.05)');
+  assert.deepEqual(rec['alert.threshold'], { value: 0.05, direction: 'above', unit: 'share' });
 });

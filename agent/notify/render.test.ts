@@ -2,12 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderHtml, renderSlack, renderText, subject, SLACK_LIMITS, templateContext } from './render.ts';
 import { messages } from '../../test/support/alert-results.ts';
+import { evaluatePlan } from '../rules/evaluate.ts';
+import { planRule, queryId, type Answers, type Payload } from '../rules/plan.ts';
+import { RuleSchema, type Rule } from '../rules/schema.ts';
+
+const W = { from: '2024-05-01T00:00:00.000Z', to: '2024-05-01T01:00:00.000Z' };
 
 test('the text names rule, severity, model, field, statistic against threshold, window, samples and details', () => {
   const { firing } = messages(0, {}, 'http://kibana.local:5601/');
   const text = renderText(firing);
   assert.match(text, /^FIRING critical: fraud-country on features\.country \(fraud 1\.4\.2\)/);
-  assert.match(text, /Statistic: unseen_share = 0\.125 \(threshold 0\.05\)/);
+  assert.match(text, /Statistic: unseen_share = 0\.125 \(threshold > 0\.05\)/);
   assert.match(text, /Window: 2024-05-01T00:00:00\.000Z to 2024-05-01T01:00:00\.000Z/);
   assert.match(text, /Samples: current 1200, reference 50000/);
   assert.match(text, /Unseen values: XK \(120\), ZZ \(30\)/);
@@ -71,4 +76,18 @@ test('the template context speaks PagerDuty trigger/resolve with a dedup key', (
   assert.equal(r.event_action, 'resolve');
   assert.equal(f.dedup_key, r.dedup_key);
   assert.equal(f.value, 0.125);
+});
+
+test('a prediction_stats breach says the bound it broke, not a bare number', () => {
+  const p = planRule({ ...RuleSchema.parse({ type: 'prediction_stats', model: 'fraud', fields: ['prediction.score'], window: '1h', schedule: '0 * * * *', min_samples: 1, stats: { mean: { max: 0.5 } } }), name: 'score', source: { file: 's.yml', line: 1, col: 1 } } as Rule, W, undefined, 0);
+  const a: Answers = new Map([
+    [queryId(p, 'cur', 'count'), new Map([['', { kind: 'count', count: 10 } as Payload]])],
+    [queryId(p, 'cur', 'stats', 'prediction.score'), new Map([['', { kind: 'stats', count: 10, min: 0.1, max: 0.9, sum: 7.13, sumOfSquares: 6 } as Payload]])],
+  ]);
+  const r = evaluatePlan(p, a)[0]!;
+  assert.equal(r.drifted, true);
+  const { firing } = messages(0, { rule: r.rule, type: r.type, field: r.field, statistic: r.statistic, value: r.value, threshold: r.threshold, details: r.details });
+  const text = renderText(firing);
+  assert.match(text, /Statistic: mean = 0\.713 \(threshold > 0\.5\)/);
+  assert.match(text, /Violations: mean 0\.713 > max 0\.5/);
 });

@@ -4,6 +4,7 @@
  */
 import type { AlertState, MessageKind, ResultSummary, Transition } from '../alerts/lifecycle.ts';
 import type { RuleResult } from '../rules/result.ts';
+import { formatThreshold, type Threshold } from '../rules/threshold.ts';
 import { createHash } from 'node:crypto';
 
 /** The saved-object id of the model overview dashboard shipped in kibana/. */
@@ -93,7 +94,7 @@ function label(key: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-const ITEM_NAME = ['value', 'key', 'word', 'token', 'name', 'category', 'field', 'bin'];
+const ITEM_NAME = ['text', 'value', 'key', 'word', 'token', 'name', 'category', 'field', 'bin'];
 const ITEM_COUNT = ['count', 'doc_count', 'share', 'value_share', 'rate', 'current', 'frequency'];
 
 function scalar(v: unknown): string {
@@ -137,8 +138,8 @@ export function describe(msg: AlertMessage): Content {
   const verb = msg.kind === 'recovered' ? 'RECOVERED' : msg.kind === 'realert' ? 'STILL FIRING' : 'FIRING';
   const where = msg.alert.segment ? ` [${msg.alert.segment}]` : '';
   const title = `${verb} ${r.severity}: ${msg.alert.rule} on ${msg.alert.field}${where} (${modelText(r)})`;
-  const cmp = (s: { statistic: string; value: number | null; threshold: number | null }) =>
-    `${s.statistic} = ${formatNumber(s.value)}${s.threshold !== null ? ` (threshold ${formatNumber(s.threshold)})` : ''}`;
+  const cmp = (s: { statistic: string; value: number | null; threshold: Threshold | number | null }) =>
+    `${s.statistic} = ${formatNumber(s.value)}${s.threshold !== null ? ` (threshold ${formatThreshold(s.threshold)})` : ''}`;
   const rows: Array<[string, string]> = [
     ['Rule', `${r.rule} (${r.type})`],
     ['Severity', r.severity],

@@ -8,6 +8,7 @@
 import { normalizeLine, REJECT_CODES, type NormalizeContext } from '../normalize/normalize.ts';
 import type { BulkEncoder } from '../sinks/elasticsearch/encode.ts';
 import type { EncodedItems } from '../sinks/sink.ts';
+import { DEAD_LETTER_LINE_BYTES } from './deadletter.ts';
 import { forEachLine, type PackedData } from './packed.ts';
 
 /** A line that did not become a document (index into the batch). */
@@ -27,8 +28,8 @@ export interface EncodedBatch extends EncodedItems {
   stats: Record<string, { unparsed: number; overflow: number }>;
 }
 
-/** How much of a rejected line goes to the dead letter. */
-export const DEAD_LETTER_LINE_BYTES = 2048;
+/** How much of a rejected line goes to the dead letter (one constant, in deadletter.ts). */
+export { DEAD_LETTER_LINE_BYTES };
 
 /** Returns a buffer of at least `bytes` (the worker recycles the bodies the main thread sent back). */
 export type BodyAlloc = (bytes: number) => Buffer;

@@ -7,7 +7,9 @@ import { BulkEncoder } from '../sinks/elasticsearch/encode.ts';
 import { ElasticsearchSink } from '../sinks/elasticsearch/sink.ts';
 import type { Batch, DeadLetterEntry, DeliveryReport, Sink } from '../sinks/sink.ts';
 import { silentLogger } from '../telemetry/logger.ts';
-import { startEsServer, type EsServer } from '../../test/support/es-server.ts';
+import { testEngine } from '../../test/support/engine.ts';
+import { installTemplates } from '../../test/support/engine-setup.ts';
+import { startFaultProxy } from '../../test/support/fault-proxy.ts';
 import { encodePacked } from './encode-batch.ts';
 import { NormalizeWorker } from './offload.ts';
 import { forEachLine, PackedLines, SLAB_BYTES, SlabPool } from './packed.ts';
@@ -239,45 +241,51 @@ test('a stopped worker fails its pending batches with a message that says what h
   await assert.rejects(w.encode(again), /normalize worker was stopped/);
 });
 
-let es: EsServer | undefined;
-after(async () => {
-  await es?.close();
-});
-
-test('elasticsearch sink with pre-encoded batches: retries only rejected items, dead-letters refused ones with their document', async () => {
-  es = await startEsServer({ seed: 3 });
+test('elasticsearch sink on the real engine with pre-encoded batches: retries only rejected items, dead-letters the refused one with its document', async (t) => {
+  const engine = await testEngine();
+  const prefix = engine.prefix(t);
+  await installTemplates(engine.url, prefix);
+  const proxy = await startFaultProxy(engine.url);
+  t.after(() => proxy.close());
   const ctx = ctxFor(FIXED_NOW);
   const pool = new SlabPool(4);
   const packed = new PackedLines(pool);
   let offset = 0;
+  // An earlier run of the agent left features.amount mapped as a number. This run's type memory
+  // starts empty and first sees amount as text (req-0): the engine refuses that one line.
+  const earlier = `{"create":{"_index":"${prefix}-predictions-fraud","_id":"earlier-1"}}\n${JSON.stringify({ '@timestamp': '2026-10-31T00:00:00Z', features: { amount: 1.5 } })}\n`;
+  assert.equal((await engine.request('POST', '/_bulk', earlier)).body.errors, false);
   for (let i = 0; i < 60; i++) {
-    const t = record(i);
+    const t = record(i, i === 0 ? { amount: 'twelve' } : {});
     packed.push('fraud', KEY, PATH, offset, Buffer.from(t));
     offset += Buffer.byteLength(t) + 1;
   }
-  const enc = encodePacked(packed.toData(), new Map([['fraud', ctx]]), new BulkEncoder('driftbeat'));
-  es.faults.rejectItems(0.3);
-  es.faults.itemError((item) => (item.id === 'req-7' ? { status: 400, type: 'document_parsing_exception', reason: 'failed to parse field [features.amount]' } : undefined));
+  const enc = encodePacked(packed.toData(), new Map([['fraud', ctx]]), new BulkEncoder(prefix));
+  // 30% of the items answer 429 the first time (the engine never sees them then).
+  const seen = new Set<string>();
+  proxy.set({ kind: 'items', reject: (item) => {
+    const n = Number(item.id!.slice('req-'.length));
+    if (![1, 2, 5].includes(n % 10) || seen.has(item.id!)) return undefined;
+    seen.add(item.id!);
+    return { status: 429, type: 'es_rejected_execution_exception', reason: 'rejected execution' };
+  } });
   const dead: DeadLetterEntry[] = [];
-  const config = ElasticsearchOutputSchema.parse({ hosts: [es.url], backoff: { initial: 2, max: 20 }, timeout: '5s' });
+  const config = ElasticsearchOutputSchema.parse({ hosts: [proxy.url], index_prefix: prefix, backoff: { initial: 2, max: 20 }, timeout: '5s' });
   const sink = new ElasticsearchSink({ config, deadLetter: { write: (e) => dead.push(e) }, random: () => 0.5 });
   try {
     const report = await sink.send({ events: [], bytes: enc.body.length, encoded: { body: enc.body, ends: enc.ends } });
-    assert.equal(report.indexed, 59);
-    assert.equal(report.deadLettered, 1);
-    assert.ok(report.retries > 0, 'some items were rejected with 429 and retried');
-    assert.equal(es.count('driftbeat-predictions-fraud'), 59);
+    assert.deepEqual(report, { indexed: 59, duplicates: 0, deadLettered: 1, retries: 18 });
+    await engine.refresh(prefix);
+    assert.equal((await engine.request('GET', `/${prefix}-predictions-fraud/_count`)).body.count, 59 + 1);
     assert.equal(dead.length, 1);
-    assert.match(dead[0]!.reason, /document_parsing_exception/);
-    assert.equal(dead[0]!.offset, ctxOffset(7));
-    assert.equal((dead[0]!.doc as { event: { id: string } }).event.id, 'req-7');
+    assert.match(dead[0]!.reason, /^mapper_parsing_exception: failed to parse field \[features\.amount\]/);
+    assert.equal(dead[0]!.offset, 0);
+    const one = await engine.request('POST', `/${prefix}-predictions-fraud/_search`, { query: { ids: { values: ['req-1'] } } });
+    const src = one.body.hits.hits[0]._source;
+    // Typed as text by this run, the later numbers are sent as strings, which the engine coerces.
+    assert.equal(src.features.amount, '0.1');
+    assert.equal((dead[0]!.doc as { event: { id: string } }).event.id, 'req-0');
   } finally {
     await sink.stop();
   }
 });
-
-function ctxOffset(i: number): number {
-  let o = 0;
-  for (let k = 0; k < i; k++) o += Buffer.byteLength(record(k)) + 1;
-  return o;
-}

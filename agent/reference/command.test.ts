@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { startEsServer } from '../../test/support/es-server.ts';
+import { testEngine } from '../../test/support/engine.ts';
 import { ConfigError } from '../errors.ts';
 import { referenceBuildCommand, registerReferenceCommands } from './command.ts';
 import type { ReferenceProfile } from './profile.ts';
@@ -57,19 +57,21 @@ test('embedded output: saves in the store file, writes --out JSON, prints a summ
   }
 });
 
-test('elasticsearch output: one document per field in the prefixed reference index; --progress draws a bar', async () => {
-  const es = await startEsServer();
-  try {
-    const cfg = config('es.yml', `  elasticsearch:\n    hosts: ["${es.url}"]\n    index_prefix: acme`);
+test('elasticsearch output (the real engine): one document per field in the prefixed reference index; --progress draws a bar', async (t) => {
+  const engine = await testEngine();
+  const prefix = engine.prefix(t);
+  {
+    const cfg = config('es.yml', `  elasticsearch:\n    hosts: ["${engine.url}"]\n    index_prefix: ${prefix}`);
     const stdout = sink();
     const stderr = sink();
     await referenceBuildCommand({ configFile: cfg, model: 'fraud', version: '1.4.2', data, stdout, stderr, progress: true });
-    assert.match(stdout.text, /saved to index acme-reference\n$/);
-    assert.equal(es.docs('acme-reference').length, 6);
+    assert.match(stdout.text, new RegExp(`saved to index ${prefix}-reference\\n$`));
+    await engine.refresh(prefix);
+    const saved = await engine.request('POST', `/${prefix}-reference/_search`, { size: 100, query: { match_all: {} } });
+    assert.equal(saved.body.hits.total.value, 6);
+    assert.deepEqual(saved.body.hits.hits.map((h: { _source: { model: unknown; version: unknown } }) => [h._source.model, h._source.version]), Array(6).fill(['fraud', '1.4.2']));
     assert.match(stderr.text, /\r\[-{30}\]   0% reading /);
     assert.ok(stderr.text.endsWith('\r\x1b[K'), 'the bar is cleared at the end');
-  } finally {
-    await es.close();
   }
 });
 

@@ -48,7 +48,11 @@ export interface ReferenceProfile {
   model: string;
   version: string;
   built_at: string;
-  source: { path: string; rows: number; format: 'csv' | 'jsonl' | 'parquet' | 'window' };
+  source: {
+    path: string; rows: number; format: 'csv' | 'jsonl' | 'parquet' | 'window';
+    /** Quality metrics of this version on validation data (`reference build --metrics f1=0.81,...`), for model_quality rules. */
+    validation_metrics?: Record<string, number>;
+  };
   fields: FieldProfile[];
 }
 

@@ -166,7 +166,7 @@ export class ElasticsearchReferenceStore implements ReferenceStore {
   async get(model: string, version?: string): Promise<ReferenceProfile | undefined> {
     let v = version;
     if (v === undefined) {
-      const latest = await this.#search({ term: { model } }, { size: 1, sort: [{ built_at: { order: 'desc' } }], _source: ['version'] }, `finding the latest profile of ${model}`);
+      const latest = await this.#search({ term: { model } }, { size: 1, sort: [{ built_at: { order: 'desc' } }, { version: { order: 'desc' } }], _source: ['version'] }, `finding the latest profile of ${model}`);
       v = (latest[0]?._source as { version?: string } | undefined)?.version;
       if (v === undefined) return undefined;
     }

@@ -14,6 +14,9 @@ import type { RuleResult } from '../rules/result.ts';
 import { resultDocument, resultId, type ResultsWriter } from './writer.ts';
 
 /** The fields of a RuleResult (agent/rules/result.ts); alert events embed the same summary. */
+/** threshold.ts Threshold: { value, direction, unit }, as results and alert events store it. */
+export const thresholdMapping: Property = obj({ value: double, direction: keyword(), unit: keyword() });
+
 export function ruleResultProperties(d: Dialect): Record<string, Property> {
   return {
     rule: keyword(),
@@ -26,7 +29,7 @@ export function ruleResultProperties(d: Dialect): Record<string, Property> {
     status: keyword(),
     statistic: keyword(),
     value: double,
-    threshold: double,
+    threshold: thresholdMapping,
     drifted: bool,
     reference_count: long,
     current_count: long,

@@ -4,7 +4,8 @@
  *   results(id VARCHAR PRIMARY KEY, rule, type, model, version, field, segment,
  *           window_from TIMESTAMPTZ, window_to TIMESTAMPTZ, status, statistic, value DOUBLE,
  *           threshold DOUBLE, drifted BOOLEAN, reference_count BIGINT, current_count BIGINT,
- *           severity, reference, error, details JSON, evaluated_at TIMESTAMPTZ)
+ *           severity, reference, error, details JSON, evaluated_at TIMESTAMPTZ,
+ *           threshold_direction, threshold_unit)   -- threshold = { value, direction, unit }
  */
 import { migrate } from '../sinks/embedded/schema.ts';
 import type { EmbeddedStore } from '../sinks/embedded/store.ts';
@@ -36,7 +37,12 @@ export const RESULTS_MIGRATIONS: readonly string[] = [
     details JSON NOT NULL,
     evaluated_at TIMESTAMPTZ NOT NULL
   )`,
+  // threshold.ts: the threshold column is its value; the side that breaches and the unit beside it.
+  `ALTER TABLE ${RESULTS_TABLE} ADD COLUMN IF NOT EXISTS threshold_direction VARCHAR;
+   ALTER TABLE ${RESULTS_TABLE} ADD COLUMN IF NOT EXISTS threshold_unit VARCHAR`,
 ];
+
+const COLUMNS = 'id, rule, type, model, version, field, segment, window_from, window_to, status, statistic, value, threshold, drifted, reference_count, current_count, severity, reference, error, details, evaluated_at, threshold_direction, threshold_unit';
 
 export class EmbeddedResultsWriter implements ResultsWriter {
   readonly #store: EmbeddedStore;
@@ -59,10 +65,10 @@ export class EmbeddedResultsWriter implements ResultsWriter {
     await this.#store.transaction(async (tx) => {
       for (const r of results) {
         await tx.run(
-          `INSERT OR REPLACE INTO ${RESULTS_TABLE} VALUES ($1, $2, $3, $4, $5, $6, $7, $8::TIMESTAMPTZ, $9::TIMESTAMPTZ, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20::JSON, $21::TIMESTAMPTZ)`,
+          `INSERT OR REPLACE INTO ${RESULTS_TABLE} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::TIMESTAMPTZ, $9::TIMESTAMPTZ, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20::JSON, $21::TIMESTAMPTZ, $22, $23)`,
           [resultId(r), r.rule, r.type, r.model, r.version ?? null, r.field, r.segment, r.window.from, r.window.to, r.status, r.statistic,
-            num(r.value), num(r.threshold), r.drifted, r.reference_count, r.current_count, r.severity, r.reference, r.error ?? null,
-            JSON.stringify(r.details), r.evaluated_at],
+            num(r.value), num(r.threshold?.value ?? null), r.drifted, r.reference_count, r.current_count, r.severity, r.reference, r.error ?? null,
+            JSON.stringify(r.details), r.evaluated_at, r.threshold?.direction ?? null, r.threshold?.unit ?? null],
         );
       }
     });

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { openStore } from '../sinks/embedded/store.ts';
 import { EmbeddedSink } from '../sinks/embedded/sink.ts';
 import { EmbeddedReferenceStore } from '../reference/store-embedded.ts';
 import { buildDataset, PLANS_DIR, START, HOUR, WINDOW } from '../../test/fixtures/plans/dataset.ts';
+import { CLI } from '../../test/support/agent-process.ts';
 import { rulesExplainCommand, rulesTestCommand } from './commands.ts';
 
 let dir: string;
@@ -56,9 +57,23 @@ describe('driftbeat rules test', () => {
     const out = await rulesTestCommand({ ruleFile: unseen, configFile, now: new Date(START + 2 * HOUR + 5000) });
     assert.equal(out.exitCode, 0, out.text);
     assert.match(out.text, new RegExp(`window \\[${WINDOW.from.replace(/\./g, '\\.')}, ${WINDOW.to.replace(/\./g, '\\.')}\\): DRIFTED`));
-    assert.match(out.text, /DRIFTED {2}features\.merchant: unseen_share = 0\.\d+ \(threshold 0\.05;/);
+    assert.match(out.text, /DRIFTED {2}features\.merchant: unseen_share = 0\.\d+ \(threshold > 0\.05;/);
     assert.match(out.text, /unseen: crypto \(\d+\)/);
     assert.match(out.text, /ok {7}features\.country/);
+  });
+
+  it('a result in error still goes to stdout (rules test --json | jq), as status: error, and the exit code is 1', () => {
+    const rule = join(dir, 'half-bad.yml');
+    writeFileSync(rule, 'type: unseen_categories\nname: half-bad\nmodel: fraud\nfields: [merchant, no_such_field]\nwindow: 1h\nschedule: "0 * * * *"\ndelay: 0s\nmin_samples: 10\n');
+    const r = spawnSync(process.execPath, [CLI, 'rules', 'test', rule, '-c', configFile, '--from', WINDOW.from, '--to', WINDOW.to, '--json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr, '');
+    const j = JSON.parse(r.stdout) as { status: string; results: { field: string; status: string; error?: string }[] };
+    assert.equal(j.status, 'error');
+    assert.equal(j.results.find((x) => x.field === 'features.merchant')!.status, 'drifted');
+    const bad = j.results.find((x) => x.field === 'features.no_such_field')!;
+    assert.equal(bad.status, 'error');
+    assert.match(bad.error!, /no_such_field/);
   });
 
   it('an invalid rule file exits 2 naming file:line:col', async () => {

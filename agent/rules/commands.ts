@@ -15,11 +15,18 @@ import { planRule, type RulePlan } from './plan.ts';
 import type { RuleResult, TimeWindow } from './result.ts';
 import { buildDeps, evaluateRules, profileVersion, type Evaluation } from './runner.ts';
 import type { Rule } from './schema.ts';
-import { toTimeWindow, windowFor } from './window.ts';
+import { formatThreshold } from './threshold.ts';
+import { toTimeWindow, windowFromBounds } from './window.ts';
 
 export interface CommandOutput {
   text: string;
   exitCode: number;
+  /**
+   * Where the text goes. A report is stdout even when a result is in error (`rules test --json | jq`
+   * gets every result, errors as `status: error`; the exit code says one errored); a failure that
+   * left no report (invalid rule or config, store not opened) is stderr.
+   */
+  stream: 'stdout' | 'stderr';
 }
 
 export interface RulesTestOptions {
@@ -48,22 +55,22 @@ function parseTime(s: string, flag: string): number {
   return t;
 }
 
-/** --from/--to, else the rule's latest scheduled window at `now`. */
+/** --from/--to, else the rule's newest window due at `now` (window.ts windowFromBounds). */
 export function windowOf(rule: Rule, from: string | undefined, to: string | undefined, now: Date): TimeWindow {
-  if (from === undefined && to === undefined) return toTimeWindow(windowFor(rule, now));
-  const f = from !== undefined ? parseTime(from, '--from') : parseTime(to!, '--to') - rule.window;
-  const t = to !== undefined ? parseTime(to, '--to') : f + rule.window;
-  if (!(t > f)) throw new RuleError([{ key: '--to', message: `expected --to after --from, received ${new Date(f).toISOString()} .. ${new Date(t).toISOString()}` }], 'ERR_CLI_TIME');
-  return { from: new Date(f).toISOString(), to: new Date(t).toISOString() };
+  const f = from !== undefined ? parseTime(from, '--from') : undefined;
+  const t = to !== undefined ? parseTime(to, '--to') : undefined;
+  const w = windowFromBounds(rule, f, t, now);
+  if (!(+w.to > +w.from)) throw new RuleError([{ key: '--to', message: `expected --to after --from, received ${w.from.toISOString()} .. ${w.to.toISOString()}` }], 'ERR_CLI_TIME');
+  return toTimeWindow(w);
 }
 
 function failure(err: unknown): CommandOutput {
-  if (err instanceof ConfigError || err instanceof RuleError) return { text: `${err.message}\n`, exitCode: EXIT_INVALID };
+  if (err instanceof ConfigError || err instanceof RuleError) return { text: `${err.message}\n`, exitCode: EXIT_INVALID, stream: 'stderr' };
   let msg = err instanceof Error ? err.message : String(err);
   if (err instanceof DriftbeatError && err.code === 'ERR_EMBEDDED_LOCKED') {
     msg += '\nrules test/explain read the embedded store, which DuckDB lets only one process open: stop the running agent, or run them on a copy of the file.';
   }
-  return { text: `${msg}\n`, exitCode: EXIT_RUNTIME };
+  return { text: `${msg}\n`, exitCode: EXIT_RUNTIME, stream: 'stderr' };
 }
 
 function load(opts: { ruleFile: string; configFile: string }) {
@@ -129,7 +136,7 @@ export function formatEvaluation(e: Evaluation): string {
       ? `  ERROR    ${where}: ${r.error}`
       : r.status === 'no_data'
         ? `  no_data  ${where}: ${String(r.details.reason ?? 'not enough data')}`
-        : `  ${r.drifted ? 'DRIFTED' : 'ok     '}  ${where}: ${r.statistic} = ${r.value === null ? 'n/a' : fmt(r.value)} (threshold ${r.threshold === null ? 'n/a' : fmt(r.threshold)}; ${r.current_count} current, ${r.reference_count ?? 'n/a'} reference)`;
+        : `  ${r.drifted ? 'DRIFTED' : 'ok     '}  ${where}: ${r.statistic} = ${r.value === null ? 'n/a' : fmt(r.value)} (threshold ${formatThreshold(r.threshold)}; ${r.current_count} current, ${r.reference_count ?? 'n/a'} reference)`;
     lines.push(head);
     const more = r.status === 'ok' || r.status === 'drifted' ? detailLine(r) : undefined;
     if (more) lines.push(`           ${more}`);
@@ -149,7 +156,7 @@ export async function rulesTestCommand(opts: RulesTestOptions): Promise<CommandO
     const text = opts.json
       ? `${JSON.stringify(report.evaluations.length === 1 ? evaluationJson(report.evaluations[0]!) : report.evaluations.map(evaluationJson), null, 2)}\n`
       : `${report.evaluations.map(formatEvaluation).join('\n\n')}\n`;
-    return { text, exitCode: failed ? EXIT_RUNTIME : EXIT_OK };
+    return { text, exitCode: failed ? EXIT_RUNTIME : EXIT_OK, stream: 'stdout' };
   } catch (err) {
     return failure(err);
   } finally {
@@ -176,7 +183,8 @@ export async function rulesExplainCommand(opts: RulesExplainOptions): Promise<Co
       const window = windowOf(rule, opts.from, opts.to, now);
       const version = profileVersion(rule);
       const profile = rule.type === 'volume' ? undefined : await deps.references.get(rule.model, version).catch(() => undefined);
-      if (!profile && rule.type !== 'volume' && (!rule.reference || rule.reference.kind === 'profile')) {
+      const needsProfile = rule.type === 'model_quality' ? rule.reference?.kind === 'profile' : rule.type !== 'volume' && (!rule.reference || rule.reference.kind === 'profile');
+      if (!profile && needsProfile) {
         throw new DriftbeatError('ERR_RULE_NO_PROFILE', `rule "${rule.name}": no reference profile for model "${rule.model}"${version ? ` version "${version}"` : ''}; build one with: driftbeat reference build --model ${rule.model} --version ${version ?? '<version>'} <training data>`);
       }
       const plan = planRule(rule, window, profile, i);
@@ -186,7 +194,7 @@ export async function rulesExplainCommand(opts: RulesExplainOptions): Promise<Co
       const note = phase2Note(plan);
       if (note) out.push(`# ${note}`);
     }
-    return { text: `${out.join('\n')}\n`, exitCode: EXIT_OK };
+    return { text: `${out.join('\n')}\n`, exitCode: EXIT_OK, stream: 'stdout' };
   } catch (err) {
     return failure(err);
   } finally {

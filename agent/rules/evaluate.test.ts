@@ -4,6 +4,7 @@ import type { FieldProfile, ReferenceProfile } from '../reference/profile.ts';
 import { RuleSchema, type Rule } from './schema.ts';
 import { planRule, queryId, type Answers, type Payload } from './plan.ts';
 import { evaluatePlan } from './evaluate.ts';
+import { formatThreshold } from './threshold.ts';
 
 const W = { from: '2024-01-01T00:00:00.000Z', to: '2024-01-01T01:00:00.000Z' };
 
@@ -33,7 +34,8 @@ describe('missing_spike (Evidently: share > ref_share * 1.1, absolute tolerance 
     assert.equal(r.drifted, true);
     assert.equal(r.statistic, 'missing_share');
     assert.equal(r.value, 0.111);
-    assert.ok(Math.abs(r.threshold! - 0.11) < 1e-15);
+    assert.ok(Math.abs(r.threshold!.value - 0.11) < 1e-15);
+    assert.deepEqual({ ...r.threshold!, value: 0 }, { value: 0, direction: 'above', unit: 'share' });
     assert.equal(r.details.reference_missing_share, 0.1);
   });
 
@@ -42,6 +44,20 @@ describe('missing_spike (Evidently: share > ref_share * 1.1, absolute tolerance 
     assert.equal(missingVerdict(0, 1, 1000).drifted, true);
     assert.equal(missingVerdict(0, 1, 1000, { min_absolute_increase: 0.01 }).drifted, false);
     assert.equal(missingVerdict(0, 10, 1000, { min_absolute_increase: 0.01 }).drifted, true);
+  });
+
+  it('with min_absolute_increase the threshold shown is the one used: reference + floor when it is the larger', () => {
+    // reference share 0.0198, floor 0.02: Evidently's 0.02178 alone would call 0.03 a spike; the floor needs 0.0398.
+    const ok = missingVerdict(0.0198, 30, 1000, { min_absolute_increase: 0.02 });
+    assert.equal(ok.drifted, false);
+    assert.equal(ok.threshold!.direction, 'at_or_above');
+    assert.ok(Math.abs(ok.threshold!.value - 0.0398) < 1e-12, String(ok.threshold!.value));
+    assert.equal(formatThreshold(ok.threshold), '≥ 0.0398');
+    assert.equal(missingVerdict(0.0198, 40, 1000, { min_absolute_increase: 0.02 }).drifted, true);
+    // a reference without NA: "> 0", never 1e-12
+    const zero = missingVerdict(0, 1, 1000);
+    assert.deepEqual(zero.threshold, { value: 0, direction: 'above', unit: 'share' });
+    assert.equal(formatThreshold(zero.threshold), '> 0');
   });
 
   it('fewer documents than min_samples: no_data, not an alarm', () => {
@@ -61,6 +77,16 @@ describe('volume', () => {
     assert.equal(low.statistic, 'count_ratio');
     assert.equal(low.value, 0.375);
     assert.equal(eval_(50, 60).statistic, 'count');
+    // min_count breaches below: "< 100", not ">"
+    assert.equal(formatThreshold(eval_(50, 60).threshold), '< 100');
+    assert.equal(formatThreshold(low.threshold), '< 0.5');
+  });
+
+  it('with min_count and max_count, the bound shown is the one breached', () => {
+    const p = planRule(rule({ type: 'volume', min_count: 100, max_count: 1000, min_samples: 0 }), W, undefined, 0);
+    const r = evaluatePlan(p, answers([[queryId(p, 'cur', 'count'), { kind: 'count', count: 5000 }]]))[0]!;
+    assert.equal(r.drifted, true);
+    assert.deepEqual(r.threshold, { value: 1000, direction: 'above', unit: 'count' });
   });
 });
 
@@ -73,5 +99,18 @@ describe('errors', () => {
     const [r] = evaluatePlan(p, a);
     assert.equal(r!.status, 'error');
     assert.equal(r!.error, 'boom: index closed');
+  });
+});
+
+describe('distribution_shift thresholds', () => {
+  it('a p-value threshold reads "p < 0.05" (breaches below), a distance "≥ 0.1"', () => {
+    const f: FieldProfile = { model: 'fraud', version: '1', field: 'features.c', kind: 'feature', type: 'cat', count: 100, missing_count: 0, missing_share: 0, distinct_count: 2, categories: [{ value: 'a', count: 50 }, { value: 'b', count: 50 }] };
+    const prof: ReferenceProfile = { model: 'fraud', version: '1', built_at: W.from, source: { path: 'x', rows: 100, format: 'csv' }, fields: [f] };
+    for (const [method, shown] of [['chisquare', 'p < 0.05'], ['psi', '≥ 0.1']] as const) {
+      const p = planRule(rule({ type: 'distribution_shift', fields: ['c'], method }), W, prof, 0);
+      const r = evaluatePlan(p, answers([[queryId(p, 'cur', 'count'), { kind: 'count', count: 100 }], [queryId(p, 'cur', 'terms', 'features.c'), { kind: 'terms', buckets: [{ key: 'a', count: 95 }, { key: 'b', count: 5 }], other: 0 }]]))[0]!;
+      assert.equal(r.drifted, true, method);
+      assert.equal(formatThreshold(r.threshold), shown);
+    }
   });
 });

@@ -23,6 +23,7 @@ import {
   type DriftMethod,
 } from '../stats/index.ts';
 import type { ResultStatus, RuleResult } from './result.ts';
+import { breaches, threshold as th, type Threshold } from './threshold.ts';
 import type {
   DistributionShiftRule,
   MissingSpikeRule,
@@ -45,9 +46,7 @@ import {
   type QueryKind,
   type RulePlan,
 } from './plan.ts';
-
-/** Evidently's absolute tolerance of approx() (ApproxValue, legacy/utils/types.py). */
-const ABS_TOL = 1e-12;
+import { evaluateQuality } from './quality.ts';
 
 class FieldFailure extends Error {}
 
@@ -91,6 +90,7 @@ function finite(x: number): number | null {
 
 /** Evaluates a planned rule; never throws (failures become status error). */
 export function evaluatePlan(plan: RulePlan, answers: Answers, now: Date = new Date()): RuleResult[] {
+  if (plan.rule.type === 'model_quality') return evaluateQuality(plan, answers, now);
   const ctx: Ctx = { plan, answers, evaluatedAt: now.toISOString() };
   const out: RuleResult[] = [];
   let counts: Map<string, Payload> | undefined;
@@ -136,6 +136,7 @@ function statisticName(plan: RulePlan): string {
     case 'distribution_shift': return r.method;
     case 'prediction_stats': return Object.keys(r.stats)[0] ?? 'mean';
     case 'volume': return 'count';
+    case 'model_quality': return Object.keys(r.metrics)[0] ?? 'accuracy';
   }
 }
 
@@ -163,6 +164,7 @@ function evaluateField(ctx: Ctx, fp: FieldPlan, seg: string, n: number): RuleRes
     case 'oov_rate': return oov(ctx, rule, fp, seg, n);
     case 'prediction_stats': return predictionStats(ctx, rule, fp, seg, n);
     case 'distribution_shift': return distribution(ctx, rule, fp, seg, n);
+    case 'model_quality': throw new FieldFailure('model_quality is evaluated by evaluateQuality (quality.ts)');
   }
 }
 
@@ -176,11 +178,14 @@ function refCount(ctx: Ctx, seg: string): number {
 function volume(ctx: Ctx, rule: VolumeRule, seg: string, n: number): RuleResult {
   const r = base(ctx, '*', seg, n);
   const problems: string[] = [];
+  const minT = rule.minCount !== undefined ? th(rule.minCount, 'below', 'count') : undefined;
+  const maxT = rule.maxCount !== undefined ? th(rule.maxCount, 'above', 'count') : undefined;
   let statistic = 'count';
-  let threshold: number | null = rule.minCount ?? rule.maxCount ?? null;
   let value = n;
-  if (rule.minCount !== undefined && n < rule.minCount) problems.push(`count ${n} < min_count ${rule.minCount}`);
-  if (rule.maxCount !== undefined && n > rule.maxCount) problems.push(`count ${n} > max_count ${rule.maxCount}`);
+  if (minT && breaches(minT, n)) problems.push(`count ${n} < min_count ${rule.minCount}`);
+  if (maxT && breaches(maxT, n)) problems.push(`count ${n} > max_count ${rule.maxCount}`);
+  // The bound shown is the one breached, else the lower one (what a "model down" rule watches).
+  let shown: Threshold | null = (maxT && breaches(maxT, n) ? maxT : minT ?? maxT) ?? null;
   const details: Record<string, unknown> = { count: n };
   if (ctx.plan.reference) {
     const rc = refCount(ctx, seg);
@@ -188,22 +193,45 @@ function volume(ctx: Ctx, rule: VolumeRule, seg: string, n: number): RuleResult 
     const ratio = rc > 0 ? n / rc : n > 0 ? Infinity : 1;
     details.reference_count = rc;
     details.ratio = finite(ratio);
-    const low = rule.minRatio !== undefined && ratio < rule.minRatio;
-    const high = rule.maxRatio !== undefined && ratio > rule.maxRatio;
+    const minR = rule.minRatio !== undefined ? th(rule.minRatio, 'below', 'ratio') : undefined;
+    const maxR = rule.maxRatio !== undefined ? th(rule.maxRatio, 'above', 'ratio') : undefined;
+    const low = minR !== undefined && breaches(minR, ratio);
+    const high = maxR !== undefined && breaches(maxR, ratio);
     if (low) problems.push(`count ${n} is ${ratio.toFixed(3)}x the reference ${rc}, below min_ratio ${rule.minRatio}`);
     if (high) problems.push(`count ${n} is ${rc > 0 ? `${ratio.toFixed(3)}x` : 'infinitely above'} the reference ${rc}, above max_ratio ${rule.maxRatio}`);
     if ((low || high) && problems.length === 1) {
       statistic = 'count_ratio';
       value = ratio;
-      threshold = (low ? rule.minRatio : rule.maxRatio) ?? null;
+      shown = (low ? minR : maxR) ?? null;
+    } else if (!shown) {
+      shown = minR ?? maxR ?? null;
+      if (shown) {
+        statistic = 'count_ratio';
+        value = ratio;
+      }
     }
   }
   if (problems.length) details.violations = problems;
   r.statistic = statistic;
   r.value = finite(value);
-  r.threshold = threshold;
+  r.threshold = shown;
   r.details = details;
   return verdict(r, problems.length > 0);
+}
+
+/**
+ * The NA share that breaches a missing_spike rule. Evidently's condition is share > reference x
+ * (1 + max_relative_increase) (its approx() absolute tolerance of 1e-12 changes nothing for a
+ * share of documents, so a zero reference share gives "> 0"); `min_absolute_increase` also asks
+ * share >= reference + floor. Both hold exactly when share is past the larger of the two, which
+ * is the threshold shown and used.
+ */
+export function missingThreshold(rule: Pick<MissingSpikeRule, 'maxShare' | 'maxRelativeIncrease' | 'minAbsoluteIncrease'>, refShare: number | undefined): Threshold {
+  if (rule.maxShare !== undefined) return th(rule.maxShare, 'above', 'share');
+  if (refShare === undefined) return th(0, 'above', 'share');
+  const relative = refShare + refShare * rule.maxRelativeIncrease;
+  const floor = refShare + rule.minAbsoluteIncrease;
+  return rule.minAbsoluteIncrease > 0 && floor > relative ? th(floor, 'at_or_above', 'share') : th(relative, 'above', 'share');
 }
 
 function missing(ctx: Ctx, rule: MissingSpikeRule, fp: FieldPlan, seg: string, n: number): RuleResult {
@@ -226,19 +254,8 @@ function missing(ctx: Ctx, rule: MissingSpikeRule, fp: FieldPlan, seg: string, n
     refShare = fp.profile.missing_share;
     r.reference_count = fp.profile.count;
   }
-  let threshold: number;
-  let drifted: boolean;
-  if (rule.maxShare !== undefined) {
-    threshold = rule.maxShare;
-    drifted = share > threshold;
-  } else if (refShare !== undefined) {
-    // Evidently: share <= approx(ref_share, relative=0.1) passes; plus our optional absolute floor.
-    threshold = refShare + Math.max(refShare * rule.maxRelativeIncrease, ABS_TOL);
-    drifted = share > threshold && share - refShare >= rule.minAbsoluteIncrease;
-  } else {
-    threshold = 0;
-    drifted = share > 0;
-  }
+  const threshold = missingThreshold(rule, refShare);
+  const drifted = breaches(threshold, share);
   r.statistic = 'missing_share';
   r.value = share;
   r.threshold = threshold;
@@ -288,11 +305,11 @@ function unseen(ctx: Ctx, rule: UnseenCategoriesRule, fp: FieldPlan, seg: string
   if (rule.maxUnseenShare !== undefined) {
     r.statistic = 'unseen_share';
     r.value = share;
-    r.threshold = rule.maxUnseenShare;
+    r.threshold = th(rule.maxUnseenShare, 'above', 'share');
   } else {
     r.statistic = 'unseen_count';
     r.value = unseenCount;
-    r.threshold = rule.maxUnseenCount ?? 0;
+    r.threshold = th(rule.maxUnseenCount ?? 0, 'above', 'count');
   }
   r.details = {
     unseen_values: top.map((b) => ({ value: b.key, count: b.count })),
@@ -331,9 +348,9 @@ function oov(ctx: Ctx, rule: OovRateRule, fp: FieldPlan, seg: string, n: number)
   }
   r.statistic = 'oov_share';
   r.value = share;
-  r.threshold = rule.maxOovShare;
+  r.threshold = th(rule.maxOovShare, 'above', 'share');
   r.details = details;
-  return verdict(r, share > rule.maxOovShare);
+  return verdict(r, breaches(r.threshold, share));
 }
 
 interface Moments { count: number; mean: number; std: number; stdPopulation: number; min: number | null; max: number | null }
@@ -360,11 +377,14 @@ function predictionStats(ctx: Ctx, rule: PredictionStatsRule, fp: FieldPlan, seg
     else if (stat === 'min') values[stat] = m.min;
     else if (stat === 'max') values[stat] = m.max;
   }
-  const violations: { statistic: string; value: number | null; min?: number; max?: number }[] = [];
+  const violations: { statistic: string; value: number | null; min?: number; max?: number; text: string }[] = [];
   for (const [stat, b] of Object.entries(rule.stats)) {
     const v = values[stat] ?? null;
     if (v === null) continue;
-    if ((b.min !== undefined && v < b.min) || (b.max !== undefined && v > b.max)) violations.push({ statistic: stat, value: v, ...b });
+    const over = b.max !== undefined && v > b.max;
+    if (over || (b.min !== undefined && v < b.min)) {
+      violations.push({ statistic: stat, value: v, ...b, text: over ? `${stat} ${fmtValue(v)} > max ${b.max}` : `${stat} ${fmtValue(v)} < min ${b.min}` });
+    }
   }
   const details: Record<string, unknown> = { statistics: values, count: m.count, documents: n };
   let refMean: number | undefined;
@@ -401,17 +421,17 @@ function predictionStats(ctx: Ctx, rule: PredictionStatsRule, fp: FieldPlan, seg
   if (first) {
     r.statistic = first.statistic;
     r.value = first.value;
-    r.threshold = first.value !== null && first.max !== undefined && first.value > first.max ? first.max : (first.min ?? null);
+    r.threshold = first.value !== null && first.max !== undefined && first.value > first.max ? th(first.max, 'above', 'value') : first.min !== undefined ? th(first.min, 'below', 'value') : null;
   } else if (kViolation) {
     r.statistic = 'mean_se_distance';
     r.value = finite(Number(details.mean_distance_in_se));
-    r.threshold = rule.referenceMeanK ?? null;
+    r.threshold = rule.referenceMeanK !== undefined ? th(rule.referenceMeanK, 'above', 'standard_errors') : null;
   } else {
     const stat = Object.keys(rule.stats)[0] ?? 'mean';
     const b = rule.stats[stat] ?? {};
     r.statistic = stat;
     r.value = values[stat] ?? null;
-    r.threshold = b.max ?? b.min ?? null;
+    r.threshold = b.max !== undefined ? th(b.max, 'above', 'value') : b.min !== undefined ? th(b.min, 'below', 'value') : null;
   }
   r.details = details;
   return verdict(r, violations.length > 0 || kViolation !== undefined);
@@ -526,7 +546,7 @@ function distribution(ctx: Ctx, rule: DistributionShiftRule, fp: FieldPlan, seg:
     curCount = cv?.total ?? cur.length;
     refN = refTotal;
   }
-  const threshold = rule.threshold ?? DEFAULT_THRESHOLDS[method];
+  const threshold = driftThreshold(method, rule.threshold ?? DEFAULT_THRESHOLDS[method]);
   const r = base(ctx, fp.field, seg, curCount);
   r.reference_count = refN;
   r.statistic = method;
@@ -536,7 +556,7 @@ function distribution(ctx: Ctx, rule: DistributionShiftRule, fp: FieldPlan, seg:
   details.score_kind = SCORE_KIND[method];
   if (rule.method === 'auto') details.auto_method = true;
   r.details = details;
-  return verdict(r, Number.isNaN(score) ? false : isDrifted(method, score, threshold));
+  return verdict(r, Number.isNaN(score) ? false : breaches(threshold, score));
 }
 
 function noValues(ctx: Ctx, fp: FieldPlan, seg: string, where: string): RuleResult {
@@ -545,4 +565,20 @@ function noValues(ctx: Ctx, fp: FieldPlan, seg: string, where: string): RuleResu
   r.statistic = statisticName(ctx.plan);
   r.details = { reason: `no values of "${fp.path}" in the ${where}` };
   return r;
+}
+
+/** The threshold of a drift method, with the comparison stats/drift.ts isDrifted makes. */
+export function driftThreshold(method: DriftMethod, value: number): Threshold {
+  const unit = SCORE_KIND[method] === 'p_value' ? 'p_value' : 'distance';
+  const direction = method === 'ks' ? 'at_or_below' : method === 'chisquare' || method === 'z' ? 'below' : method === 'l_infinity' ? 'above' : 'at_or_above';
+  const t = th(value, direction, unit);
+  // One definition of the comparison: the stats library's. A method added there must be added here.
+  for (const probe of [value - 1e-9, value, value + 1e-9]) {
+    if (breaches(t, probe) !== isDrifted(method, probe, value)) throw new Error(`threshold direction of method ${method} disagrees with isDrifted`);
+  }
+  return t;
+}
+
+function fmtValue(v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
 }

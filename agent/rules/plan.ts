@@ -15,6 +15,7 @@ import type { FieldProfile, ReferenceProfile } from '../reference/profile.ts';
 import { defaultMethod, sturgesEdges, referenceQuantileEdges, type DriftMethod as StatsMethod } from '../stats/index.ts';
 import type { TimeWindow } from './result.ts';
 import { matchFields, referenceLabel, type DistributionShiftRule, type Rule } from './schema.ts';
+import { emptyQualityAnswer, planQuality, type QualityAnswer, type QualitySpec } from './quality.ts';
 
 // ---------------------------------------------------------------------------------------------
 // queries
@@ -50,13 +51,19 @@ export type QuerySpec =
   | { kind: 'text'; field: string }
   /** Most frequent OOV tokens of a text field (documents containing each). */
   | { kind: 'oov_terms'; field: string; size: number }
-  /** count, min, max, sum, sum of squares of a numeric field. */
-  | { kind: 'stats'; field: string }
+  /**
+   * count, min, max, sum, sum of squares of a numeric field. `numericOnly`: the field's type is not
+   * known (a live reference without a profile), so it may be a keyword: its values that are not
+   * numbers are left out (count 0 for a categorical field) instead of the engine refusing the search.
+   */
+  | { kind: 'stats'; field: string; numericOnly?: boolean }
   | { kind: 'percentiles'; field: string; percents: number[] }
   /** Counts per bin [e_i, e_{i+1}); the last bin has no upper bound (edges end at the max). */
   | { kind: 'range'; field: string; edges: number[] }
   /** Raw values (KS, Wasserstein), at most `limit`: a deterministic subset above it. */
-  | { kind: 'values'; field: string; limit: number };
+  | { kind: 'values'; field: string; limit: number }
+  /** model_quality: aggregates over the joined outcomes (agent/rules/quality.ts). */
+  | QualitySpec;
 
 export type Query = QueryBase & QuerySpec;
 export type QueryKind = QuerySpec['kind'];
@@ -76,7 +83,7 @@ export interface PercentilesAnswer { kind: 'percentiles'; /** Keyed by the perce
 export interface RangeAnswer { kind: 'range'; counts: number[] }
 export interface ValuesAnswer { kind: 'values'; /** Ascending. */ values: number[]; /** Values in the window (> values.length when limited). */ total: number }
 
-export type Payload = CountAnswer | MissingAnswer | TermsAnswer | UnseenAnswer | TextAnswer | OovTermsAnswer | StatsAnswer | PercentilesAnswer | RangeAnswer | ValuesAnswer;
+export type Payload = CountAnswer | MissingAnswer | TermsAnswer | UnseenAnswer | TextAnswer | OovTermsAnswer | StatsAnswer | PercentilesAnswer | RangeAnswer | ValuesAnswer | QualityAnswer;
 
 /** Per segment key (`segmentKey`), the answer of that segment; segments without documents may be absent. */
 export type SegmentAnswers = Map<string, Payload>;
@@ -106,6 +113,7 @@ export function emptyPayload(q: Query): Payload {
     case 'percentiles': return { kind: 'percentiles', values: Object.fromEntries(q.percents.map((p) => [String(p), null])) };
     case 'range': return { kind: 'range', counts: q.edges.slice(1).map(() => 0) };
     case 'values': return { kind: 'values', values: [], total: 0 };
+    case 'quality': return emptyQualityAnswer(q.bins);
   }
 }
 
@@ -217,6 +225,7 @@ const SUITS: Record<Rule['type'], (t: FieldType | undefined) => boolean> = {
   distribution_shift: (t) => t === 'num' || t === 'cat' || t === 'bool',
   prediction_stats: (t) => t === 'num',
   volume: () => true,
+  model_quality: () => true,
 };
 const KIND_NAME: Record<Rule['type'], string> = {
   unseen_categories: 'categorical (or boolean)',
@@ -225,6 +234,7 @@ const KIND_NAME: Record<Rule['type'], string> = {
   distribution_shift: 'numeric, categorical or boolean',
   prediction_stats: 'numeric',
   volume: 'any',
+  model_quality: 'any',
 };
 
 function isGlob(f: string): boolean {
@@ -302,6 +312,7 @@ function routeField(rule: DistributionShiftRule, fp: FieldPlan): void {
  * is a profile, and used for field types and defaults otherwise); `index` makes query ids unique.
  */
 export function planRule(rule: Rule, window: TimeWindow, profile: ReferenceProfile | undefined, index: number, options: PlanOptions = {}): RulePlan {
+  if (rule.type === 'model_quality') return planQuality(rule, window, profile, index);
   const valuesLimit = options.valuesLimit ?? DEFAULT_VALUES_LIMIT;
   const termsSize = options.termsSize ?? DEFAULT_TERMS_SIZE;
   const current: Side = { model: rule.model, from: window.from, to: window.to };
@@ -382,7 +393,7 @@ export function planRule(rule: Rule, window: TimeWindow, profile: ReferenceProfi
           // No profile to decide on: phase 1 looks at the data of both sides.
           for (const s of onSides) {
             q(s, { kind: 'terms', field: f.path, size: termsSize }, f.path);
-            q(s, { kind: 'stats', field: f.path }, f.path);
+            q(s, { kind: 'stats', field: f.path, numericOnly: true }, f.path);
           }
         } else if (route === 'counts') {
           for (const s of onSides) q(s, { kind: 'terms', field: f.path, size: termsSize }, f.path);

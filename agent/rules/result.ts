@@ -3,7 +3,11 @@
  * Written to `driftbeat-results` (or the embedded store), printed by `rules test --json`, and
  * fed to the alert lifecycle (agent/alerts). Shared contract between rules/, alerts/, notify/.
  */
-export type RuleType = 'unseen_categories' | 'missing_spike' | 'oov_rate' | 'distribution_shift' | 'prediction_stats' | 'volume';
+export type RuleType = 'unseen_categories' | 'missing_spike' | 'oov_rate' | 'distribution_shift' | 'prediction_stats' | 'volume' | 'model_quality';
+
+import type { Threshold } from './threshold.ts';
+
+export type { Threshold } from './threshold.ts';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -31,7 +35,8 @@ export interface RuleResult {
   /** Name of the statistic (psi, ks, unseen_share, missing_share, oov_share, mean, count, ...). */
   statistic: string;
   value: number | null;
-  threshold: number | null;
+  /** The breaching condition ({ value, direction, unit }, threshold.ts); null when the result has no verdict. */
+  threshold: Threshold | null;
   drifted: boolean;
   reference_count: number | null;
   current_count: number;

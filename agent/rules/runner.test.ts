@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -14,6 +14,7 @@ import { loadRules } from './load.ts';
 import { RuleSchema, type Rule } from './schema.ts';
 import type { RuleResult } from './result.ts';
 import { RuleRunner } from './runner.ts';
+import { rulesTestCommand } from './commands.ts';
 
 let dir: string;
 let store: EmbeddedStore;
@@ -97,6 +98,33 @@ describe('RuleRunner', () => {
       assert.equal(Date.parse(w.to) - Date.parse(w.from), 1000);
       assert.equal(Date.parse(w.to) % 1000, 0, 'aligned to the schedule');
       assert.equal(t[0]!.status, 'drifted', 'no documents now: below min_count');
+    }
+  });
+
+  it('the default delay: 1m waits after the window, never moves it; rules test --from/--to gives the agent\'s numbers', async () => {
+    // The plan fixture without its `delay: 0s`: the default 1m applies.
+    const file = join(dir, 'unseen-default-delay.yml');
+    writeFileSync(file, readFileSync(join(PLANS_DIR, 'unseen.yml'), 'utf8').replace(/^delay: .*$/m, '').replace('name: p-unseen', 'name: p-unseen-delay'));
+    const rule = loadRules([file]);
+    assert.equal(rule[0]!.delay, 60_000);
+    const seen: RuleResult[] = [];
+    const runner = new RuleRunner({ rules: rule, now: () => new Date(START + 2 * HOUR + 60_000) });
+    runner.onResults((results) => void seen.push(...results));
+    await runner.start(agent);
+    await runner.whenIdle();
+    await runner.stop();
+    const window = { from: new Date(START + HOUR).toISOString(), to: new Date(START + 2 * HOUR).toISOString() };
+    assert.deepEqual([...new Set(seen.map((r) => JSON.stringify(r.window)))], [JSON.stringify(window)]);
+    const configFile = join(dir, 'cfg.yml');
+    writeFileSync(configFile, `output:\n  embedded:\n    path: ${agent.config.output.embedded!.path}\n`);
+    await store.close();
+    try {
+      const out = await rulesTestCommand({ ruleFile: file, configFile, from: window.from, to: window.to, json: true });
+      assert.equal(out.exitCode, 0, out.text);
+      const printed = (JSON.parse(out.text) as { results: { field: string; value: number }[] }).results;
+      assert.deepEqual(printed.map((r) => [r.field, r.value]), seen.map((r) => [r.field, r.value]));
+    } finally {
+      store = await openStore(agent.config.output.embedded!.path);
     }
   });
 });

@@ -7,7 +7,7 @@
  * a second, and evaluates. A rule that fails at any step reports status `error`; the others go on.
  *
  * `RuleRunner` is the agent service (`rules.path` set): one timer walks the schedules with
- * window.ts `nextFire` in UTC, so every rule due at the same second is evaluated in the same tick
+ * window.ts `nextWindow` in UTC (a window is due `delay` after its end), so every rule due at the same second is evaluated in the same tick
  * (one _msearch per phase); results go to the results store and to `onResults` listeners (the
  * alert manager). After a restart, windows missed since the last stored result are evaluated
  * first (at most rules.max_catchup_windows per rule).
@@ -26,7 +26,7 @@ import { loadRules } from './load.ts';
 import { planPhase2, planRule, type Answers, type Backend, type PlanOptions, type Query, type RulePlan } from './plan.ts';
 import type { ResultStatus, RuleResult, TimeWindow } from './result.ts';
 import type { Rule } from './schema.ts';
-import { nextFire, toTimeWindow, windowsBetween } from './window.ts';
+import { nextWindow, toTimeWindow, windowFor, windowsBetween } from './window.ts';
 
 export interface EngineDeps {
   backend: Backend;
@@ -79,7 +79,8 @@ export async function evaluateRules(items: readonly { rule: Rule; window: TimeWi
   for (const [i, { rule, window }] of items.entries()) {
     try {
       const version = profileVersion(rule);
-      const needsProfile = rule.type !== 'volume' && (rule.reference === undefined || rule.reference.kind === 'profile');
+      // model_quality needs a profile only for its validation metrics (reference: { profile: ... }).
+      const needsProfile = rule.type === 'model_quality' ? rule.reference?.kind === 'profile' : rule.type !== 'volume' && (rule.reference === undefined || rule.reference.kind === 'profile');
       let profile: ReferenceProfile | undefined;
       try {
         profile = rule.type === 'volume' ? undefined : await profileOf(rule.model, version);
@@ -189,6 +190,9 @@ export class RuleRunner implements AgentService {
   #running: Promise<unknown> = Promise.resolve();
   #stopped = false;
   #started = false;
+  #config: Config | undefined;
+  /** setRules() was called before start(): its rules win over options.rules. */
+  #replaced = false;
 
   constructor(options: RuleRunnerOptions = {}) {
     this.#opts = options;
@@ -213,7 +217,8 @@ export class RuleRunner implements AgentService {
     this.#started = true;
     this.#logger = agent.logger.child({ component: 'rules' });
     const config = agent.config;
-    this.#rules = this.#opts.rules ?? (config.rules.path ? loadRulesOrThrow(config) : []);
+    this.#config = config;
+    if (!this.#replaced) this.#rules = this.#opts.rules ?? (config.rules.path ? loadRulesOrThrow(config) : []);
     this.#rules = this.#rules.filter((r) => r.enabled);
     const built = await buildDeps(config, agent.outputs);
     this.#deps = {
@@ -227,6 +232,25 @@ export class RuleRunner implements AgentService {
     this.#running = this.#catchUp(config).catch((err: unknown) => this.#logger?.error({ error: err }, 'rule catch-up failed')).then(() => this.#schedule());
   }
 
+  /**
+   * Replaces the rules (a reload of rules.path): a new or changed rule gets its latest window
+   * evaluated now, as at start; a removed one is no longer scheduled.
+   */
+  setRules(rules: readonly Rule[]): void {
+    const before = new Map(this.#rules.map((r) => [r.name, JSON.stringify(r)]));
+    this.#rules = rules.filter((r) => r.enabled);
+    this.#replaced = true;
+    const config = this.#config;
+    if (!config || this.#stopped) return;
+    const changed = this.#rules.filter((r) => before.get(r.name) !== JSON.stringify(r));
+    clearTimeout(this.#timer);
+    this.#running = this.#running
+      .catch(() => undefined)
+      .then(() => this.#catchUp(config, changed, true))
+      .catch((err: unknown) => this.#logger?.error({ error: err }, 'rule catch-up after a reload failed'))
+      .then(() => this.#schedule());
+  }
+
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
@@ -235,9 +259,13 @@ export class RuleRunner implements AgentService {
     await this.#deps?.close().catch(() => undefined);
   }
 
-  /** Evaluates `rules` (default: those due at `firedAt`) for their windows at `firedAt`; stores and publishes the results. */
-  async tick(firedAt: Date, rules: readonly Rule[] = this.#rules.filter((r) => +(nextFire(r.schedule, +firedAt - 1000) ?? 0) === +firedAt)): Promise<TickReport> {
-    const items = rules.map((rule) => ({ rule, window: toTimeWindow(windowAtFire(rule, firedAt)) }));
+  /**
+   * Evaluates `rules` (default: those with a window due exactly at `dueAt`) over their newest window
+   * due at `dueAt` (window.ts windowFor); stores and publishes the results.
+   */
+  async tick(dueAt: Date, rules?: readonly Rule[]): Promise<TickReport> {
+    const chosen = rules ?? this.#rules.filter((r) => +windowFor(r, dueAt).dueAt === +dueAt);
+    const items = chosen.map((rule) => ({ rule, window: toTimeWindow(windowFor(rule, dueAt)) }));
     return this.#evaluate(items);
   }
 
@@ -273,12 +301,13 @@ export class RuleRunner implements AgentService {
     return report;
   }
 
-  async #catchUp(config: Config): Promise<void> {
+  /** `latestOnly`: the latest window of each rule, whatever was stored before (a new or edited rule). */
+  async #catchUp(config: Config, rules: readonly Rule[] = this.#rules, latestOnly = false): Promise<void> {
     const now = this.#now();
     const max = this.#opts.maxCatchupWindows ?? config.rules.maxCatchupWindows;
     const items: { rule: Rule; window: TimeWindow }[] = [];
-    for (const rule of this.#rules) {
-      const last = await this.#deps!.results.lastWindowEnd(rule.name).catch(() => undefined);
+    for (const rule of rules) {
+      const last = latestOnly ? undefined : await this.#deps!.results.lastWindowEnd(rule.name).catch(() => undefined);
       const { windows, skipped } = windowsBetween(rule, last, now, max);
       if (skipped) this.#logger?.warn({ rule: rule.name, skipped }, `rule "${rule.name}": ${skipped} missed window(s) skipped (rules.max_catchup_windows is ${max})`);
       for (const w of windows) items.push({ rule, window: toTimeWindow(w) });
@@ -291,11 +320,13 @@ export class RuleRunner implements AgentService {
   }
 
   #schedule(): void {
+    // A reload reschedules while a tick may be finishing: one timer at a time.
+    clearTimeout(this.#timer);
     if (this.#stopped || !this.#rules.length) return;
     const now = this.#now();
     let next: number | undefined;
     for (const r of this.#rules) {
-      const t = nextFire(r.schedule, now);
+      const t = nextWindow(r, now)?.dueAt;
       if (t && (next === undefined || +t < next)) next = +t;
     }
     if (next === undefined) return;
@@ -306,11 +337,6 @@ export class RuleRunner implements AgentService {
     }, Math.min(Math.max(0, next - +now), MAX_TIMER_MS));
     this.#timer.unref?.();
   }
-}
-
-function windowAtFire(rule: Rule, fire: Date): { from: Date; to: Date } {
-  const to = +fire - rule.delay;
-  return { from: new Date(to - rule.window), to: new Date(to) };
 }
 
 function loadRulesOrThrow(config: Config): Rule[] {

@@ -11,10 +11,12 @@ import { validateDetailed } from 'node-cron';
 import type { SourcePosition } from '../errors.ts';
 import { camel, duration } from '../config/schema.ts';
 import type { RuleType, Severity } from './result.ts';
+import { checkModelQuality, modelQualityKeys, type ModelQualityRule } from './quality-schema.ts';
 
 export type { RuleType, Severity } from './result.ts';
+export type { ModelQualityRule } from './quality-schema.ts';
 
-export const RULE_TYPES = ['unseen_categories', 'missing_spike', 'oov_rate', 'distribution_shift', 'prediction_stats', 'volume'] as const satisfies readonly RuleType[];
+export const RULE_TYPES = ['unseen_categories', 'missing_spike', 'oov_rate', 'distribution_shift', 'prediction_stats', 'volume', 'model_quality'] as const satisfies readonly RuleType[];
 
 // ---------------------------------------------------------------------------------------------
 // the loaded rule: what the planner gets
@@ -152,7 +154,7 @@ export interface VolumeRule extends RuleCommon {
   maxRatio?: number;
 }
 
-export type Rule = UnseenCategoriesRule | MissingSpikeRule | OovRateRule | DistributionShiftRule | PredictionStatsRule | VolumeRule;
+export type Rule = UnseenCategoriesRule | MissingSpikeRule | OovRateRule | DistributionShiftRule | PredictionStatsRule | VolumeRule | ModelQualityRule;
 export type RuleOf<T extends RuleType> = Extract<Rule, { type: T }>;
 
 /** What the schema produces; the loader adds `name` (default: file name) and `source`. */
@@ -500,6 +502,19 @@ const VolumeSchema = camel(VolumeKeys).check((ctx) => {
   return out;
 });
 
+// model_quality: keys, checks and docs live in quality.ts.
+const ModelQualityKeys = z.strictObject({ ...modelQualityKeys(), ...common(100) });
+const ModelQualitySchema = camel(ModelQualityKeys).check((ctx) => {
+  checkModelQuality(ctx.value, (path, message) => ctx.issues.push({ code: 'custom', message, input: ctx.value, path }));
+}).transform((v): ParsedRule<ModelQualityRule> => {
+  const out: ParsedRule<ModelQualityRule> = {
+    type: 'model_quality', ...finishCommon(v, []), task: v.task, positive: v.positive, metrics: v.metrics, labelDelay: v.labelDelay,
+  };
+  // Windows on prediction time wait for their labels as well as for late documents.
+  out.delay = v.delay + v.labelDelay;
+  return out;
+});
+
 /** One rule file. Validate the `type` first (load.ts does) for a clear message on an unknown type. */
 export const RuleSchema = z.discriminatedUnion('type', [
   UnseenCategoriesSchema,
@@ -508,6 +523,7 @@ export const RuleSchema = z.discriminatedUnion('type', [
   DistributionShiftSchema,
   PredictionStatsSchema,
   VolumeSchema,
+  ModelQualitySchema,
 ]).meta({
   title: 'driftbeat rule',
   description: 'One drift rule per file (DESIGN.md §5). Validate with `driftbeat rules validate`.',
@@ -521,4 +537,5 @@ export const KEYS_BY_TYPE: Record<RuleType, readonly string[]> = {
   distribution_shift: Object.keys(DistributionShiftKeys.shape),
   prediction_stats: Object.keys(PredictionStatsKeys.shape),
   volume: Object.keys(VolumeKeys.shape),
+  model_quality: Object.keys(ModelQualityKeys.shape),
 };

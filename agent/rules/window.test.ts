@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTask } from 'node-cron';
-import { nextFire, prevFire, scheduleInterval, toTimeWindow, windowFor, windowsBetween } from './window.ts';
+import { nextFire, nextWindow, prevFire, scheduleInterval, toTimeWindow, windowFor, windowFromBounds, windowsBetween } from './window.ts';
 
 const d = (s: string) => new Date(s);
 const iso = (x: Date | undefined) => x?.toISOString();
@@ -68,31 +68,47 @@ test('scheduleInterval is the shortest gap between fires, and undefined when it 
 
 const hourly = { schedule: '5 * * * *', window: 3_600_000, delay: 300_000 };
 
-test('windowFor: closed-open, aligned to the scheduled time minus delay, the same for a late timer', () => {
-  const w = windowFor(hourly, d('2024-03-01T10:05:00.250Z'));
-  assert.deepEqual(toTimeWindow(w), { from: '2024-03-01T09:00:00.000Z', to: '2024-03-01T10:00:00.000Z' });
+test('windowFor: closed-open, aligned to the schedule, due `delay` after its end; the same for a late timer', () => {
+  // '5 * * * *' fires at hh:05; delay 5m: the window [09:05, 10:05) is evaluated at 10:10.
+  const w = windowFor(hourly, d('2024-03-01T10:10:00.250Z'));
+  assert.deepEqual(toTimeWindow(w), { from: '2024-03-01T09:05:00.000Z', to: '2024-03-01T10:05:00.000Z' });
   assert.equal(iso(w.scheduledAt), '2024-03-01T10:05:00.000Z');
-  assert.deepEqual(toTimeWindow(windowFor(hourly, d('2024-03-01T10:07:42Z'))), toTimeWindow(w));
-  assert.deepEqual(toTimeWindow(windowFor(hourly, d('2024-03-01T10:04:59Z'))), { from: '2024-03-01T08:00:00.000Z', to: '2024-03-01T09:00:00.000Z' });
+  assert.equal(iso(w.dueAt), '2024-03-01T10:10:00.000Z');
+  assert.deepEqual(toTimeWindow(windowFor(hourly, d('2024-03-01T10:17:42Z'))), toTimeWindow(w));
+  assert.deepEqual(toTimeWindow(windowFor(hourly, d('2024-03-01T10:09:59Z'))), { from: '2024-03-01T08:05:00.000Z', to: '2024-03-01T09:05:00.000Z' });
+  // the default delay of 1m on '0 * * * *': [05:00, 06:00) at 06:01, never [04:59, 05:59)
+  const top = { schedule: '0 * * * *', window: 3_600_000, delay: 60_000 };
+  assert.deepEqual(toTimeWindow(windowFor(top, d('2024-03-01T06:01:00Z'))), { from: '2024-03-01T05:00:00.000Z', to: '2024-03-01T06:00:00.000Z' });
+  assert.equal(iso(nextWindow(top, d('2024-03-01T06:00:30Z'))!.dueAt), '2024-03-01T06:01:00.000Z');
+  assert.equal(iso(nextWindow(top, d('2024-03-01T06:01:00Z'))!.dueAt), '2024-03-01T07:01:00.000Z');
   // a sliding window longer than the interval overlaps the previous one
-  const sliding = windowFor({ schedule: '*/15 * * * *', window: 3_600_000, delay: 60_000 }, d('2024-03-01T10:15:00Z'));
-  assert.deepEqual(toTimeWindow(sliding), { from: '2024-03-01T09:14:00.000Z', to: '2024-03-01T10:14:00.000Z' });
+  const sliding = windowFor({ schedule: '*/15 * * * *', window: 3_600_000, delay: 60_000 }, d('2024-03-01T10:16:00Z'));
+  assert.deepEqual(toTimeWindow(sliding), { from: '2024-03-01T09:15:00.000Z', to: '2024-03-01T10:15:00.000Z' });
   assert.throws(() => windowFor({ schedule: '0 0 1 * 1#5', window: 1, delay: 0 }, d('2024-03-01T00:00:00Z')), /no fire time/);
 });
 
+test('windowFromBounds: --from/--to are the window as given; alone, one is completed with the window length', () => {
+  const top = { schedule: '0 * * * *', window: 3_600_000, delay: 60_000 };
+  const given = windowFromBounds(top, +d('2024-03-01T05:00:00Z'), +d('2024-03-01T06:00:00Z'), d('2024-03-02T00:00:00Z'));
+  assert.deepEqual(toTimeWindow(given), toTimeWindow(windowFor(top, d('2024-03-01T06:01:00Z'))));
+  assert.deepEqual(toTimeWindow(windowFromBounds(top, +d('2024-03-01T05:00:00Z'), undefined, 0)), { from: '2024-03-01T05:00:00.000Z', to: '2024-03-01T06:00:00.000Z' });
+  assert.deepEqual(toTimeWindow(windowFromBounds(top, undefined, undefined, d('2024-03-01T06:00:59Z'))), { from: '2024-03-01T04:00:00.000Z', to: '2024-03-01T05:00:00.000Z' });
+});
+
 test('windowsBetween: catch-up after a restart, contiguous, oldest first, capped with a skip count', () => {
-  const all = windowsBetween(hourly, d('2024-03-01T06:00:00Z'), d('2024-03-01T10:05:30Z'), 24);
-  assert.deepEqual(all.windows.map((w) => toTimeWindow(w).from.slice(11, 16)), ['06:00', '07:00', '08:00', '09:00']);
+  const all = windowsBetween(hourly, d('2024-03-01T06:05:00Z'), d('2024-03-01T10:10:30Z'), 24);
+  assert.deepEqual(all.windows.map((w) => toTimeWindow(w).from.slice(11, 16)), ['06:05', '07:05', '08:05', '09:05']);
   assert.equal(all.skipped, 0);
   for (let i = 1; i < all.windows.length; i++) assert.equal(+all.windows[i]!.from, +all.windows[i - 1]!.to);
 
-  const capped = windowsBetween(hourly, d('2024-03-01T06:00:00Z'), d('2024-03-01T10:05:30Z'), 2);
-  assert.deepEqual(capped.windows.map((w) => toTimeWindow(w).from.slice(11, 16)), ['08:00', '09:00']);
+  const capped = windowsBetween(hourly, d('2024-03-01T06:05:00Z'), d('2024-03-01T10:10:30Z'), 2);
+  assert.deepEqual(capped.windows.map((w) => toTimeWindow(w).from.slice(11, 16)), ['08:05', '09:05']);
   assert.equal(capped.skipped, 2);
 
-  assert.deepEqual(windowsBetween(hourly, d('2024-03-01T10:00:00Z'), d('2024-03-01T10:59:00Z'), 24).windows, []);
-  const first = windowsBetween(hourly, undefined, d('2024-03-01T10:05:30Z'), 24);
-  assert.deepEqual(first.windows.map(toTimeWindow), [{ from: '2024-03-01T09:00:00.000Z', to: '2024-03-01T10:00:00.000Z' }]);
+  // the window ending 11:05 is not due before 11:10
+  assert.deepEqual(windowsBetween(hourly, d('2024-03-01T10:05:00Z'), d('2024-03-01T11:09:00Z'), 24).windows, []);
+  const first = windowsBetween(hourly, undefined, d('2024-03-01T10:10:30Z'), 24);
+  assert.deepEqual(first.windows.map(toTimeWindow), [{ from: '2024-03-01T09:05:00.000Z', to: '2024-03-01T10:05:00.000Z' }]);
   assert.equal(first.skipped, 0);
 
   // a year of per-minute windows behind: bounded work, exact count

@@ -7,8 +7,11 @@
  * day-of-month AND day-of-week must both match (not Vixie cron's OR), plus its L, nW, LW, L-n,
  * nL and n#m tokens. Run node-cron with `timezone: 'Etc/UTC'` (or use nextFire) to stay aligned.
  *
- * Windows are closed-open [from, to): `to` is the scheduled fire time minus the rule's delay,
- * `from` is `to - window`. Two evaluations of the same fire time always get the same window.
+ * This is the one module for fire times and windows: the runner, `rules test`, `rules explain`,
+ * the watches and the demo all call it. Windows are closed-open [from, to) and aligned to the
+ * schedule: `to` is the scheduled fire time, `from` is `to - window`; the evaluation waits `delay`
+ * after `to` (late data), it never shifts the window. Two evaluations of the same fire time always
+ * get the same window.
  */
 import { parse } from 'node-cron';
 import type { TimeWindow } from './result.ts';
@@ -187,11 +190,16 @@ export function scheduleInterval(expression: string, samples = 32): number | und
   return Number.isFinite(min) ? min : undefined;
 }
 
-/** A window to evaluate: closed-open [from, to) in UTC, for the fire time `scheduledAt`. */
+/**
+ * A window to evaluate: closed-open [from, to) in UTC. `to` is the schedule's fire time
+ * (`scheduledAt`), so windows are aligned to the schedule; the evaluation runs at `dueAt`, `delay`
+ * later, so that late documents of the window are in by then. The delay never moves the window.
+ */
 export interface RuleWindow {
   from: Date;
   to: Date;
   scheduledAt: Date;
+  dueAt: Date;
 }
 
 export interface WindowedRule {
@@ -200,27 +208,47 @@ export interface WindowedRule {
   delay: number;
 }
 
-function windowAt(rule: WindowedRule, fire: Date): RuleWindow {
-  const to = +fire - rule.delay;
-  return { from: new Date(to - rule.window), to: new Date(to), scheduledAt: fire };
+/** The window that ends at the fire time `fire`. */
+export function windowAt(rule: WindowedRule, fire: Date | number): RuleWindow {
+  const to = +fire;
+  return { from: new Date(to - rule.window), to: new Date(to), scheduledAt: new Date(to), dueAt: new Date(to + rule.delay) };
 }
 
 /**
- * The window of the run at `firedAt`: aligned to the latest scheduled fire time <= firedAt (a timer
- * that fires late still gets its scheduled window), to = that time - delay, from = to - window.
+ * The newest window due at `at` (its dueAt <= at): a timer that fires late still gets its
+ * scheduled window, and `rules test` without --from/--to gets the window the agent evaluated last.
  */
-export function windowFor(rule: WindowedRule, firedAt: Date | number): RuleWindow {
-  const fire = prevFire(rule.schedule, firedAt);
-  if (!fire) throw new RangeError(`schedule "${rule.schedule}" has no fire time at or before ${new Date(+firedAt).toISOString()}`);
+export function windowFor(rule: WindowedRule, at: Date | number): RuleWindow {
+  const fire = prevFire(rule.schedule, +at - rule.delay);
+  if (!fire) throw new RangeError(`schedule "${rule.schedule}" has no fire time at or before ${new Date(+at - rule.delay).toISOString()}`);
   return windowAt(rule, fire);
+}
+
+/** The first window due strictly after `after`, or undefined when the schedule never fires again. */
+export function nextWindow(rule: WindowedRule, after: Date | number): RuleWindow | undefined {
+  const fire = nextFire(rule.schedule, +after - rule.delay);
+  return fire ? windowAt(rule, fire) : undefined;
+}
+
+/**
+ * The window of `--from`/`--to` (`rules test`, `rules explain`): exactly the given bounds (one of
+ * them alone is completed with the rule's window length), else the newest window due at `now`.
+ * The agent evaluates [fire - window, fire), so `--from 05:00 --to 06:00` of an hourly rule is the
+ * window the agent evaluated at 06:00 + delay.
+ */
+export function windowFromBounds(rule: WindowedRule, from: number | undefined, to: number | undefined, now: Date | number): RuleWindow {
+  if (from === undefined && to === undefined) return windowFor(rule, now);
+  const f = from ?? to! - rule.window;
+  const t = to ?? f + rule.window;
+  return { from: new Date(f), to: new Date(t), scheduledAt: new Date(t), dueAt: new Date(t + rule.delay) };
 }
 
 /** Upper bound on windows counted as skipped, so a months-old lastEnd cannot stall the agent. */
 export const MAX_SKIP_COUNT = 100_000;
 
 /**
- * Windows due after a restart: every scheduled window whose fire time is <= now and whose end is
- * after `lastEnd` (the end of the last evaluated window), oldest first, at most `max` (the newest
+ * Windows due after a restart: every scheduled window due at or before now (dueAt <= now) whose end
+ * is after `lastEnd` (the end of the last evaluated window), oldest first, at most `max` (the newest
  * ones; older ones are counted in `skipped`, up to MAX_SKIP_COUNT). Without `lastEnd` (first run)
  * only the latest window is due.
  */
@@ -229,7 +257,7 @@ export function windowsBetween(rule: WindowedRule, lastEnd: Date | number | unde
   const newest: RuleWindow[] = [];
   let skipped = 0;
   const limit = lastEnd === undefined ? 1 : Math.max(0, max);
-  let fire = prevFire(s, now);
+  let fire = prevFire(s, +now - rule.delay);
   while (fire) {
     const w = windowAt(rule, fire);
     if (lastEnd !== undefined && +w.to <= +lastEnd) break;
@@ -243,4 +271,40 @@ export function windowsBetween(rule: WindowedRule, lastEnd: Date | number | unde
 /** ISO strings, as RuleResult.window. */
 export function toTimeWindow(w: Pick<RuleWindow, 'from' | 'to'>): TimeWindow {
   return { from: w.from.toISOString(), to: w.to.toISOString() };
+}
+
+function listOrStar(values: readonly (number | string)[], all: number): string {
+  return values.length === all && values.every((v) => typeof v === 'number') ? '*' : values.join(',');
+}
+
+/**
+ * A 6-field cron expression that fires `delayMs` after each fire time of `expression`, for a
+ * scheduler that cannot wait by itself (Watcher triggers at the cron time: a watch triggered
+ * `delay` after the window's end looks at the same window as the agent). Throws RangeError when no
+ * single cron expression says it: a delay that is not whole seconds, shifted times that are not a
+ * product of seconds x minutes x hours, or a shift past midnight on a schedule restricted to days.
+ */
+export function shiftSchedule(expression: string, delayMs: number): string {
+  const s = cronSchedule(expression);
+  if (delayMs % 1000 !== 0) throw new RangeError(`delay ${delayMs}ms is not whole seconds`);
+  const d = delayMs / 1000;
+  const everyDay = s.months.size === 12 && s.daysOfMonth.length === 31 && s.daysOfWeek.every((x) => typeof x === 'number') && new Set(s.daysOfWeek).size === 7;
+  const shifted = new Set<number>();
+  for (const h of s.hours) for (const m of s.minutes) for (const sec of s.seconds) {
+    const t = h * 3600 + m * 60 + sec + d;
+    if (t >= 86_400 && !everyDay) throw new RangeError(`schedule "${expression}" plus delay ${d}s runs past midnight on a schedule restricted to some days`);
+    shifted.add(t % 86_400);
+  }
+  const hours = new Set<number>();
+  const minutes = new Set<number>();
+  const seconds = new Set<number>();
+  for (const t of shifted) {
+    hours.add(Math.floor(t / 3600));
+    minutes.add(Math.floor((t % 3600) / 60));
+    seconds.add(t % 60);
+  }
+  if (hours.size * minutes.size * seconds.size !== shifted.size) throw new RangeError(`schedule "${expression}" plus delay ${d}s is not one cron expression`);
+  const asc = (x: Set<number>) => [...x].sort((a, b) => a - b);
+  const dayFields = [listOrStar(s.daysOfMonth, 31), listOrStar([...s.months], 12), s.daysOfWeek.length === 7 && s.daysOfWeek.every((x) => typeof x === 'number') ? '*' : s.daysOfWeek.join(',')];
+  return [listOrStar(asc(seconds), 60), listOrStar(asc(minutes), 60), listOrStar(asc(hours), 24), ...dayFields].join(' ');
 }

@@ -19,7 +19,7 @@ export function result(n: number, drifted: boolean, over: Partial<RuleResult> = 
     status: drifted ? 'drifted' : 'ok',
     statistic: 'unseen_share',
     value: drifted ? 0.125 : 0.001,
-    threshold: 0.05,
+    threshold: { value: 0.05, direction: 'above', unit: 'share' },
     drifted,
     reference_count: 50000,
     current_count: 1200,

@@ -41,3 +41,30 @@ test('the fault proxy forwards to the real engine and injects status, reset, ref
   assert.equal(again.items[0].create.status, 409, 'the engine kept the document created through the proxy');
   assert.ok(proxy.seen.status === 2 && proxy.seen.reset === 1 && proxy.seen.hang === 1, JSON.stringify(proxy.seen));
 });
+
+test('per-item rejections: the engine never sees the rejected items, and answers the others in place; limit answers 413; auth answers 401', async (t) => {
+  const p = engine.prefix(t);
+  const proxy = await startFaultProxy(engine.url, { auth: { username: 'driftbeat', password: 'right' } });
+  t.after(() => proxy.close());
+  const basic = `Basic ${Buffer.from('driftbeat:right').toString('base64')}`;
+  const post = (body: string, authorization = basic) => fetch(`${proxy.url}/_bulk?filter_path=errors,items.*.status,items.*.error.type`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization }, body });
+  const bulk = ['a', 'b', 'c', 'd'].map((id) => `{"create":{"_index":"${p}-x","_id":"${id}"}}\n{"v":"${id}"}\n`).join('');
+
+  const denied = await post(bulk, `Basic ${Buffer.from('driftbeat:wrong').toString('base64')}`);
+  assert.equal(denied.status, 401);
+  assert.equal(((await denied.json()) as any).error.type, 'security_exception');
+
+  proxy.failNext({ kind: 'items', reject: (item) => (item.id === 'b' || item.id === 'd' ? { status: 429, type: 'es_rejected_execution_exception', reason: 'rejected execution' } : undefined) });
+  const first = (await (await post(bulk)).json()) as any;
+  assert.equal(first.errors, true);
+  assert.deepEqual(first.items.map((i: any) => i.create.status), [201, 429, 201, 429]);
+  // The rejected ones were never indexed: sent again, they are created; the others are duplicates.
+  const second = (await (await post(bulk)).json()) as any;
+  assert.deepEqual(second.items.map((i: any) => i.create.status), [409, 201, 409, 201]);
+  assert.equal(proxy.seen['items.rejected'], 2);
+
+  proxy.set({ kind: 'limit', bytes: 100 });
+  assert.equal((await post(bulk)).status, 413);
+  const small = (await (await post(`{"create":{"_index":"${p}-x","_id":"e"}}\n{"v":1}\n`)).json()) as any;
+  assert.equal(small.items[0].create.status, 201);
+});

@@ -8,6 +8,13 @@
  * `when` (then the proxy passes again). Faults are chosen per request, so a test can fail only the
  * `_bulk` calls and let detection (`GET /`) through.
  *
+ * Two things a real engine does that cannot be provoked on demand are made here, on top of the
+ * real engine's answers: per-item rejections inside a 200 `_bulk` answer (`items`: the chosen items
+ * are not forwarded, so the engine never indexed them, and their error items are spliced into the
+ * engine's own answer in order), and a body-size limit (`limit`: 413, as http.max_content_length or
+ * a reverse proxy's client_max_body_size). With `auth`, requests without those credentials answer
+ * 401 as a secured cluster does (the test engine has no security plugin).
+ *
  *   const proxy = await startFaultProxy(engine.url);
  *   proxy.set({ kind: 'status', status: 503 });     // outage
  *   proxy.set({ kind: 'pass' });                     // recovery
@@ -18,8 +25,12 @@ import type { Socket } from 'node:net';
 
 export type Fault =
   | { kind: 'pass' }
-  /** Answer with this status and an engine-shaped error body, without forwarding. */
-  | { kind: 'status'; status: number; body?: unknown }
+  /** Answer with this status and an engine-shaped error body (or `body`, `headers`), without forwarding. */
+  | { kind: 'status'; status: number; body?: unknown; headers?: Record<string, string> }
+  /** `_bulk` only: items for which `reject` answers an error are kept from the engine and answered with it. */
+  | { kind: 'items'; reject: (item: BulkItem) => ItemError | undefined }
+  /** Answer 413 to a request whose body is larger than `bytes`; forward the others. */
+  | { kind: 'limit'; bytes: number }
   /** Forward after a delay (a slow node). */
   | { kind: 'delay'; ms: number }
   /** Reset every connection as it arrives (a dead node, or one restarting). */
@@ -28,6 +39,15 @@ export type Fault =
   | { kind: 'reset' }
   /** Accept and never answer (a hung node: the client's timeout must fire). */
   | { kind: 'hang' };
+
+/** One action of a `_bulk` request, as the `items` fault sees it. */
+export interface BulkItem { n: number; op: string; index?: string; id?: string }
+export interface ItemError { status: number; type: string; reason: string }
+
+export interface FaultProxyOptions {
+  /** Credentials the proxy demands (401 otherwise), as a secured cluster does. */
+  auth?: { username: string; password: string } | { apiKey: string };
+}
 
 export interface FaultRule { fault: Fault; times?: number; when?: (method: string, path: string) => boolean }
 
@@ -38,7 +58,7 @@ export interface FaultProxy {
   set(fault: Fault): void;
   /** Apply this fault to the next `times` matching requests (default 1), then pass again. */
   failNext(fault: Fault, times?: number, when?: FaultRule['when']): void;
-  /** Requests seen, by fault kind applied (pass included). */
+  /** Requests seen, by fault kind applied (pass included); `items.rejected` counts rejected bulk items. */
   readonly seen: Record<string, number>;
   close(): Promise<void>;
 }
@@ -48,7 +68,45 @@ function engineError(status: number): unknown {
   return { error: { root_cause: [{ type, reason: `injected by the test proxy (${status})` }], type, reason: `injected by the test proxy (${status})` }, status };
 }
 
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
+function expectedAuth(auth: FaultProxyOptions['auth']): string | undefined {
+  if (!auth) return undefined;
+  if ('apiKey' in auth) return `ApiKey ${auth.apiKey}`;
+  return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+}
+
+/** Elasticsearch's answer to missing or wrong credentials (security plugin, 401). */
+const UNAUTHORIZED = JSON.stringify({
+  error: { root_cause: [{ type: 'security_exception', reason: 'unable to authenticate user [driftbeat] for REST request [/_bulk]' }], type: 'security_exception', reason: 'unable to authenticate user [driftbeat] for REST request [/_bulk]', header: { 'WWW-Authenticate': ['Basic realm="security" charset="UTF-8"', 'ApiKey'] } },
+  status: 401,
+});
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+/** Splits an NDJSON bulk body into actions (with their source line, if any). */
+function bulkActions(body: string): { item: BulkItem; text: string }[] {
+  const lines = body.split('\n');
+  const out: { item: BulkItem; text: string }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] === '') continue;
+    const action = JSON.parse(lines[i]!) as Record<string, { _index?: string; _id?: string }>;
+    const op = Object.keys(action)[0]!;
+    const meta = action[op] ?? {};
+    const withSource = op !== 'delete';
+    const text = withSource ? `${lines[i]}\n${lines[i + 1]}\n` : `${lines[i]}\n`;
+    if (withSource) i++;
+    out.push({ item: { n: out.length, op, ...(meta._index ? { index: meta._index } : {}), ...(meta._id ? { id: meta._id } : {}) }, text });
+  }
+  return out;
+}
+
+export async function startFaultProxy(target: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const upstream = new URL(target);
   let standing: Fault = { kind: 'pass' };
   const once: FaultRule[] = [];
@@ -64,6 +122,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     return rule.fault;
   };
 
+  const auth = expectedAuth(options.auth);
+
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
     const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
@@ -73,19 +133,74 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     req.pipe(out);
   };
 
+  /** Sends a buffered request on and answers with the engine's status and parsed body. */
+  const forwardBuffered = (req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const headers = { ...req.headers, 'content-length': String(body.length) };
+      delete headers['transfer-encoding'];
+      delete headers['accept-encoding']; // the answer is parsed and rewritten here
+      const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
+        readBody(up).then((b) => resolve({ status: up.statusCode ?? 502, headers: up.headers, body: b }), reject);
+      });
+      out.on('error', reject);
+      out.end(body);
+    });
+
+  const answer = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void => {
+    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(Buffer.byteLength(body)), ...headers });
+    res.end(body);
+  };
+
+  /** The `items` fault: the engine indexes what is not rejected; the rejected items are answered here, in place. */
+  const rejectItems = async (req: IncomingMessage, res: ServerResponse, reject: (item: BulkItem) => ItemError | undefined): Promise<void> => {
+    const actions = bulkActions((await readBody(req)).toString('utf8'));
+    const errors = actions.map((a) => reject(a.item));
+    seen['items.rejected'] = (seen['items.rejected'] ?? 0) + errors.filter(Boolean).length;
+    const kept = actions.filter((_, i) => !errors[i]);
+    let engineItems: unknown[] = [];
+    let engineErrors = false;
+    if (kept.length > 0) {
+      const up = await forwardBuffered(req, Buffer.from(kept.map((a) => a.text).join('')));
+      if (up.status !== 200) return answer(res, up.status, up.body.toString('utf8'));
+      const parsed = JSON.parse(up.body.toString('utf8')) as { errors?: boolean; items?: unknown[] };
+      engineItems = parsed.items ?? [];
+      engineErrors = parsed.errors === true;
+    }
+    let k = 0;
+    const items = actions.map((a, i) => {
+      const e = errors[i];
+      if (!e) return engineItems[k++];
+      return { [a.item.op]: { _index: a.item.index, _id: a.item.id, status: e.status, error: { type: e.type, reason: e.reason } } };
+    });
+    answer(res, 200, JSON.stringify({ took: 1, errors: engineErrors || errors.some(Boolean), items }));
+  };
+
   const server = createServer((req, res) => {
+    if (auth !== undefined && req.headers.authorization !== auth) {
+      seen['auth.refused'] = (seen['auth.refused'] ?? 0) + 1;
+      req.resume();
+      req.on('end', () => answer(res, 401, UNAUTHORIZED, { 'www-authenticate': 'Basic realm="security" charset="UTF-8"' }));
+      return;
+    }
     const fault = pick(req.method ?? 'GET', req.url ?? '/');
     seen[fault.kind] = (seen[fault.kind] ?? 0) + 1;
     switch (fault.kind) {
       case 'pass': return forward(req, res);
+      case 'items':
+        if (!/^\/(?:[^/]+\/)?_bulk(?:\?|$)/.test(req.url ?? '')) return forward(req, res);
+        rejectItems(req, res, fault.reject).catch((e) => { console.error("fault proxy items:", e); res.destroy(); });
+        return;
+      case 'limit': {
+        const length = Number(req.headers['content-length'] ?? 0);
+        if (length <= fault.bytes) return forward(req, res);
+        req.resume();
+        req.on('end', () => answer(res, 413, ''));
+        return;
+      }
       case 'delay': { const t = setTimeout(() => forward(req, res), fault.ms); res.on('close', () => clearTimeout(t)); return; }
       case 'status': {
         req.resume();
-        req.on('end', () => {
-          const body = JSON.stringify(fault.body ?? engineError(fault.status));
-          res.writeHead(fault.status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(body) });
-          res.end(body);
-        });
+        req.on('end', () => answer(res, fault.status, JSON.stringify(fault.body ?? engineError(fault.status)), fault.headers));
         return;
       }
       case 'reset': req.resume(); req.on('end', () => req.socket.resetAndDestroy()); return;

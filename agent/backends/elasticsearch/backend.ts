@@ -37,9 +37,11 @@ export class ElasticsearchBackend implements Backend {
     }
     searches.forEach((s, i) => {
       const r = res.responses[i] as unknown as EsJson | undefined;
-      const error = r?.error as { type?: string; reason?: string; root_cause?: { reason?: string }[] } | undefined;
+      const error = r?.error as { type?: string; reason?: string; root_cause?: { type?: string; reason?: string }[] } | undefined;
       if (!r || error) {
-        const why = error ? `${error.type ?? 'error'}: ${error.reason ?? error.root_cause?.[0]?.reason ?? ''}` : 'no response';
+        // The engine's outer reason is often only "all shards failed": the root cause says why.
+        const root = error?.root_cause?.[0];
+        const why = !error ? 'no response' : root?.reason && root.reason !== error.reason ? `${root.type ?? error.type ?? 'error'}: ${root.reason}` : `${error.type ?? 'error'}: ${error.reason ?? ''}`;
         const e = new BackendError('ERR_BACKEND_SEARCH', `Elasticsearch search on ${String(s.header.index)} failed: ${why}`);
         for (const id of s.ids) answers.set(id, e);
         return;

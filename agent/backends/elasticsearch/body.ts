@@ -15,6 +15,7 @@
 import type { estypes } from '@elastic/elasticsearch';
 import { predictionsStream } from '../../normalize/document.ts';
 import { referenceDocId } from '../../reference/profile.ts';
+import { qualitySearch } from './quality.ts';
 import { segmentKey, sortBuckets, type Bucket, type Payload, type Query, type SegmentAnswers, type Side } from '../../rules/plan.ts';
 
 export interface EsOptions {
@@ -38,7 +39,10 @@ const SEGMENT_SIZE = 1000;
 /** Elasticsearch's default index.max_result_window: a larger `size` is refused. */
 export const MAX_RESULT_WINDOW = 10_000;
 
-function filterOf(side: Side): estypes.QueryDslQueryContainer[] {
+/** The value of a field when it is a number, else none (null: the document is left out of the statistic). */
+export const NUMERIC_ONLY_SCRIPT = "if (!doc.containsKey(params.field)) { return null; } def v = doc[params.field]; if (v.size() == 0) { return null; } def x = v[0]; return x instanceof Number ? ((Number) x).doubleValue() : null;";
+
+export function filterOf(side: Side): estypes.QueryDslQueryContainer[] {
   const f: estypes.QueryDslQueryContainer[] = [
     { term: { 'model.name': side.model } },
     { range: { '@timestamp': { gte: side.from, lt: side.to, format: 'strict_date_optional_time' } } },
@@ -93,6 +97,10 @@ function aggsFor(q: Query, name: string, prefix: string): Record<string, estypes
     case 'oov_terms':
       return { [name]: { terms: { field: textField(q.field, 'oov_tokens'), size: q.size } } };
     case 'stats':
+      // extended_stats on a keyword field makes the engine refuse the whole search item
+      // (illegal_argument_exception: "Field [x] of type [keyword] is not supported"): a field of
+      // unknown type is read through a script that keeps numbers only (DuckDB's num column).
+      if (q.numericOnly) return { [name]: { extended_stats: { script: { source: NUMERIC_ONLY_SCRIPT, params: { field: q.field } } } } };
       return { [name]: { extended_stats: { field: q.field } } };
     case 'percentiles':
       return { [name]: { percentiles: { field: q.field, percents: q.percents } } };
@@ -105,10 +113,12 @@ function aggsFor(q: Query, name: string, prefix: string): Record<string, estypes
     }
     case 'values':
       return { [name]: { filter: { exists: { field: q.field } } } };
+    case 'quality':
+      return {}; // a search of its own (quality.ts)
   }
 }
 
-function nest(groupBy: readonly string[], inner: Record<string, estypes.AggregationsAggregationContainer>, size: number): Record<string, estypes.AggregationsAggregationContainer> {
+export function nest(groupBy: readonly string[], inner: Record<string, estypes.AggregationsAggregationContainer>, size: number): Record<string, estypes.AggregationsAggregationContainer> {
   let aggs = inner;
   for (let i = groupBy.length - 1; i >= 0; i--) {
     aggs = { [`seg${i}`]: { terms: { field: groupBy[i]!, size }, aggs } };
@@ -117,7 +127,7 @@ function nest(groupBy: readonly string[], inner: Record<string, estypes.Aggregat
 }
 
 /** Walks nested segment buckets: calls `fn` with each segment key and its aggregations. */
-function eachSegment(aggs: EsJson | undefined, groupBy: readonly string[], depth: number, keys: string[], fn: (seg: string, aggs: EsJson, docCount: number | undefined) => void, docCount?: number): void {
+export function eachSegment(aggs: EsJson | undefined, groupBy: readonly string[], depth: number, keys: string[], fn: (seg: string, aggs: EsJson, docCount: number | undefined) => void, docCount?: number): void {
   if (!aggs) return;
   if (depth === groupBy.length) {
     fn(segmentKey(groupBy, keys), aggs, docCount);
@@ -192,6 +202,7 @@ function payloadOf(q: Query, name: string, aggs: EsJson, docCount: number): Payl
       return { kind: 'range', counts: q.edges.slice(1).map((_, i) => Number(list[i]?.doc_count ?? 0)) };
     }
     case 'values':
+    case 'quality':
       return undefined;
   }
 }
@@ -227,6 +238,10 @@ export function compileSearches(queries: readonly Query[], options: EsOptions = 
   for (const q of queries) {
     if (q.kind === 'values') {
       out.push(valuesSearch(q, prefix, segSize));
+      continue;
+    }
+    if (q.kind === 'quality') {
+      out.push(qualitySearch(q, prefix, segSize));
       continue;
     }
     const k = groupKey(q);

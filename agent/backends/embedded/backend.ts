@@ -7,6 +7,7 @@ import type { EmbeddedStore } from '../../sinks/embedded/store.ts';
 import { BackendError } from '../../errors.ts';
 import { emptyPayload, segmentKey, sortBuckets, type Answers, type Backend, type Bucket, type Payload, type Query, type SegmentAnswers } from '../../rules/plan.ts';
 import { batches, compile, fieldTag, formatStatement } from './sql.ts';
+import { decodeQuality } from './quality.ts';
 
 type Row = Record<string, unknown>;
 
@@ -65,6 +66,9 @@ export function decode(batch: readonly Query[], results: Row[][]): Map<string, S
   };
   const set = (q: Query, seg: string, p: Payload) => out.get(q.id)!.set(seg, p);
   switch (q0.kind) {
+    case 'quality':
+      out.set(q0.id, decodeQuality(q0, results));
+      break;
     case 'count':
       for (const r of results[0]!) set(q0, segOf(q0, r), { kind: 'count', count: num(r.n) });
       break;

@@ -12,6 +12,7 @@
 import { PREDICTIONS, PREDICTION_MISSING, PREDICTION_TEXT, PREDICTION_VALUES } from '../../sinks/embedded/schema.ts';
 import type { SqlValue } from '../../sinks/embedded/store.ts';
 import { splitField, type Query } from '../../rules/plan.ts';
+import { compileQuality } from './quality.ts';
 
 export interface Statement {
   sql: string;
@@ -72,7 +73,7 @@ function groupBy(names: string[], extra: string[] = []): string {
  * batch instead of one per field is what keeps a six-rule tick on a million documents fast.
  */
 export function batchKey(q: Query): string | undefined {
-  if (q.kind === 'count' || q.kind === 'missing' || (q.kind === 'range' && !linearEdges(q.edges))) return undefined;
+  if (q.kind === 'count' || q.kind === 'missing' || q.kind === 'quality' || (q.kind === 'range' && !linearEdges(q.edges))) return undefined;
   const extra = q.kind === 'percentiles' ? q.percents : q.kind === 'values' ? q.limit : null;
   // terms and unseen both count values per key (sizes are applied after): one scan serves both.
   const kind = q.kind === 'unseen' ? 'terms' : q.kind;
@@ -118,6 +119,8 @@ export function compile(batch: readonly Query[]): Statement[] {
   const p = new Params();
   const q = batch[0]!;
   switch (q.kind) {
+    case 'quality':
+      return compileQuality(q);
     case 'count':
     case 'missing': {
       const c = countStatement(q);

@@ -5,10 +5,16 @@
  *
  * Transient: write-write conflicts with another connection, out of memory (a big query elsewhere
  * may finish), interrupted queries, a lock held for a moment. Permanent: disk full, a corrupt or
- * invalidated database, and everything else (a SQL or conversion error is a bug that retrying
- * repeats forever).
+ * invalidated database, and everything else (a SQL error is a bug that retrying repeats forever).
+ * Data: a conversion or constraint error, caused by one document of the batch.
  */
-export type Verdict = 'transient' | 'permanent';
+export type Verdict = 'transient' | 'permanent' | 'data';
+
+/**
+ * Errors a value of the batch causes (DuckDB's error types for a cast or a constraint): the sink
+ * splits the batch to find the document and dead-letters it alone, never stopping for it.
+ */
+const DATA = [/Conversion Error/, /Invalid Input Error/, /Out of Range Error/, /Constraint Error/, /Mismatch Type Error/];
 
 const TRANSIENT = [
   /conflict/i,
@@ -32,6 +38,7 @@ export function classifyStoreError(err: unknown): Verdict {
   const msg = messageChain(err);
   if (PERMANENT_FIRST.some((re) => re.test(msg))) return 'permanent';
   if (TRANSIENT.some((re) => re.test(msg))) return 'transient';
+  if (DATA.some((re) => re.test(msg))) return 'data';
   return 'permanent';
 }
 

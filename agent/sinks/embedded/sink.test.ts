@@ -169,6 +169,28 @@ test('documents without a usable timestamp go to the dead letter, the rest are s
   assert.equal(entries[0]!.offset, 200);
 });
 
+test('a document DuckDB cannot store is dead-lettered alone with the reason; the rest of the batch is stored', async (t) => {
+  const entries: DeadLetterEntry[] = [];
+  const sink = new EmbeddedSink({ path: tempDb(t), deadLetter: { write: (e) => entries.push(e) } });
+  t.after(() => sink.stop());
+  const batch = makeBatch(0, 40);
+  // issue 11: epoch microseconds read as milliseconds -> the year 58889, which DuckDB refuses
+  batch.events[7]!.doc['@timestamp'] = new Date(1796193000000000).toISOString();
+  // a latency no BIGINT holds
+  batch.events[30]!.doc.event.duration = 1e30;
+  const r = await sink.send(batch);
+  assert.deepEqual(r, { indexed: 38, duplicates: 0, deadLettered: 2, retries: 0 });
+  assert.equal(await countDocuments(sink.store!, { model: 'fraud' }), 38);
+  assert.deepEqual(entries.map((e) => e.offset), [7 * 200, 30 * 200]);
+  assert.match(entries[0]!.reason, /^output "embedded" could not store document ev-7: .*Conversion Error/);
+  assert.match(entries[1]!.reason, /^output "embedded" could not store document ev-30: /);
+  assert.equal(entries[0]!.model, 'fraud');
+  const [v] = await sink.store!.all<{ n: number }>('SELECT count(DISTINCT event_id) AS n FROM prediction_values');
+  assert.equal(v!.n, 38, 'no long-table row of a dead-lettered document');
+  // the sink goes on: the next batch is stored as usual
+  assert.equal((await sink.send(makeBatch(40, 50))).indexed, 10);
+});
+
 test('a store shared with the sink sees each batch once send() resolves, and stays open after stop()', async (t) => {
   const store = await openStore(tempDb(t));
   t.after(() => store.close());

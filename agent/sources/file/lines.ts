@@ -6,6 +6,7 @@
  * only its first bytes kept (`TOO_LONG_HEAD_BYTES` at most): the rest is skipped up to its newline
  * without being buffered, so a 5 MB line costs a few KiB of memory.
  */
+import { DEAD_LETTER_LINE_BYTES } from '../../pipeline/deadletter.ts';
 
 export interface SplitLine {
   /** Byte offset of the line start in the file. */
@@ -17,8 +18,8 @@ export interface SplitLine {
   tooLong: boolean;
 }
 
-/** What a too-long line keeps of itself, for the dead letter. */
-export const TOO_LONG_HEAD_BYTES = 16 * 1024;
+/** What a too-long line keeps of itself, for the dead letter (the dead letter's one constant). */
+export const TOO_LONG_HEAD_BYTES = DEAD_LETTER_LINE_BYTES;
 
 const NL = 0x0a;
 const CR = 0x0d;

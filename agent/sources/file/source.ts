@@ -11,14 +11,11 @@
  * - shorter than the acknowledged offset (truncated while we were away): at 0, under a new key;
  * - first seen: at 0, or at its end with start_position: end.
  *
- * At start, every registry entry of the input with unacknowledged bytes is finished first, even
- * when its file no longer matches `paths` (renamed by a rotation while the agent was down): it is
- * found by dev+inode in its folder or in the `rotated` globs (resume.ts) and checked by fingerprint.
- *
- * Descriptors: a file is opened as soon as a scan finds it, whatever the pipeline's backpressure,
- * and held until it is read to its end, so a rotated file that is then compressed and deleted is
- * still read. At most `max_open_files` per input: beyond it, files at their end are asked to close
- * (reopened when they grow) and new files wait for a free descriptor (metric driftbeat_files_waiting).
+ * At start, every registry entry with unacknowledged bytes is finished first, even out of `paths`
+ * (renamed while the agent was down): found by dev+inode, or as a .gz copy, in its folder or the
+ * `rotated` globs (resume.ts). A file is opened as soon as a scan finds it, whatever the
+ * backpressure, and held until read to its end; at most `max_open_files` per input, beyond which
+ * files at their end are closed (reopened when they grow) and new ones wait (driftbeat_files_waiting).
  *
  * The registry is shared by all inputs and owned by the caller: it acks offsets into it and closes
  * it after stopping the sources.
@@ -76,11 +73,7 @@ interface KnownFile extends FileIno {
 /** Each source's share of the registry lag and of the files waiting; the gauges show the sums. */
 const lagBySource = new Map<FileSource, number>();
 const waitingBySource = new Map<FileSource, number>();
-function sum(m: Map<FileSource, number>): number {
-  let total = 0;
-  for (const v of m.values()) total += v;
-  return total;
-}
+const sum = (m: Map<FileSource, number>): number => [...m.values()].reduce((a, v) => a + v, 0);
 function publishLag(): void {
   registryLagBytes.set(sum(lagBySource));
   filesWaiting.set(sum(waitingBySource));
@@ -111,6 +104,8 @@ export class FileSource {
   private lagTimer: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
   private stopped = false;
+  /** "no file matches" is said once, not at every scan. */
+  private saidNoFiles = false;
 
   constructor(o: FileSourceOptions) {
     this.o = o;
@@ -231,6 +226,10 @@ export class FileSource {
   private async onScan(files: Map<string, BigIntStats>): Promise<void> {
     this.lastScan = files;
     this.young = 0;
+    if (files.size === 0 && this.known.size === 0 && this.harvesters.size === 0 && !this.saidNoFiles) {
+      this.saidNoFiles = true;
+      this.logger.info({ 'input.paths': this.o.input.paths }, `input "${this.inputId}": no file matches ${this.o.input.paths.join(', ')} yet; waiting for one`);
+    }
     let waiting = 0;
     const seen = new Set<string>();
     const opens: Promise<void>[] = [];
