@@ -91,3 +91,37 @@ test('rotation: max_open_files bounds the descriptors, says so, and every file i
   assert.ok(sawWaiting, 'driftbeat_files_waiting counted the files that waited');
   assert.ok(h.logLines.some((l) => l.includes('max_open_files (2) reached')), 'a warning says the bound was reached');
 });
+
+test('rotation: at start, a known file moved to a `rotated` folder is finished from its acknowledged offset', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-rot-'));
+  const logs = join(dir, 'logs');
+  const old = join(dir, 'old');
+  mkdirSync(logs);
+  mkdirSync(old);
+  const all = lines('p', 40);
+  writeFileSync(join(logs, 'p.jsonl'), all.join('\n') + '\n');
+  const input = { paths: [join(logs, '*.jsonl')], rotated: [join(old, '*')], model: { name: 'm' }, scan_frequency: '50ms', fingerprint_bytes: 16 };
+  // First run: read the file, acknowledge the first 10 lines only, stop (as a kill would leave it).
+  const reg1 = await Registry.open(join(dir, 'data'));
+  const firstAcked: RawLine[] = [];
+  const src1 = new FileSource({ input: InputSchema.parse(input), inputId: 'in1', registry: reg1, watch: false, pollMin: 10, pollMax: 50, onLines: (ls) => { for (const l of ls) if (firstAcked.length < 10) firstAcked.push(l); } });
+  await src1.readToEnd();
+  await src1.stop();
+  reg1.ack(firstAcked[9]!.key, firstAcked[9]!.end);
+  await reg1.close();
+  // While it was down, rotation moved the file to another folder (out of `paths`).
+  renameSync(join(logs, 'p.jsonl'), join(old, 'p.jsonl.1'));
+  const logLines: string[] = [];
+  const logger = createLogger({ level: 'info', destination: { write: (s: string) => void logLines.push(s) } });
+  const reg2 = await Registry.open(join(dir, 'data'), { logger });
+  const texts: string[] = [];
+  const src2 = new FileSource({ input: InputSchema.parse(input), inputId: 'in1', registry: reg2, logger, watch: false, pollMin: 10, pollMax: 50, onLines: (ls) => { for (const l of ls) texts.push(l.line.toString()); } });
+  t.after(async () => {
+    await src2.stop();
+    await reg2.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await src2.readToEnd();
+  assert.deepEqual(texts, all.slice(10), 'the 30 unacknowledged lines, once');
+  assert.ok(logLines.some((l) => l.includes(`resuming ${join(old, 'p.jsonl.1')} (renamed from ${join(logs, 'p.jsonl')})`)), logLines.join(''));
+});
