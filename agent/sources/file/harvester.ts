@@ -231,10 +231,6 @@ export class Harvester {
     if (n === 0) return 0;
     const at = this.readOffset;
     const waited = await this.handOn(this.buf, at, n, true);
-    // Take the whole fingerprint as soon as the file has the bytes, not only at its end: a copy of
-    // it (copytruncate, .gz) is recognised by the whole fingerprint, and a backpressured reader may
-    // not reach the end before the copy is taken.
-    if (this.fingerprint.length < this.o.fingerprintBytes && this.readOffset > this.fingerprint.length) await this.upgradeFingerprint();
     // Waiting for the pipeline gave a copytruncate time to happen: look before reading on, or
     // the next read would take new lines at old offsets.
     if (waited) await this.checkTruncated();
