@@ -97,7 +97,8 @@ export const ERROR_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
   // alerts and notifications
   ERR_ALERT_STATE: { meaning: 'Reading or writing the alert state in Elasticsearch failed.', action: 'Check the cluster is reachable and the user may read and write driftbeat-state and driftbeat-alerts.' },
   ERR_ALERT_STATE_TOO_MANY: { meaning: 'More alert state documents than the agent loads.', action: 'Reduce `group_by` cardinality or fields per rule.' },
-  ERR_ALERT_SILENCE: { meaning: '`alerts silence` got an empty rule name or a bad `--for` duration.', action: 'Pass a rule name and a duration such as `2h` or `30m`.' },
+  ERR_ALERT_SILENCE: { meaning: '`alerts silence` got an empty rule name, a bad `--for` duration or a malformed `--segment`.', action: 'Pass a rule name and a duration such as `2h` or `30m`.' },
+  ERR_ALERT_UNKNOWN_RULE: { meaning: '`alerts silence` or `alerts unsilence` named a rule that is neither in `rules.path` nor among the stored alerts (a typo would silence nothing).', action: 'Use one of the rule names the message lists.' },
   ERR_NOTIFY_UNKNOWN: { meaning: 'A rule notifies a notifier the config does not define.', action: 'Add it under `notifiers:` or remove it from the rule\'s `notify:`.' },
   ERR_NOTIFY_UNREACHABLE: { meaning: 'A webhook/Slack notifier could not be reached; the message is retried.', action: 'Check the URL and the network.' },
   ERR_NOTIFY_RATE_LIMITED: { meaning: 'The notifier answered 429; the message is retried.', action: 'Nothing, or send fewer alerts (`for`, `group_by`).' },
