@@ -11,48 +11,22 @@
  *   (all duplicates, the replay-after-restart case).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EmbeddedSink } from '../agent/sinks/embedded/sink.ts';
 import { openStore } from '../agent/sinks/embedded/store.ts';
 import { makeBatch } from '../agent/sinks/embedded/testdocs.ts';
-import { createGenerator } from './generate.ts';
+import { writeLinesOnce } from './generate.ts';
+import { arg, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-}
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const LINES = arg('lines', 1_000_000);
 const SINK_DOCS = arg('sink-docs', 200_000);
 const BATCH = arg('batch', 5000);
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'agent', 'cli', 'driftbeat.js');
-const MiB = 2 ** 20;
 
 console.log(`${machineLine()}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-
-async function generate(path: string, n: number): Promise<void> {
-  if (existsSync(path)) return;
-  const gen = createGenerator({ seed: 42 });
-  const tmp = `${path}.tmp`;
-  const out = createWriteStream(tmp);
-  let buf = '';
-  for (let i = 0; i < n; i++) {
-    buf += gen.next() + '\n';
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await once(out, 'drain');
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await once(out, 'finish');
-  renameSync(tmp, path);
-}
 
 function procStatus(pid: number, key: string): number {
   try {
@@ -67,7 +41,7 @@ async function runOnce(): Promise<void> {
   const cache = join(tmpdir(), 'driftbeat-bench-cache');
   mkdirSync(cache, { recursive: true });
   const source = join(cache, `embedded-${LINES}.jsonl`);
-  await generate(source, LINES);
+  writeLinesOnce(source, LINES, { seed: 42 });
   const work = mkdtempSync(join(tmpdir(), 'driftbeat-bench-'));
   try {
     const log = join(work, 'preds.jsonl');

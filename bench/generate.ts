@@ -13,7 +13,7 @@
  * CLI: node --import tsx bench/generate.ts OUT LINES [--seed N] [--start ISO] [--interval-ms N] [--drift-from N]
  *      (OUT `-` writes to stdout; --drift-from schedules every kind of drift from that line on)
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 export const MERCHANT_CATEGORIES = ['grocery', 'electronics', 'travel', 'fashion', 'restaurants', 'fuel', 'pharmacy', 'gaming'] as const;
@@ -231,6 +231,17 @@ export function writeLines(path: string, count: number, options: GenerateOptions
     if (fd !== 1) closeSync(fd);
   }
   return bytes;
+}
+
+/**
+ * writeLines into `path` unless it exists (the benchmarks' cache across runs): written to
+ * `<path>.tmp`, then renamed, so an interrupted run never leaves a short file behind.
+ */
+export function writeLinesOnce(path: string, count: number, options: GenerateOptions = {}): void {
+  if (existsSync(path)) return;
+  const tmp = `${path}.tmp`;
+  writeLines(tmp, count, options);
+  renameSync(tmp, path);
 }
 
 function usage(msg: string): never {

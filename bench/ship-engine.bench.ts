@@ -13,22 +13,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEngine } from '../test/engine/launch.mjs';
 import { writeLines } from './generate.ts';
+import { arg, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-}
 
 const LINES = arg('lines', 200_000);
 const BULK_DOCS = arg('bulk-docs', 0);
 const IN_FLIGHT = arg('in-flight', 0);
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'agent', 'cli', 'driftbeat.js');
-const MiB = 2 ** 20;
 
 /** CPU-seconds (user + system) a process has used so far, from /proc (Linux). */
 function cpuOf(pid: number): number {

@@ -19,20 +19,14 @@
  * Not a timed test: it prints figures, it fails only if lines are lost.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { createGenerator } from './generate.ts';
+import { createGenerator, writeLinesOnce } from './generate.ts';
+import { arg, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-}
 
 const LINES = arg('lines', 1_000_000);
 const OUTAGE_S = arg('outage-seconds', 0);
@@ -45,28 +39,6 @@ const BULK_DOCS = arg('bulk-docs', 0);
 const IN_FLIGHT = arg('in-flight', 0);
 const NO_WORKER = process.argv.includes('--no-worker');
 const TSX = process.argv.includes('--tsx');
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'agent', 'cli', 'driftbeat.js');
-const MiB = 2 ** 20;
-
-async function generate(path: string, n: number): Promise<void> {
-  if (existsSync(path)) return;
-  const gen = createGenerator({ seed: 42 });
-  const tmp = `${path}.tmp`;
-  const out = createWriteStream(tmp);
-  let buf = '';
-  for (let i = 0; i < n; i++) {
-    buf += gen.next() + '\n';
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await once(out, 'drain');
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await once(out, 'finish');
-  const { renameSync } = await import('node:fs');
-  renameSync(tmp, path);
-}
 
 interface CounterStats { docs: number; bytes: number; requests: number; firstMs: number; lastMs: number }
 
@@ -261,7 +233,7 @@ async function main(): Promise<void> {
   const source = join(outDir, `preds-${LINES}.jsonl`);
   process.stdout.write(`${machineLine()}\nload average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   if (!existsSync(source)) process.stdout.write(`generating ${LINES.toLocaleString('en-US')} lines into ${source}...\n`);
-  await generate(source, LINES);
+  writeLinesOnce(source, LINES, { seed: 42 });
   const bytes = statSync(source).size;
   if (!TSX) {
     const b = spawnSync(process.execPath, [join(ROOT, 'agent', 'cli', 'build.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -5,14 +5,30 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { TestEngine } from './engine.ts';
 
-/** event_id of every row of the embedded store's predictions table (duplicates kept). */
-export async function embeddedIds(dbPath: string): Promise<string[]> {
+/** A prediction line numbered by `seq` (in features.seq, so a sink can be counted by line). */
+export function seqLine(seq: number): string {
+  return JSON.stringify({ timestamp: new Date(Date.UTC(2026, 10, 1) + seq * 10).toISOString(), features: { seq, country: ['US', 'FR', 'DE'][seq % 3] }, prediction: { score: (seq % 100) / 100 } });
+}
+
+/** Sequence numbers delivered zero times (of `expected`), more than once, or never written. */
+export function tally(expected: Iterable<number>, written: number, delivered: number[]): { missing: number[]; twice: number[]; strangers: number[] } {
+  const count = new Map<number, number>();
+  for (const s of delivered) count.set(s, (count.get(s) ?? 0) + 1);
+  return {
+    missing: [...expected].filter((s) => !count.has(s)),
+    twice: [...count].filter(([, n]) => n > 1).map(([s]) => s),
+    strangers: [...count.keys()].filter((s) => !(s >= 0 && s < written)),
+  };
+}
+
+/** features.seq of every document in the embedded store (one entry per stored document). */
+export async function embeddedSeqs(dbPath: string): Promise<number[]> {
   const inst = await DuckDBInstance.create(dbPath);
   try {
     const con = await inst.connect();
     try {
-      const rows = (await con.runAndReadAll('SELECT event_id FROM predictions')).getRowObjects();
-      return rows.map((r) => String(r.event_id));
+      const rows = (await con.runAndReadAll("SELECT CAST(json_extract(doc, '$.features.seq') AS BIGINT)::DOUBLE AS seq FROM predictions")).getRowObjects();
+      return rows.map((r) => Number(r.seq));
     } finally {
       con.closeSync();
     }
@@ -21,29 +37,19 @@ export async function embeddedIds(dbPath: string): Promise<string[]> {
   }
 }
 
-/** _id of every document under `index` on the real engine (duplicates across backing indices kept). */
-export async function engineIds(engine: TestEngine, index: string): Promise<string[]> {
+/** features.seq of every document under `index` on the real engine (one entry per document). */
+export async function engineSeqs(engine: TestEngine, index: string): Promise<number[]> {
   await engine.request('POST', `/${index}/_refresh`);
-  const ids: string[] = [];
-  let r = await engine.request('POST', `/${index}/_search?scroll=1m`, { size: 10_000, _source: false, sort: ['_doc'] });
-  if (r.status === 404) return ids;
+  const seqs: number[] = [];
+  let r = await engine.request('POST', `/${index}/_search?scroll=1m`, { size: 10_000, _source: ['features.seq'], sort: ['_doc'] });
+  if (r.status === 404) return seqs;
+  if (r.status !== 200) throw new Error(`search ${index}: ${r.status} ${JSON.stringify(r.body)}`);
   for (let pages = 0; pages < 1000; pages++) {
-    const hits = (r.body?.hits?.hits ?? []) as { _id: string }[];
+    const hits = (r.body?.hits?.hits ?? []) as { _source: { features: { seq: number } } }[];
     if (hits.length === 0) break;
-    for (const h of hits) ids.push(h._id);
+    for (const h of hits) seqs.push(h._source.features.seq);
     r = await engine.request('POST', '/_search/scroll', { scroll: '1m', scroll_id: r.body._scroll_id });
   }
   if (r.body?._scroll_id) await engine.request('DELETE', '/_search/scroll', { scroll_id: r.body._scroll_id });
-  return ids;
-}
-
-/** Ids missing from `got`, and ids present more than once, against the expected set. */
-export function compareIds(expected: Iterable<string>, got: string[]): { missing: string[]; duplicated: string[]; unexpected: string[] } {
-  const want = new Set(expected);
-  const seen = new Map<string, number>();
-  for (const id of got) seen.set(id, (seen.get(id) ?? 0) + 1);
-  const missing = [...want].filter((id) => !seen.has(id));
-  const duplicated = [...seen].filter(([, n]) => n > 1).map(([id]) => id);
-  const unexpected = [...seen.keys()].filter((id) => !want.has(id));
-  return { missing, duplicated, unexpected };
+  return seqs;
 }

@@ -1,6 +1,10 @@
-/** A real SMTP server (smtp-server) on 127.0.0.1 that keeps every message, plus a tiny MIME reader. */
+/** A real SMTP server (smtp-server) on 127.0.0.1 that keeps every message, parsed by mailparser. */
 import type { AddressInfo } from 'node:net';
+import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+
+/** Mails received by the servers started here, parsed once on receipt (mailparser), by raw text. */
+const parsedByRaw = new Map<string, ParsedMail>();
 
 export interface ReceivedMail {
   from: string;
@@ -42,8 +46,12 @@ export async function startSmtp(options: { username?: string; password?: string 
           return;
         }
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-        mails.push({ from, to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8'), ...(session.user ? { user: String(session.user) } : {}) });
-        cb();
+        const raw = Buffer.concat(chunks).toString('utf8');
+        simpleParser(raw).then((parsed) => {
+          parsedByRaw.set(raw, parsed);
+          mails.push({ from, to: session.envelope.rcptTo.map((r) => r.address), raw, ...(session.user ? { user: String(session.user) } : {}) });
+          cb();
+        }, (err: Error) => cb(err));
       });
     },
   });
@@ -53,40 +61,35 @@ export async function startSmtp(options: { username?: string; password?: string 
     port,
     mails,
     failNext(n, code) { failures = n; failCode = code; },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => new Promise<void>((resolve) => server.close(() => {
+      for (const m of mails) parsedByRaw.delete(m.raw);
+      resolve();
+    })),
   };
 }
 
-/** Decoded header value (unfolded; RFC 2047 encoded-words of nodemailer decoded). */
-export function header(raw: string, name: string): string | undefined {
-  const head = raw.split(/\r?\n\r?\n/)[0]!.replace(/\r?\n[ \t]+/g, ' ');
-  const m = new RegExp(`^${name}:\\s*(.*)$`, 'im').exec(head);
-  if (!m) return undefined;
-  return m[1]!.replace(/=\?utf-8\?([QB])\?([^?]*)\?=\s*/gi, (_x, enc: string, data: string) =>
-    enc.toUpperCase() === 'B' ? Buffer.from(data, 'base64').toString('utf8') : decodeQP(data.replace(/_/g, ' ')));
+function parsedMail(raw: string): ParsedMail {
+  const mail = parsedByRaw.get(raw);
+  if (!mail) throw new Error('test/support/smtp.ts: header()/part() read only mails received by startSmtp() (pass mail.raw) before close()');
+  return mail;
 }
 
-function decodeQP(s: string): string {
-  const bytes: number[] = [];
-  const t = s.replace(/=\r?\n/g, '');
-  for (let i = 0; i < t.length; i++) {
-    if (t[i] === '=' && /^[0-9A-F]{2}$/i.test(t.slice(i + 1, i + 3))) { bytes.push(parseInt(t.slice(i + 1, i + 3), 16)); i += 2; }
-    else bytes.push(...Buffer.from(t[i]!, 'utf8'));
-  }
-  return Buffer.from(bytes).toString('utf8');
+/** Decoded header value (unfolded; RFC 2047 encoded-words decoded; addresses as written). */
+export function header(raw: string, name: string): string | undefined {
+  const mail = parsedMail(raw);
+  const value = mail.headers.get(name.toLowerCase());
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && 'text' in value) return String(value.text);
+  const line = mail.headerLines.find((h) => h.key === name.toLowerCase())?.line;
+  return line?.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
 }
 
 /** The decoded body of the first part with this content type (text/plain, text/html). */
 export function part(raw: string, contentType: string): string | undefined {
-  const sections = raw.split(/\r?\n--[^\r\n]+/);
-  for (const sec of sections) {
-    const [head, ...rest] = sec.split(/\r?\n\r?\n/);
-    if (!head || !new RegExp(`content-type:\\s*${contentType}`, 'i').test(head)) continue;
-    const body = rest.join('\r\n\r\n');
-    const enc = /content-transfer-encoding:\s*(\S+)/i.exec(head)?.[1]?.toLowerCase();
-    if (enc === 'base64') return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
-    if (enc === 'quoted-printable') return decodeQP(body);
-    return body;
-  }
-  return undefined;
+  const mail = parsedMail(raw);
+  const type = contentType.toLowerCase();
+  if (type === 'text/plain') return mail.text;
+  if (type === 'text/html') return mail.html === false ? undefined : mail.html;
+  return mail.attachments.find((a) => a.contentType.toLowerCase() === type)?.content.toString('utf8');
 }

@@ -7,16 +7,58 @@
  * inode is reused once its file is deleted).
  */
 import type { BigIntStats } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../../telemetry/logger.ts';
 import { PathMatcher } from './discovery.ts';
+import { gzipFingerprint, isGzip } from './gzip.ts';
 import { inodeKey } from './identity.ts';
 import type { RegistryEntry } from './registry.ts';
 
 export interface Located {
   path: string;
   size: number;
+}
+
+/** A fingerprint as the registry stores it. */
+function fpKey(hash: string, length: number): string {
+  return `${length}:${hash}`;
+}
+
+/**
+ * Key of each entry whose file is gone but whose compressed copy (`*.gz` with the same decompressed
+ * first bytes) lies in the entry's folder or matches a `rotated` glob -> that copy's path.
+ */
+export async function locateCompressed(entries: readonly RegistryEntry[], rotated: PathMatcher | undefined, fingerprintBytes: number, logger: Logger): Promise<Map<string, string>> {
+  const byFp = new Map<string, RegistryEntry>();
+  for (const e of entries) if (e.fingerprintLength === fingerprintBytes) byFp.set(fpKey(e.fingerprint, e.fingerprintLength), e);
+  const found = new Map<string, string>();
+  if (byFp.size === 0) return found;
+  const paths = new Set<string>();
+  for (const dir of new Set(entries.map((e) => dirname(e.path)))) {
+    try {
+      for (const name of await readdir(dir)) if (name.endsWith('.gz')) paths.add(join(dir, name));
+    } catch {
+      // Listed (and warned about) by locateEntries already.
+    }
+  }
+  if (rotated) for (const p of (await rotated.scan(logger)).keys()) if (p.endsWith('.gz')) paths.add(p);
+  for (const p of paths) {
+    try {
+      const fh = await open(p, 'r');
+      try {
+        if (!(await isGzip(fh))) continue;
+        const fp = await gzipFingerprint(fh, fingerprintBytes);
+        const e = byFp.get(fpKey(fp.hash, fp.length));
+        if (e && !found.has(e.key)) found.set(e.key, p);
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      // Unreadable or not gzip after all: not a copy we can read.
+    }
+  }
+  return found;
 }
 
 /** dev:inode -> where that file is now, for the entries' folders and the rotated globs. */

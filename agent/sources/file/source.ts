@@ -11,20 +11,17 @@
  * - shorter than the acknowledged offset (truncated while we were away): at 0, under a new key;
  * - first seen: at 0, or at its end with start_position: end.
  *
- * At start, every registry entry of the input with unacknowledged bytes is finished first, even
- * when its file no longer matches `paths` (renamed by a rotation while the agent was down): it is
- * found by dev+inode in its folder or in the `rotated` globs (resume.ts) and checked by fingerprint.
- *
- * Descriptors: a file is opened as soon as a scan finds it, whatever the pipeline's backpressure,
- * and held until it is read to its end, so a rotated file that is then compressed and deleted is
- * still read. At most `max_open_files` per input: beyond it, files at their end are asked to close
- * (reopened when they grow) and new files wait for a free descriptor (metric driftbeat_files_waiting).
+ * At start, every registry entry with unacknowledged bytes is finished first, even out of `paths`
+ * (renamed while the agent was down): found by dev+inode, or as a .gz copy, in its folder or the
+ * `rotated` globs (resume.ts). A file is opened as soon as a scan finds it, whatever the
+ * backpressure, and held until read to its end; at most `max_open_files` per input, beyond which
+ * files at their end are closed (reopened when they grow) and new ones wait (driftbeat_files_waiting).
  *
  * The registry is shared by all inputs and owned by the caller: it acks offsets into it and closes
  * it after stopping the sources.
  */
 import type { BigIntStats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { InputConfig } from '../../config/schema.ts';
 import { filesLimitReached, filesOpen, filesWaiting, registryLagBytes } from '../../telemetry/metrics.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
@@ -33,7 +30,7 @@ import { Harvester, type CloseReason, type RawLine } from './harvester.ts';
 import { GunzipReader, gzipFingerprint, gzipSize, isGzip } from './gzip.ts';
 import { fingerprintMatches, identityKey, inodeKey, readFingerprint, truncatedKey, type Fingerprint, type FileIno } from './identity.ts';
 import type { Registry, RegistryEntry } from './registry.ts';
-import { locateEntries } from './resume.ts';
+import { locateCompressed, locateEntries } from './resume.ts';
 
 export type { RawLine } from './harvester.ts';
 
@@ -41,7 +38,7 @@ export type { RawLine } from './harvester.ts';
 type Start =
   | { kind: 'read'; key: string; offset: number; fingerprint: Fingerprint; size?: number }
   | { kind: 'done'; key: string; offset: number; fingerprint: Fingerprint }
-  | { kind: 'defer' };
+  | { kind: 'defer'; young?: boolean };
 
 export interface FileSourceOptions {
   input: InputConfig;
@@ -76,11 +73,7 @@ interface KnownFile extends FileIno {
 /** Each source's share of the registry lag and of the files waiting; the gauges show the sums. */
 const lagBySource = new Map<FileSource, number>();
 const waitingBySource = new Map<FileSource, number>();
-function sum(m: Map<FileSource, number>): number {
-  let total = 0;
-  for (const v of m.values()) total += v;
-  return total;
-}
+const sum = (m: Map<FileSource, number>): number => [...m.values()].reduce((a, v) => a + v, 0);
 function publishLag(): void {
   registryLagBytes.set(sum(lagBySource));
   filesWaiting.set(sum(waitingBySource));
@@ -109,6 +102,10 @@ export class FileSource {
   private readonly readTo = new Map<string, number>();
   /** Files the last scan could not open because max_open_files was reached. */
   private waiting = 0;
+  /** A file was put off (a copy whose original is still read, or one being written): scan again soon. */
+  private deferred = false;
+  /** Files the last scan put off because they were new and shorter than a fingerprint. */
+  private young = 0;
   private lagTimer: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
   private stopped = false;
@@ -164,8 +161,8 @@ export class FileSource {
         if (h) waits.push(h.compressed ? h.done : h.waitFor(size));
       }
       await Promise.all(waits);
-      if (this.waiting === 0) return;
-      await new Promise((r) => setTimeout(r, 50));
+      if (this.waiting === 0 && this.young === 0) return;
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 
@@ -176,6 +173,20 @@ export class FileSource {
     const input = this.o.input;
     const rotated = input.rotated.length > 0 ? new PathMatcher(input.rotated, []) : undefined;
     const located = await locateEntries(entries, rotated, this.logger);
+    // Not found by inode: compressed (and the plain file deleted) while the agent was down?
+    const gone = entries.filter((e) => !located.has(inodeKey(e)));
+    const compressed = await locateCompressed(gone, rotated, input.fingerprintBytes, this.logger);
+    for (const [key, path] of compressed) {
+      const e = this.o.registry.get(key)!;
+      const st = await stat(path, { bigint: true }).catch(() => undefined);
+      if (!st) continue;
+      const ik = inodeKey({ dev: String(st.dev), ino: String(st.ino) });
+      if (this.harvesters.has(ik) || this.opening.has(ik) || this.harvesters.size + this.opening.size >= input.maxOpenFiles) continue;
+      if (await this.openFile(path, ik)) {
+        this.resumed.set(ik, 0);
+        this.logger.info({ 'file.path': path, 'log.offset': e.offset }, `input "${this.inputId}": resuming ${path} (the compressed copy of ${e.path}) at its acknowledged offset ${e.offset}`);
+      }
+    }
     for (const e of entries) {
       const ik = inodeKey(e);
       const at = located.get(ik);
@@ -219,6 +230,7 @@ export class FileSource {
 
   private async onScan(files: Map<string, BigIntStats>): Promise<void> {
     this.lastScan = files;
+    this.young = 0;
     if (files.size === 0 && this.known.size === 0 && this.harvesters.size === 0 && !this.saidNoFiles) {
       this.saidNoFiles = true;
       this.logger.info({ 'input.paths': this.o.input.paths }, `input "${this.inputId}": no file matches ${this.o.input.paths.join(', ')} yet; waiting for one`);
@@ -257,6 +269,10 @@ export class FileSource {
     this.setWaiting(waiting);
     for (const [ik] of this.known) if (!seen.has(ik) && !this.harvesters.has(ik)) this.known.delete(ik);
     await Promise.all(opens);
+    if (this.deferred) {
+      this.deferred = false;
+      this.discovery.scanSoon(250);
+    }
     const keep = new Set<string>();
     for (const k of this.known.values()) keep.add(k.key);
     this.o.registry.cleanup(keep, this.inputId);
@@ -281,8 +297,12 @@ export class FileSource {
       }
       const fileSize = Number(st.size);
       const gz = await isGzip(fh);
-      const start = gz ? await this.resolveCompressed(fh, path, ino, fileSize) : await this.resolveStart(fh, path, ino, fileSize);
+      const start = gz ? await this.resolveCompressed(fh, path, ino, fileSize) : await this.resolveStart(fh, path, ino, fileSize, Number(st.birthtimeMs) || Number(st.mtimeMs));
       // Nothing awaited from here on: no other scan can slip a second harvester in.
+      if (start.kind === 'defer') {
+        this.deferred = true;
+        if (start.young) this.young++;
+      }
       if (this.stopped || this.harvesters.has(ik) || start.kind !== 'read' || (only && start.key !== only.key)) {
         if (start.kind === 'done') {
           // A compressed copy with nothing left to read: skipped until it changes.
@@ -338,7 +358,7 @@ export class FileSource {
   }
 
   /** Decides the key and the start offset of a file about to be opened (see the header). */
-  private async resolveStart(fh: FileHandle, path: string, ino: FileIno, size: number): Promise<Start> {
+  private async resolveStart(fh: FileHandle, path: string, ino: FileIno, size: number, bornMs: number): Promise<Start> {
     const input = this.o.input;
     const fingerprint = await readFingerprint(fh, input.fingerprintBytes);
     const ik = inodeKey(ino);
@@ -367,6 +387,9 @@ export class FileSource {
     }
     const copy = this.copyOf(fingerprint, path, size);
     if (copy) return copy;
+    // Shorter than a fingerprint and created within the last 2 s: possibly a copy being written
+    // (copytruncate), which must not be read as a new file. Looked at again at the next scans.
+    if (input.startPosition === 'beginning' && fingerprint.length < input.fingerprintBytes && Date.now() - bornMs < 2000) return { kind: 'defer', young: true };
     const offset = input.startPosition === 'end' ? size : 0;
     return { kind: 'read', key: identityKey(this.inputId, ino, fingerprint), offset, fingerprint };
   }

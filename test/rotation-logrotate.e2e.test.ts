@@ -1,0 +1,248 @@
+/**
+ * Rotation with the real logrotate (/usr/sbin/logrotate, its own config and state file in the test's
+ * folder) while a writer appends, an outage spans several rotations, and the agent's own node
+ * process is SIGKILLed at seeded random moments (restarted after each). Two agents read the same
+ * folder, each with its own path.data: one ships to the real engine through the fault proxy (the
+ * outage: 503, then refused connections, on _bulk), the other to the embedded store (the outage:
+ * the agent stays down across several rotations).
+ *
+ * What must hold: every line logrotate kept (the rotated files, .gz included, and the live file)
+ * is delivered exactly once, counted by a sequence number inside the line (not by the event id,
+ * so a line read twice under two identities shows up). No `fields.id`: ids are file identity +
+ * offset, and the sinks' own dedupe cannot hide a double read.
+ *
+ * copytruncate: lines written between logrotate's copy and its truncate are in no file; no
+ * shipper can read them unless it read them from the live file before the truncate. They are
+ * counted (and reported in the test's diagnostic), and everything else is asserted.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { startAgent, type AgentProcess } from './support/agent-process.ts';
+import { embeddedSeqs, engineSeqs, seqLine as line, tally } from './support/delivered.ts';
+import { testEngine } from './support/engine.ts';
+import { startFaultProxy } from './support/fault-proxy.ts';
+
+const LOGROTATE = '/usr/sbin/logrotate';
+const ROTATIONS = 10;
+const WRITE_EVERY_MS = 100;
+const LINES_PER_WRITE = 10;
+const KILLS = 20;
+
+/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function logrotate(conf: string, state: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(LOGROTATE, ['-f', '-s', state, conf], (err, _out, stderr) => {
+      // `create` racing the writer's own re-create of the path is reported and harmless: the lines are in the file.
+      if (err && !/File exists/.test(stderr)) reject(new Error(`logrotate failed: ${stderr}`));
+      else resolve();
+    });
+  });
+}
+
+/** Sequence numbers of every line in the folder: plain files and .gz (what logrotate kept). */
+function keptSeqs(logs: string): Set<number> {
+  const kept = new Set<number>();
+  for (const name of readdirSync(logs)) {
+    let buf = readFileSync(join(logs, name));
+    if (name.endsWith('.gz')) buf = gunzipSync(buf);
+    for (const l of buf.toString('utf8').split('\n')) if (l) kept.add((JSON.parse(l) as { features: { seq: number } }).features.seq);
+  }
+  return kept;
+}
+
+interface Killer {
+  kills: number;
+  /** The test ended (or timed out): stop restarting. */
+  signal: AbortSignal;
+  /** Agents running now, killed by PID when the test ends. */
+  running: Set<AgentProcess>;
+  /** Keep the agent down (the embedded outage): the running one is killed and not restarted. */
+  down: boolean;
+}
+
+/**
+ * Runs the agent and SIGKILLs its node process at a random moment, `kills` times, restarting after
+ * each: one kill in five while it starts (before it logged "driftbeat started"), the others up to
+ * 2 s after it started, while it reads and ships.
+ */
+async function killLoop(name: string, args: string[], rand: () => number, k: Killer, kills: number): Promise<void> {
+  while (k.kills < kills) {
+    while (k.down && !k.signal.aborted) await sleep(50);
+    if (k.signal.aborted) return;
+    const agent: AgentProcess = startAgent(args);
+    k.running.add(agent);
+    const duringStart = rand() < 0.2;
+    const after = rand() * 2000;
+    const t0 = Date.now();
+    let startedAt = 0;
+    for (let i = 0; i < 5000 && !k.down && !k.signal.aborted; i++) {
+      if (agent.child.exitCode !== null) throw new Error(`${name} agent exited by itself (${agent.child.exitCode}):\n${agent.output()}`);
+      if (!startedAt && agent.output().includes('driftbeat started')) startedAt = Date.now();
+      if (duringStart ? Date.now() - t0 > after / 4 || startedAt : startedAt && Date.now() - startedAt > after) break;
+      await sleep(20);
+    }
+    agent.kill('SIGKILL');
+    const how = await agent.exited;
+    k.running.delete(agent);
+    if (how !== 'SIGKILL') throw new Error(`${name} agent exited with ${how} instead of being killed:\n${agent.output()}`);
+    k.kills++;
+  }
+}
+
+async function until(what: string, cond: () => boolean, signal: AbortSignal, timeoutMs = 600_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (signal.aborted) throw new Error(`aborted waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function config(dir: string, data: string, output: string): string {
+  const file = join(dir, `${data}.yml`);
+  writeFileSync(file, `
+inputs:
+  - paths: ["${dir}/logs/pred.jsonl*"]
+    model: { name: fraud }
+    scan_frequency: 200ms
+output:
+${output}
+path: { data: "${dir}/${data}" }
+queue: { max_bytes: 1MiB }
+http: { enabled: false }
+logging: { level: info }
+`);
+  return file;
+}
+
+async function scenario(t: TestContext, mode: string, directives: string, seed: number): Promise<void> {
+  const engine = await testEngine();
+  const prefix = engine.prefix(t);
+  const dir = mkdtempSync(join(tmpdir(), `driftbeat-logrotate-${mode}-`));
+  const logs = join(dir, 'logs');
+  mkdirSync(logs);
+  const live = join(logs, 'pred.jsonl');
+  const conf = join(dir, 'logrotate.conf');
+  writeFileSync(conf, `${live} {\n  rotate 1000\n  missingok\n  ${directives.split('\n').join('\n  ')}\n}\n`);
+  const state = join(dir, 'logrotate.state');
+  const proxy = await startFaultProxy(engine.url);
+  const rand = rng(seed);
+  let seq = 0;
+  let rotations = 0;
+  let writing = true;
+  let embeddedDown = false;
+  const bulk = (_m: string, p: string) => p.includes('_bulk');
+  // Ends every loop and kills every agent by PID when the test ends, also on its timeout.
+  const ended = new AbortController();
+  const running = new Set<AgentProcess>();
+  const stopAll = () => {
+    ended.abort();
+    for (const a of running) if (a.child.exitCode === null && a.child.signalCode === null) a.kill('SIGKILL');
+  };
+  t.signal.addEventListener('abort', stopAll);
+  try {
+    const esCfg = config(dir, 'data-es', `  elasticsearch:\n    hosts: ["${proxy.url}"]\n    index_prefix: ${prefix}\n    bulk_max_docs: 500\n    flush_interval: 100ms\n    backoff: { initial: 50ms, max: 300ms }`);
+    const dbPath = join(dir, 'store.duckdb');
+    const embCfg = config(dir, 'data-emb', `  embedded: { path: "${dbPath}", batch_max_docs: 500, flush_interval: 100ms }`);
+    const writer = (async () => {
+      while (writing) {
+        let text = '';
+        for (let i = 0; i < LINES_PER_WRITE; i++) text += line(seq++) + '\n';
+        appendFileSync(live, text);
+        await sleep(WRITE_EVERY_MS);
+      }
+    })();
+    const es: Killer = { kills: 0, down: false, signal: ended.signal, running };
+    const emb: Killer = { kills: 0, down: false, signal: ended.signal, running };
+    // Rotations are spread over the kills (one every two engine-agent kills, at a random moment),
+    // so they land while agents run, start and are dead.
+    const rotator = (async () => {
+      for (; rotations < ROTATIONS; rotations++) {
+        await until(`engine-agent kill ${2 * rotations + 1}`, () => es.kills >= 2 * rotations + 1, ended.signal);
+        await sleep(rand() * 400);
+        // The outages: the engine answers 503 to _bulk over rotations 3-5 and refuses over 6-8;
+        // the embedded agent stays down over rotations 4-6.
+        if (rotations === 2) proxy.failNext({ kind: 'status', status: 503 }, 1e9, bulk);
+        if (rotations === 5) { proxy.set({ kind: 'pass' }); proxy.failNext({ kind: 'refuse' }, 1e9, bulk); }
+        if (rotations === 8) proxy.set({ kind: 'pass' });
+        emb.down = rotations >= 3 && rotations < 6;
+        await logrotate(conf, state);
+      }
+      emb.down = false;
+    })();
+    await Promise.all([
+      killLoop('elasticsearch', ['run', '-c', esCfg], rng(seed + 1), es, KILLS),
+      killLoop('embedded', ['run', '-c', embCfg], rng(seed + 2), emb, KILLS),
+      rotator,
+    ]);
+    const [esKills, embKills] = [es.kills, emb.kills];
+    writing = false;
+    await writer;
+    proxy.set({ kind: 'pass' });
+    // Drain: each agent reads everything to its end, delivers, and exits 0.
+    const [esLast, embLast] = [startAgent(['run', '-c', esCfg, '--once']), startAgent(['run', '-c', embCfg, '--once'])];
+    running.add(esLast).add(embLast);
+    assert.equal(await esLast.exited, 0, esLast.output());
+    assert.equal(await embLast.exited, 0, embLast.output());
+
+    const kept = keptSeqs(logs);
+    const lostByLogrotate = seq - kept.size;
+    if (mode === 'copytruncate') {
+      t.diagnostic(`copytruncate: ${lostByLogrotate} of ${seq} lines were written between copy and truncate (in no file)`);
+    } else {
+      assert.equal(lostByLogrotate, 0, `logrotate ${mode} keeps every line`);
+    }
+    const files = readdirSync(logs);
+    t.diagnostic(`${mode}: ${seq} lines written, ${kept.size} kept in ${files.length} files (${files.filter((f) => f.endsWith('.gz')).length} .gz); SIGKILLs: ${esKills} (engine agent), ${embKills} (embedded agent)`);
+    assert.ok(esKills >= KILLS && embKills >= KILLS);
+    for (const [sink, delivered] of [
+      ['engine', await engineSeqs(engine, `${prefix}-predictions-fraud`)],
+      ['embedded', await embeddedSeqs(dbPath)],
+    ] as const) {
+      const { missing, twice, strangers } = tally(kept, seq, delivered);
+      assert.deepEqual(
+        { missing: missing.length, twice: twice.length, strangers: strangers.length },
+        { missing: 0, twice: 0, strangers: 0 },
+        `${sink}, logrotate ${mode}: of ${kept.size} kept lines, first missing ${missing.slice(0, 5)}; first delivered twice ${twice.slice(0, 5)}`,
+      );
+    }
+    assert.ok(proxy.seen.status! > 0 && proxy.seen.refuse! > 0, `the engine outage happened: ${JSON.stringify(proxy.seen)}`);
+  } finally {
+    writing = false;
+    stopAll();
+    await Promise.all([...running].map((a) => a.exited));
+    await proxy.close();
+    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const MODES: [string, string][] = [
+  ['create', 'create'],
+  ['create+compress', 'create\ncompress'],
+  ['create+delaycompress', 'create\ncompress\ndelaycompress'],
+  ['copytruncate', 'copytruncate'],
+];
+
+MODES.forEach(([mode, directives], i) => {
+  test(`real logrotate ${mode}: writer, outage across rotations, ${KILLS} SIGKILLs: every kept line exactly once on both sinks`, { timeout: 600_000 }, async (t) => {
+    await scenario(t, mode, directives, 1000 + i);
+  });
+});
