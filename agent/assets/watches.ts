@@ -39,7 +39,7 @@ import { compileSearches, MAX_RESULT_WINDOW, type CompiledSearch } from '../back
 import { loadConfig, resolvePath } from '../config/load.ts';
 import type { Config, NotifierConfig } from '../config/schema.ts';
 import { readYaml } from '../config/yaml.ts';
-import { ConfigError, DriftbeatError, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, RuleError } from '../errors.ts';
+import { ConfigError, DriftbeatError, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, RuleError, type CommandOutput } from '../errors.ts';
 import type { FieldProfile, ReferenceProfile, ReferenceStore } from '../reference/profile.ts';
 import { loadRulesDetailed } from '../rules/load.ts';
 import { DEFAULT_TERMS_SIZE, DEFAULT_VALUES_LIMIT, missingName, planRule, percentOf, queryId, type FieldPlan, type Query, type RulePlan } from '../rules/plan.ts';
@@ -764,13 +764,6 @@ export async function exportWatches(configFile: string, outDir: string, options:
   const src = loadWatchSource(configFile, options);
   const set = await generateWatches(src, { ...(options.profiles ? { profiles: options.profiles } : {}), generatedBy: options.generatedBy ?? `driftbeat watches export -c ${configFile} --out ${outDir}` });
   return { ...set, files: writeWatches(set.watches, outDir) };
-}
-
-export interface CommandOutput {
-  text: string;
-  exitCode: number;
-  /** Warnings for stderr (kept apart so that stdout stays JSON without --out). */
-  stderr?: string;
 }
 
 /** Profiles from the configured store, each read bounded in time; failures become warnings. */
