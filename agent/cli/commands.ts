@@ -154,7 +154,7 @@ Examples:
         throw new ConfigError([{ key: 'setup.kibana.host', message: `--kibana imports the saved objects into Kibana, and ${opts.config} names no Kibana: add setup: { kibana: { host: "http://127.0.0.1:5601" } }` }], 'ERR_SETUP_NO_KIBANA');
       }
       const { asComment, runSetup, stepsFromFlags, summarizeSetup } = await import('../assets/setup.ts');
-      const { watchesSetupProvider } = await import('../assets/watches.ts');
+      const { watchesSetupProvider } = await import('../assets/setup-watches.ts');
       const steps = stepsFromFlags({ templates: opts.templates, kibana: opts.kibana, watches: opts.watches });
       const write = (l: string) => void process.stdout.write(`${l}\n`);
       const report = await runSetup({
@@ -184,7 +184,7 @@ Examples:
 
 Thresholds that compare with the training data use the stored reference profiles when reachable.`)
     .action(async (opts: { config: string; out?: string }) => {
-      const { watchesExportCommand } = await import('../assets/watches.ts');
+      const { watchesExportCommand } = await import('../backends/watcher/export.ts');
       const r = await watchesExportCommand({ configFile: opts.config, ...(opts.out ? { out: opts.out } : {}) });
       if (r.stderr) process.stderr.write(r.stderr.endsWith('\n') ? r.stderr : r.stderr + '\n');
       (r.exitCode === 0 ? process.stdout : process.stderr).write(r.text.endsWith('\n') ? r.text : r.text + '\n');
