@@ -42,7 +42,7 @@ async function setupAction(opts: SetupFlags): Promise<void> {
     throw new ConfigError([{ key: 'setup.kibana.host', message: `--kibana imports the saved objects into Kibana, and ${opts.config} names no Kibana: add setup: { kibana: { host: "http://127.0.0.1:5601" } }` }], 'ERR_SETUP_NO_KIBANA');
   }
   const { asComment, runSetup, stepsFromFlags, summarizeSetup } = await import('../assets/setup.ts');
-  const { watchesSetupProvider } = await import('../assets/watches.ts');
+  const { watchesSetupProvider } = await import('../assets/setup-watches.ts');
   const steps = stepsFromFlags({ templates: opts.templates, kibana: opts.kibana, watches: opts.watches });
   const write = (l: string) => void process.stdout.write(`${l}\n`);
   const report = await runSetup({

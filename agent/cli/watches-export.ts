@@ -18,7 +18,7 @@ Examples:
 
 Thresholds that compare with the training data use the stored reference profiles when reachable.`)
     .action(async (opts: { config: string; out?: string }) => {
-      const { watchesExportCommand } = await import('../assets/watches.ts');
+      const { watchesExportCommand } = await import('../backends/watcher/export.ts');
       printOutput(await watchesExportCommand({ configFile: opts.config, ...(opts.out ? { out: opts.out } : {}) }));
     });
 }

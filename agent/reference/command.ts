@@ -5,13 +5,14 @@
  * `openReferenceStore(config)` for the agent and the rule backends.
  */
 import { QUALITY_METRICS } from '../rules/quality-schema.ts';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadConfig, resolvePath } from '../config/load.ts';
 import type { Config, InputConfig } from '../config/schema.ts';
 import { openOutputs } from '../outputs.ts';
 import { loadRulesDetailed } from '../rules/load.ts';
 import { ConfigError } from '../errors.ts';
+import { writeFileAtomicSync } from '../lib/atomic-write.ts';
 import type { DataFormat } from './build.ts';
 import type { ReferenceProfile, ReferenceStore } from './profile.ts';
 import type { ProgressStream } from './progress.ts';
@@ -159,9 +160,7 @@ export async function referenceBuildCommand(opts: ReferenceBuildCommandOptions):
 
 function writeJsonAtomic(path: string, value: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, JSON.stringify(value, null, 2) + '\n');
 }
 
 /** `accuracy=0.93,f1=0.81` -> { accuracy: 0.93, f1: 0.81 }; names are model_quality metrics. */
