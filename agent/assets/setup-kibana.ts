@@ -6,16 +6,17 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import { DriftbeatError } from '../errors.ts';
+import { packagePath } from '../paths.ts';
 import { registerSecret } from '../telemetry/redact.ts';
 import { buildKibanaObjects, DEFAULT_DASHBOARD_FIELDS, parseNdjson, type SavedObject } from './kibana.ts';
 import { connectionDetail, containsLoose } from './setup-apply.ts';
 import type { SetupAction, SetupOptions, SetupStep } from './setup.ts';
 import type { IndexNames } from './templates.ts';
 
-export const DEFAULT_KIBANA_DIR = fileURLToPath(new URL('../../kibana/', import.meta.url));
+/** The package's kibana/ folder (agent/paths.ts: the same from the sources and from dist/). */
+export const DEFAULT_KIBANA_DIR = packagePath('kibana/');
 
 
 /** Saved objects of every *.ndjson file in `dir`, with data view titles moved to the configured prefix. */

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { loadConfig, resolvePath } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
-import { ConfigError, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, RuleError } from '../../errors.ts';
+import { ConfigError, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, RuleError, type CommandOutput } from '../../errors.ts';
 import type { ReferenceStore } from '../../reference/profile.ts';
 import { loadRulesDetailed } from '../../rules/load.ts';
 import type { Rule } from '../../rules/schema.ts';
@@ -85,14 +85,6 @@ export async function exportWatches(configFile: string, outDir: string, options:
   const set = await generateWatches(src, { ...(options.profiles ? { profiles: options.profiles } : {}), generatedBy: options.generatedBy ?? `driftbeat watches export -c ${configFile} --out ${outDir}` });
   return { ...set, files: writeWatches(set.watches, outDir) };
 }
-
-export interface CommandOutput {
-  text: string;
-  exitCode: number;
-  /** Warnings for stderr (kept apart so that stdout stays JSON without --out). */
-  stderr?: string;
-}
-
 
 /**
  * `driftbeat watches export -c FILE [--out DIR]`: with --out, one `<id>.json` per watch (the body
