@@ -775,7 +775,7 @@ export interface CommandOutput {
 
 /** Profiles from the configured store, each read bounded in time; failures become warnings. */
 async function storeProfiles(config: Config): Promise<{ lookup: ProfileLookup; close: () => Promise<void> }> {
-  const { buildDeps } = await import('../rules/runner.ts');
+  const { openRuleDeps: buildDeps } = await import('../outputs.ts');
   let deps: Awaited<ReturnType<typeof buildDeps>> | undefined;
   const lookup: ProfileLookup = async (model, version) => {
     deps ??= await buildDeps(config);

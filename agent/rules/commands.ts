@@ -13,7 +13,8 @@ import { loadConfig } from '../config/load.ts';
 import { loadRulesDetailed } from './load.ts';
 import { planRule, type RulePlan } from './plan.ts';
 import type { RuleResult, TimeWindow } from './result.ts';
-import { buildDeps, evaluateRules, profileVersion, type Evaluation } from './runner.ts';
+import { openRuleDeps } from '../outputs.ts';
+import { evaluateRules, profileVersion, type Evaluation, type RuleDeps } from './runner.ts';
 import type { Rule } from './schema.ts';
 import { formatThreshold } from './threshold.ts';
 import { perVersionProfile, profileVersions, versionRule } from './segments.ts';
@@ -146,12 +147,12 @@ export function formatEvaluation(e: Evaluation): string {
 }
 
 export async function rulesTestCommand(opts: RulesTestOptions): Promise<CommandOutput> {
-  let deps: Awaited<ReturnType<typeof buildDeps>> | undefined;
+  let deps: RuleDeps | undefined;
   try {
     const { config, rules } = load(opts);
     const now = opts.now ?? new Date();
     const items = rules.map((rule) => ({ rule, window: windowOf(rule, opts.from, opts.to, now) }));
-    deps = await buildDeps(config);
+    deps = await openRuleDeps(config);
     const report = await evaluateRules(items, { backend: deps.backend, references: deps.references });
     const failed = report.evaluations.some((e) => e.status === 'error');
     const text = opts.json
@@ -174,11 +175,11 @@ function phase2Note(plan: RulePlan): string | undefined {
 }
 
 export async function rulesExplainCommand(opts: RulesExplainOptions): Promise<CommandOutput> {
-  let deps: Awaited<ReturnType<typeof buildDeps>> | undefined;
+  let deps: RuleDeps | undefined;
   try {
     const { config, rules } = load(opts);
     const now = opts.now ?? new Date();
-    deps = await buildDeps(config);
+    deps = await openRuleDeps(config);
     const out: string[] = [];
     for (const [i, written] of rules.entries()) {
       const window = windowOf(written, opts.from, opts.to, now);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Agent } from '../agent.ts';
 import { ConfigSchema } from '../config/schema.ts';
+import { openOutputs } from '../outputs.ts';
 import { openStore, type EmbeddedStore } from '../sinks/embedded/store.ts';
 import { EmbeddedSink } from '../sinks/embedded/sink.ts';
 import { EmbeddedReferenceStore } from '../reference/store-embedded.ts';
@@ -31,7 +32,7 @@ before(async () => {
   await sink.send({ events: data.events, bytes: 0 });
   await sink.stop();
   const config = ConfigSchema.parse({ output: { embedded: { path } } });
-  agent = { config, logger: pino({ level: 'silent' }), store } as unknown as Agent;
+  agent = { config, logger: pino({ level: 'silent' }), outputs: openOutputs(config, { store }) } as unknown as Agent;
   rules = loadRules([join(PLANS_DIR, 'unseen.yml'), join(PLANS_DIR, 'volume-offset.yml')]);
 });
 
