@@ -14,7 +14,7 @@ import { loadRulesDetailed } from './load.ts';
 import { planRule, type RulePlan } from './plan.ts';
 import type { RuleResult, TimeWindow } from './result.ts';
 import { openRuleDeps } from '../outputs.ts';
-import { evaluateRules, profileVersion, type Evaluation, type RuleDeps } from './runner.ts';
+import { evaluateRules, needsProfile, profileVersion, type Evaluation, type RuleDeps } from './runner.ts';
 import type { Rule } from './schema.ts';
 import { formatThreshold } from './threshold.ts';
 import { perVersionProfile, profileVersions, versionRule } from './segments.ts';
@@ -189,8 +189,7 @@ export async function rulesExplainCommand(opts: RulesExplainOptions): Promise<Co
       for (const rule of variants) {
         const version = profileVersion(rule);
         const profile = rule.type === 'volume' ? undefined : await deps.references.get(rule.model, version).catch(() => undefined);
-        const needsProfile = rule.type === 'model_quality' ? rule.reference?.kind === 'profile' : rule.type !== 'volume' && (!rule.reference || rule.reference.kind === 'profile');
-        if (!profile && needsProfile) {
+        if (!profile && needsProfile(rule)) {
           throw new DriftbeatError('ERR_RULE_NO_PROFILE', `rule "${rule.name}": no reference profile for model "${rule.model}"${version ? ` version "${version}"` : ''}; build one with: driftbeat reference build --model ${rule.model} --version ${version ?? '<version>'} <training data>`);
         }
         const plan = planRule(rule, window, profile, i);

@@ -54,6 +54,15 @@ export interface TickReport {
   durationMs: number;
 }
 
+/**
+ * Whether a rule cannot be planned without its reference profile: it compares with the profile
+ * (the default reference). volume never reads one; model_quality only for validation metrics.
+ */
+export function needsProfile(rule: Rule): boolean {
+  if (rule.type === 'model_quality') return rule.reference?.kind === 'profile';
+  return rule.type !== 'volume' && (rule.reference === undefined || rule.reference.kind === 'profile');
+}
+
 /** The profile version a rule compares with (undefined: the newest profile of the model). */
 export function profileVersion(rule: Rule): string | undefined {
   const ref = rule.reference;
@@ -111,15 +120,14 @@ async function planUnits(units: readonly Unit[], deps: EngineDeps, now: () => Da
     const t0 = performance.now();
     try {
       const version = profileVersion(rule);
-      // model_quality needs a profile only for its validation metrics (reference: { profile: ... }).
-      const needsProfile = rule.type === 'model_quality' ? rule.reference?.kind === 'profile' : rule.type !== 'volume' && (rule.reference === undefined || rule.reference.kind === 'profile');
+      const required = needsProfile(rule);
       let profile: ReferenceProfile | undefined;
       try {
         profile = rule.type === 'volume' ? undefined : await profileOf(rule.model, version);
       } catch (err) {
-        if (needsProfile) throw err;
+        if (required) throw err;
       }
-      if (needsProfile && !profile) {
+      if (required && !profile) {
         throw new RuleError([{ key: 'reference', message: `no reference profile for model "${rule.model}"${version ? ` version "${version}"` : ''}; build one with: driftbeat reference build --model ${rule.model} --version ${version ?? '<version>'} <training data>` }], 'ERR_RULE_NO_PROFILE');
       }
       plans[i] = planRule(rule, window, profile, i, deps.planOptions);
