@@ -80,7 +80,9 @@ describe('RuleRunner', () => {
     const windows = [...new Set(again.flat().filter((r) => r.rule === 'p-volume').map((r) => r.window.to))];
     assert.deepEqual(windows, [new Date(START + 3 * HOUR).toISOString(), new Date(START + 4 * HOUR).toISOString()]);
   });
+});
 
+describe('RuleRunner on schedule', () => {
   it('fires on schedule (UTC, aligned windows) and a failing listener does not stop the runner', async () => {
     const everySecond = { ...RuleSchema.parse({ type: 'volume', model: 'fraud', window: '1s', schedule: '* * * * * *', delay: '0s', min_count: 1 }), name: 'tick', source: { file: 't.yml', line: 1, col: 1 } } as Rule;
     const ticks: RuleResult[][] = [];
