@@ -31,6 +31,7 @@ import type { Rule } from './schema.ts';
 import { keepVersionResults, perVersionProfile, probeRule, profileVersions, uncoveredResults, versionRule } from './segments.ts';
 import { nextWindow, toTimeWindow, windowFor, windowsBetween } from './window.ts';
 
+
 export interface EngineDeps {
   backend: Backend;
   references: ReferenceStore;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { validateDetailed } from 'node-cron';
 import type { SourcePosition } from '../errors.ts';
 import { camel, duration } from '../config/schema.ts';
+import { wildcard } from '../lib/glob.ts';
 import type { Severity } from './result.ts';
 import { RULE_TYPE_INFO, type RuleType } from './types.ts';
 
@@ -118,15 +119,9 @@ export function normalizeField(f: string): string {
   return `features.${f}`;
 }
 
-/** `*` matches any run of characters (dots included), `?` one character. */
-export function globToRegExp(glob: string): RegExp {
-  const src = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${src}$`);
-}
-
-/** The fields of `available` matched by any of `globs`, in the order of `available`. */
+/** The fields of `available` matched by any of `globs` (`*` any characters, `?` one), in the order of `available`. */
 export function matchFields(globs: readonly string[], available: readonly string[]): string[] {
-  const res = globs.map(globToRegExp);
+  const res = globs.map((g) => wildcard(g));
   return available.filter((f) => res.some((re) => re.test(f)));
 }
 

@@ -22,7 +22,7 @@ export { RULE_TYPES } from './types.ts';
 export type { Severity } from './result.ts';
 export type { ModelQualityRule } from './quality-schema.ts';
 export {
-  CRON_HELP, RULE_NAME_RE, cronProblem, globToRegExp, matchFields, normalizeField, referenceLabel,
+  CRON_HELP, RULE_NAME_RE, cronProblem, matchFields, normalizeField, referenceLabel,
   type Reference, type RuleCommon,
 } from './schema-common.ts';
 
