@@ -10,7 +10,7 @@
  * - sink: the EmbeddedSink alone on prepared documents: a fresh file, then the same documents again
  *   (all duplicates, the replay-after-restart case).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
