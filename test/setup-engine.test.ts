@@ -16,7 +16,7 @@ import type { Config } from '../agent/config/schema.ts';
 import { createNormalizeContext, normalizeLine } from '../agent/normalize/normalize.ts';
 import { openOutputs } from '../agent/outputs.ts';
 import { buildReference } from '../agent/reference/build.ts';
-import { csvRows, writeCsv } from '../agent/reference/testdata.ts';
+import { csvRows, writeCsv } from './fixtures/training-csv.ts';
 import type { RuleResult } from '../agent/rules/result.ts';
 import type { OutEvent } from '../agent/sinks/sink.ts';
 import { silentLogger } from '../agent/telemetry/logger.ts';

@@ -14,7 +14,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-/** Folders whose TypeScript is compiled (demo/ imports bench/generate.ts); driftbeat.js checks the same. */
+/** Folders whose TypeScript is compiled; driftbeat.js checks the same. */
 const COMPILED = ['agent', 'demo', 'bench'];
 const SKIP_TOP = new Set(['dist', 'dist.tmp', 'node_modules', '.git', '.tmp']);
 const STAMP = 'BUILD';

@@ -9,7 +9,7 @@ import { tokenize } from '../normalize/tokenize.ts';
 import { buildReference, buildReferenceDetailed, vocabularySql } from './build.ts';
 import { MAX_SAMPLE, type FieldProfile, type ReferenceProfile } from './profile.ts';
 import { createProgressReporter } from './progress.ts';
-import { csvRows, writeCsv } from './testdata.ts';
+import { csvRows, writeCsv } from '../../test/fixtures/training-csv.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-build-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import { ConfigError } from '../errors.ts';
 import { referenceBuildCommand, registerReferenceCommands } from './command.ts';
 import type { ReferenceProfile } from './profile.ts';
 import { EmbeddedReferenceStore } from './store-embedded.ts';
-import { csvRows, writeCsv } from './testdata.ts';
+import { csvRows, writeCsv } from '../../test/fixtures/training-csv.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-cmd-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

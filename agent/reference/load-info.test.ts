@@ -10,7 +10,7 @@ import { lookupReference } from '../normalize/reference-info.ts';
 import { buildReference } from './build.ts';
 import { loadReferenceInfo } from './load-info.ts';
 import { EmbeddedReferenceStore } from './store-embedded.ts';
-import { csvRows, writeCsv } from './testdata.ts';
+import { csvRows, writeCsv } from '../../test/fixtures/training-csv.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-info-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import { EngineClient } from '../engine/client.ts';
 import { buildReference } from './build.ts';
 import { referenceDocId, type ReferenceProfile } from './profile.ts';
 import { ElasticsearchReferenceStore } from './store-elasticsearch.ts';
-import { csvRows, writeCsv } from './testdata.ts';
+import { csvRows, writeCsv } from '../../test/fixtures/training-csv.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-es-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,7 +8,7 @@ import { openStore } from '../sinks/embedded/store.ts';
 import { buildReference } from './build.ts';
 import type { ReferenceProfile } from './profile.ts';
 import { EmbeddedReferenceStore } from './store-embedded.ts';
-import { csvRows, writeCsv } from './testdata.ts';
+import { csvRows, writeCsv } from '../../test/fixtures/training-csv.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-embedded-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

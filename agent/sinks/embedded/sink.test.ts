@@ -11,7 +11,7 @@ import { EmbeddedSink } from './sink.ts';
 import { openStore } from './store.ts';
 import { DOCUMENT_MIGRATIONS } from './schema.ts';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { makeBatch, makeDoc } from './testdocs.ts';
+import { makeBatch, makeDoc } from '../../../demo/documents.ts';
 
 function tempDb(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'driftbeat-embedded-'));
