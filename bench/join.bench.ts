@@ -22,7 +22,7 @@ import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createGenerator } from './generate.ts';
+import { createGenerator } from '../demo/generate.ts';
 import { buildAgent, CLI } from './args.ts';
 import { machineLine } from './machine.ts';
 
