@@ -157,6 +157,28 @@ export function appendOutcomes(app: DuckDBAppender, docs: readonly OutcomeDocume
   }
 }
 
+interface LookupRow {
+  event_id: string;
+  ts: string;
+  model_version: string | null;
+  labels: Record<string, string> | null;
+  host: string | null;
+  prediction: PredictionDocument['prediction'] | null;
+}
+
+/** The part of a stored prediction that buildOutcome reads (the search engine's lookup fetches the same fields). */
+function predictionOf(model: string, r: LookupRow): PredictionDocument {
+  const doc = {
+    '@timestamp': r.ts,
+    event: { id: r.event_id },
+    model: r.model_version === null ? { name: model } : { name: model, version: r.model_version },
+    prediction: r.prediction ?? {},
+    ...(r.labels ? { labels: r.labels } : {}),
+    ...(r.host !== null ? { host: { name: r.host } } : {}),
+  };
+  return doc as unknown as PredictionDocument;
+}
+
 export class EmbeddedOutcomeStore implements OutcomeStore {
   readonly name = 'embedded';
   /** Each lookup and write scans the table's id column once: larger chunks scan less (the feedback pipeline's batches are at most 5,000). */
@@ -174,15 +196,20 @@ export class EmbeddedOutcomeStore implements OutcomeStore {
     return this.#ready.then(() => undefined);
   }
 
+  /**
+   * Only what an outcome copies, from the columns (ts, version, labels, host) and one JSON path
+   * (prediction): parsing each whole document (features, text) in Node cost more than the query.
+   * `ts` comes back as Date#toISOString prints it, which is what the document's `@timestamp` holds.
+   */
   async findPredictions(model: string, ids: readonly string[]): Promise<Map<string, PredictionDocument>> {
     const out = new Map<string, PredictionDocument>();
     if (!ids.length) return out;
-    const rows = await this.#store.all<{ event_id: string; doc: string }>(
-      `SELECT event_id, doc::VARCHAR AS doc FROM ${PREDICTIONS}
+    const rows = await this.#store.all<LookupRow>(
+      `SELECT event_id, ts, model_version, labels, host, json_extract(doc, '$.prediction') AS prediction FROM ${PREDICTIONS}
        WHERE model_name = $1 AND event_id IN (SELECT unnest(json_transform($2::JSON, '["VARCHAR"]')))`,
       [model, JSON.stringify(ids)],
     );
-    for (const r of rows) out.set(r.event_id, JSON.parse(r.doc) as PredictionDocument);
+    for (const r of rows) out.set(r.event_id, predictionOf(model, r));
     return out;
   }
 
