@@ -23,7 +23,8 @@
 import type { BigIntStats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { InputConfig } from '../../config/schema.ts';
-import { filesLimitReached, filesOpen, filesWaiting, registryLagBytes } from '../../telemetry/metrics.ts';
+import { filesLimitReached, filesOpen } from '../../telemetry/metrics.ts';
+import { publishShare } from './gauges.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
 import { Discovery, PathMatcher } from './discovery.ts';
 import { Harvester, type CloseReason, type RawLine } from './harvester.ts';
@@ -33,6 +34,7 @@ import type { Registry, RegistryEntry } from './registry.ts';
 import { locateCompressed, locateEntries } from './resume.ts';
 
 export type { RawLine } from './harvester.ts';
+export { registryLag } from './gauges.ts';
 
 /** Where a file about to be opened starts; defer: not now (its original is still being read); done: nothing left. */
 type Start =
@@ -70,20 +72,6 @@ interface KnownFile extends FileIno {
   size: number;
 }
 
-/** Each source's share of the registry lag and of the files waiting; the gauges show the sums. */
-const lagBySource = new Map<FileSource, number>();
-const waitingBySource = new Map<FileSource, number>();
-const sum = (m: Map<FileSource, number>): number => [...m.values()].reduce((a, v) => a + v, 0);
-function publishLag(): void {
-  registryLagBytes.set(sum(lagBySource));
-  filesWaiting.set(sum(waitingBySource));
-}
-
-/** Bytes of the input files not yet acknowledged, over every source (what the gauge shows). */
-export function registryLag(): number {
-  return sum(lagBySource);
-}
-
 export class FileSource {
   readonly inputId: string;
   private readonly o: FileSourceOptions;
@@ -95,6 +83,13 @@ export class FileSource {
   /** Open failures already logged, by path (logged again only when the error changes). */
   private readonly failures = new Map<string, string>();
   private readonly opening = new Set<string>();
+  /**
+   * Tail of the file opens: where a file starts is decided one file at a time, each seeing the
+   * registry entries of the ones before. Decided side by side, a plain file and its `.gz` (or a
+   * copytruncate copy and its original) found by one scan were both taken as new files, under two
+   * keys, and every line of theirs was delivered twice (under two ids, which no sink can dedupe).
+   */
+  private decisions: Promise<unknown> = Promise.resolve();
   private lastScan = new Map<string, BigIntStats>();
   /** Files finished at start although `paths` may not match them: dev:inode -> size to read to. */
   private readonly resumed = new Map<string, number>();
@@ -211,9 +206,7 @@ export class FileSource {
     if (this.lagTimer) clearInterval(this.lagTimer);
     this.lagTimer = undefined;
     await Promise.all([...this.harvesters.values()].map((h) => h.stop()));
-    lagBySource.delete(this);
-    waitingBySource.delete(this);
-    publishLag();
+    publishShare(this, undefined);
   }
 
   /** Paths being read now (for status and tests). */
@@ -283,8 +276,15 @@ export class FileSource {
    * Opens a file and starts its harvester; true when it was opened. With `only`, the file is read
    * only if it is that registry entry's file (same fingerprint): a resume never reads a stranger.
    */
-  private async openFile(path: string, expectIk: string, only?: RegistryEntry): Promise<boolean> {
+  private openFile(path: string, expectIk: string, only?: RegistryEntry): Promise<boolean> {
     this.opening.add(expectIk);
+    const run = this.decisions.then(() => this.openNow(path, expectIk, only));
+    this.decisions = run.catch(() => undefined);
+    return run.finally(() => this.opening.delete(expectIk));
+  }
+
+  /** openFile's work, one file at a time (see `decisions`). */
+  private async openNow(path: string, expectIk: string, only?: RegistryEntry): Promise<boolean> {
     let fh: FileHandle | undefined;
     try {
       fh = await open(path, 'r');
@@ -352,8 +352,6 @@ export class FileSource {
       }
       await fh?.close().catch(() => undefined);
       return false;
-    } finally {
-      this.opening.delete(expectIk);
     }
   }
 
@@ -483,9 +481,8 @@ export class FileSource {
       this.logger.info(`input "${this.inputId}": below max_open_files (${max}) again; every file found is open`);
     }
     this.waiting = n;
-    waitingBySource.set(this, n);
     if (n > 0) for (const h of this.harvesters.values()) h.closeAtEnd();
-    publishLag();
+    publishShare(this, { waiting: n });
   }
 
   private updateLag(): void {
@@ -497,7 +494,6 @@ export class FileSource {
       const acked = this.o.registry.get(key)?.offset ?? 0;
       if (size > acked) lag += size - acked;
     }
-    lagBySource.set(this, lag);
-    publishLag();
+    publishShare(this, { lag });
   }
 }
