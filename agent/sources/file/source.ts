@@ -83,13 +83,6 @@ export class FileSource {
   /** Open failures already logged, by path (logged again only when the error changes). */
   private readonly failures = new Map<string, string>();
   private readonly opening = new Set<string>();
-  /**
-   * Tail of the file opens: where a file starts is decided one file at a time, each seeing the
-   * registry entries of the ones before. Decided side by side, a plain file and its `.gz` (or a
-   * copytruncate copy and its original) found by one scan were both taken as new files, under two
-   * keys, and every line of theirs was delivered twice (under two ids, which no sink can dedupe).
-   */
-  private decisions: Promise<unknown> = Promise.resolve();
   private lastScan = new Map<string, BigIntStats>();
   /** Files finished at start although `paths` may not match them: dev:inode -> size to read to. */
   private readonly resumed = new Map<string, number>();
@@ -276,15 +269,8 @@ export class FileSource {
    * Opens a file and starts its harvester; true when it was opened. With `only`, the file is read
    * only if it is that registry entry's file (same fingerprint): a resume never reads a stranger.
    */
-  private openFile(path: string, expectIk: string, only?: RegistryEntry): Promise<boolean> {
+  private async openFile(path: string, expectIk: string, only?: RegistryEntry): Promise<boolean> {
     this.opening.add(expectIk);
-    const run = this.decisions.then(() => this.openNow(path, expectIk, only));
-    this.decisions = run.catch(() => undefined);
-    return run.finally(() => this.opening.delete(expectIk));
-  }
-
-  /** openFile's work, one file at a time (see `decisions`). */
-  private async openNow(path: string, expectIk: string, only?: RegistryEntry): Promise<boolean> {
     let fh: FileHandle | undefined;
     try {
       fh = await open(path, 'r');
@@ -352,6 +338,8 @@ export class FileSource {
       }
       await fh?.close().catch(() => undefined);
       return false;
+    } finally {
+      this.opening.delete(expectIk);
     }
   }
 
