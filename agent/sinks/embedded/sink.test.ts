@@ -56,6 +56,18 @@ test('overlapping batches and repeats inside one batch count as duplicates', asy
   assert.equal(text[0]!.n, 100);
 });
 
+test('batches in flight at once (the pipeline sends up to max_in_flight): overlapping ids are stored once', async (t) => {
+  const sink = new EmbeddedSink({ path: tempDb(t) });
+  t.after(() => sink.stop());
+  await sink.start();
+  // A re-read after a crash sends the same lines again while later batches are already in flight.
+  const reports = await Promise.all([sink.send(makeBatch(0, 300)), sink.send(makeBatch(200, 500)), sink.send(makeBatch(0, 500)), sink.send(makeBatch(450, 600))]);
+  assert.equal(reports.reduce((a, r) => a + r.indexed, 0), 600);
+  assert.equal(reports.reduce((a, r) => a + r.indexed + r.duplicates, 0), 300 + 300 + 500 + 150);
+  const [n] = await sink.store!.all<{ n: number; ids: number }>('SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM predictions');
+  assert.deepEqual(n, { n: 600, ids: 600 });
+});
+
 test('the same id under another model is a different document', async (t) => {
   const sink = new EmbeddedSink({ path: tempDb(t) });
   t.after(() => sink.stop());
