@@ -15,8 +15,6 @@ COPY agent ./agent
 COPY rules ./rules
 COPY kibana ./kibana
 COPY demo ./demo
-# The demo model's seeded generator (demo --write-only in docker-compose.yml).
-COPY bench/generate.ts ./bench/generate.ts
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
 RUN mkdir -p /app/demo \
  && cp -r dist/. /app/ \

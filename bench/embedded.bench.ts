@@ -16,8 +16,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedSink } from '../agent/sinks/embedded/sink.ts';
 import { openStore } from '../agent/sinks/embedded/store.ts';
-import { makeBatch } from '../agent/sinks/embedded/testdocs.ts';
-import { writeLinesOnce } from './generate.ts';
+import { makeBatch } from '../demo/documents.ts';
+import { writeLinesOnce } from '../demo/generate.ts';
 import { arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
 

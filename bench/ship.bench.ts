@@ -24,7 +24,7 @@ import { appendFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createGenerator, writeLinesOnce } from './generate.ts';
+import { createGenerator, writeLinesOnce } from '../demo/generate.ts';
 import { arg, buildAgent, CLI, MiB, ROOT, SOURCE_CLI } from './args.ts';
 import { machineLine } from './machine.ts';
 
