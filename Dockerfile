@@ -4,7 +4,7 @@
 
 # Build stage: compile the TypeScript to dist/ with tsc (a dev dependency), drop the dev
 # dependencies, then lay out the installed package in /app: the compiled modules at the paths of
-# the sources (agent/, demo/, bench/generate.js), package.json, the production node_modules and the
+# the sources (agent/, demo/), package.json, the production node_modules and the
 # data files the agent reads (kibana/, rules/, demo/rules/). No TypeScript in the image.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
