@@ -18,7 +18,7 @@ import { generateWatch } from '../agent/backends/watcher/watch.ts';
 import type { RuleResult } from '../agent/rules/result.ts';
 import { loadRules } from '../agent/rules/load.ts';
 import type { Rule } from '../agent/rules/schema.ts';
-import { CLI, REPO_ROOT } from './support/agent-process.ts';
+import { cliArgs, REPO_ROOT } from './support/agent-process.ts';
 import { testEngine } from './support/engine.ts';
 import { runWatchScript } from './support/painless-engine.ts';
 import { feedbackLines, predictionLines, QUALITY, T0 } from './support/quality-logs.ts';
@@ -39,7 +39,7 @@ function regressionLines(): { preds: string; labels: string } {
 }
 
 function cli(args: string[]): { code: number | null; out: string; stdout: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, cliArgs(args), { cwd: REPO_ROOT, encoding: 'utf8' });
   return { code: r.status, out: r.stdout + r.stderr, stdout: r.stdout };
 }
 

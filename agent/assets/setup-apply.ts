@@ -6,7 +6,7 @@
 import type { EngineClient } from '../engine/client.ts';
 import { EngineResponseError } from '../engine/connection.ts';
 import { redact } from '../telemetry/redact.ts';
-import type { EsRequest, SetupAction, SetupStep } from './setup.ts';
+import type { EsRequest, SetupAction, SetupStep } from './setup-types.ts';
 import type { EsResource } from './templates.ts';
 
 export const KIND_LABEL: Record<SetupAction['kind'], string> = {

@@ -12,7 +12,7 @@ import { packagePath } from '../paths.ts';
 import { registerSecret } from '../telemetry/redact.ts';
 import { buildKibanaObjects, DEFAULT_DASHBOARD_FIELDS, parseNdjson, type SavedObject } from './kibana.ts';
 import { connectionDetail, containsLoose } from './setup-apply.ts';
-import type { SetupAction, SetupOptions, SetupStep } from './setup.ts';
+import type { SetupAction, SetupOptions, SetupStep } from './setup-types.ts';
 import type { IndexNames } from './templates.ts';
 
 /** The package's kibana/ folder (agent/paths.ts: the same from the sources and from dist/). */

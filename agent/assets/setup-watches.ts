@@ -9,7 +9,7 @@ import { loadWatchRules, storeProfiles } from '../backends/watcher/export.ts';
 import type { GeneratedSet, GeneratedWatch, ProfileLookup, WatchSource } from '../backends/watcher/types.ts';
 import { generateWatches } from '../backends/watcher/watch.ts';
 import { redact } from '../telemetry/redact.ts';
-import type { WatchesContext, WatchesProvider } from './setup.ts';
+import type { WatchesContext, WatchesProvider } from './setup-types.ts';
 import type { EsResource } from './templates.ts';
 
 /** License types that include Watcher (Elastic subscriptions: gold and above, and trial). */

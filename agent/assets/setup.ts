@@ -13,63 +13,17 @@
  * second run sends no write at all. `dryRun` prints every write request (Kibana Dev Tools console
  * format for Elasticsearch) and sends nothing, not even the reads.
  */
-import type { Config } from '../config/schema.ts';
 import { EngineClient, EngineUnsupportedError } from '../engine/client.ts';
-import type { Dialect } from '../engine/dialect.ts';
 import { redact } from '../telemetry/redact.ts';
 import { applyResources, esRequest, KIND_LABEL } from './setup-apply.ts';
 import { setupKibana } from './setup-kibana.ts';
-import { indexNames, templatePlanFor, type EsResource, type IndexNames, type ResourceKind } from './templates.ts';
+import { SETUP_STEPS, type ActionResult, type EsRequest, type SetupAction, type SetupOptions, type SetupReport, type SetupStep } from './setup-types.ts';
+import { indexNames, templatePlanFor, type EsResource, type IndexNames } from './templates.ts';
 
 export { applyResources, containsLoose } from './setup-apply.ts';
 export { DEFAULT_KIBANA_DIR, importActions, loadSavedObjects, type ImportError, type ImportResponse } from './setup-kibana.ts';
 
-export type SetupStep = 'templates' | 'kibana' | 'watches';
-export const SETUP_STEPS: readonly SetupStep[] = ['templates', 'kibana', 'watches'];
-
-export type ActionResult = 'created' | 'updated' | 'unchanged' | 'skipped' | 'failed' | 'planned';
-
-export interface SetupAction {
-  step: SetupStep;
-  kind: ResourceKind | 'saved_object';
-  name: string;
-  result: ActionResult;
-  detail?: string;
-}
-
-export interface SetupReport {
-  actions: SetupAction[];
-  /** False when any action failed. */
-  ok: boolean;
-}
-
-/** What a watches provider gets; it returns `PUT _watcher/watch/<id>` resources (kind `watch`). */
-export interface WatchesContext {
-  config: Config;
-  names: IndexNames;
-  /** Sends one read request (e.g. GET _license) through the same client; undefined in dry-run. */
-  request?: EsRequest;
-  /** The engine's dialect (the configured one in dry-run). */
-  dialect: Dialect;
-}
-export type WatchesProvider = (ctx: WatchesContext) => Promise<EsResource[]> | EsResource[];
-
-export interface SetupOptions {
-  config: Config;
-  /** Default: all three. A step asked for explicitly fails when it cannot run; a defaulted one is skipped. */
-  steps?: readonly SetupStep[];
-  dryRun?: boolean;
-  /** Receives each line of output (no trailing newline). Default: stdout. */
-  out?: (line: string) => void;
-  /** The engine client; default: built from output.elasticsearch (and closed at the end). */
-  client?: EngineClient;
-  fetch?: typeof fetch;
-  /** Folder of the *.ndjson saved objects; default: the repository's kibana/. */
-  kibanaDir?: string;
-  watches?: WatchesProvider;
-}
-
-export type EsRequest = (method: string, path: string, body?: Record<string, unknown>) => Promise<{ status: number; body: unknown }>;
+export { SETUP_STEPS, type ActionResult, type EsRequest, type SetupAction, type SetupOptions, type SetupReport, type SetupStep, type WatchesContext, type WatchesProvider } from './setup-types.ts';
 
 /** Each line prefixed with `# ` (Kibana Dev Tools comments). */
 export function asComment(text: string): string {

@@ -3,37 +3,14 @@
  * (scripts.ts), the checks and the fields left unchecked (for metadata and the warnings), and a
  * plain compare / array_compare where one decides the same verdict as the agent. Pure.
  */
-import type { estypes } from '@elastic/elasticsearch';
-import { missingName, percentOf, queryId, type FieldPlan, type RulePlan } from '../../rules/plan.ts';
+import { missingName, percentOf, queryId, type RulePlan } from '../../rules/plan.ts';
 import type { DistributionShiftRule, Rule } from '../../rules/schema.ts';
+import type { ConditionParts, PartsInput } from './parts.ts';
 import type { SidePlan } from './search.ts';
 import { qualityParts } from './quality.ts';
 import { shiftParts } from './shift.ts';
 
-/** What a type's condition gets besides the common params, plus what stays unchecked. */
-export interface ConditionParts {
-  params: Record<string, unknown>;
-  checks: string[];
-  unchecked: { field: string; reason: string }[];
-  notes: string[];
-  profileUsed: boolean;
-  /** A compare / array_compare condition deciding the same verdict, when there is one. */
-  simple?: estypes.WatcherConditionContainer;
-}
-
-/** What every type's part builder reads. */
-export interface PartsInput {
-  plan: RulePlan;
-  /** The plan's fields without a problem. */
-  ok: FieldPlan[];
-  cur: SidePlan;
-  ref: SidePlan | undefined;
-  /** A live reference (offset or segment): a second search in the chain. */
-  live: boolean;
-  indexPrefix: string;
-  /** The aggregation name of a query id in a side's search, null when that side has none. */
-  name: (side: SidePlan | undefined, id: string) => string | null;
-}
+export type { ConditionParts, PartsInput } from './parts.ts';
 
 type RuleOf<T extends Rule['type']> = Extract<Rule, { type: T }>;
 

@@ -15,7 +15,7 @@
 import { QUALITY_SCORE_BINS } from '../../rules/quality-schema.ts';
 import type { Query, RulePlan } from '../../rules/plan.ts';
 import type { ModelQualityRule } from '../../rules/schema.ts';
-import type { ConditionParts, PartsInput } from './conditions.ts';
+import type { ConditionParts, PartsInput } from './parts.ts';
 
 /** Said in every model_quality watch's notes and in the README's rule reference. */
 export const QUALITY_WATCH_NOTE = 'every metric is computed by the watch from the same aggregations as the agent (ROC AUC from the same 100 score bins, with the same binning error); the confusion matrix and per-class figures stay in the agent\'s results, not in the message';

@@ -10,7 +10,7 @@ import { MAX_RESULT_WINDOW } from '../elasticsearch/body.ts';
 import { DEFAULT_TERMS_SIZE, DEFAULT_VALUES_LIMIT, queryId, type FieldPlan, type Query, type RulePlan } from '../../rules/plan.ts';
 import type { DistributionShiftRule } from '../../rules/schema.ts';
 import { DEFAULT_THRESHOLDS, referenceQuantileEdges } from '../../stats/index.ts';
-import type { ConditionParts, PartsInput } from './conditions.ts';
+import type { ConditionParts, PartsInput } from './parts.ts';
 
 /** Raw values a distribution_shift watch fetches: binned and raw-value fields, and undecided ones. */
 export interface ValuesInput {
