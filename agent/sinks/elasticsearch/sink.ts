@@ -19,7 +19,8 @@ import { describeRequestError, isAbortError } from './client.ts';
 import { deadLetterIndex } from './config.ts';
 import { Delivery, Encoded, PreEncoded, type Dead } from './delivery.ts';
 import { BulkEncoder, classifyResponse, itemReason, parseBulkResponse, type ItemOutcome, type ResponsePlan } from './encode.ts';
-import { backoffDelay, decideRequest, type RequestDecision } from './retry.ts';
+import { backoffDelay } from '../../lib/backoff.ts';
+import { decideRequest, type RequestDecision } from './retry.ts';
 
 export interface ElasticsearchSinkOptions {
   config: ElasticsearchOutputConfig;
