@@ -43,10 +43,9 @@
  * component's entry (this module, and contexts that count into the agent's /metrics); the
  * normalize worker imports this module and context.ts directly, without prom-client.
  */
-import type { OutEvent } from '../sinks/sink.ts';
 import { addAbsent, newAcc, type Acc } from './accumulator.ts';
 import type { NormalizeContext } from './context.ts';
-import type { PredictionDocument } from './document.ts';
+import type { OutEvent, PredictionDocument } from './document.ts';
 import { walkFeatures } from './features.ts';
 import { replaceNonFiniteTokens } from './json.ts';
 import { addPrediction, walkPredictions } from './predictions.ts';
