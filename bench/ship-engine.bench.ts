@@ -35,8 +35,6 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<number | stri
 
 async function main(): Promise<void> {
   process.stdout.write(`${machineLine()}\nload average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
-  // Compiled, as production runs it (as bench/ship.bench.ts does).
-  if (spawnSync(process.execPath, [join(ROOT, 'agent', 'cli', 'build.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] }).status !== 0) throw new Error('agent/cli/build.mjs failed');
   const work = mkdtempSync(join(tmpdir(), 'driftbeat-bench-engine-'));
   const engine = await startEngine({ port: 0 });
   try {
@@ -54,6 +52,7 @@ path: { data: "${join(work, 'data')}" }
 http: { enabled: false }
 logging: { level: ${process.env.BENCH_LOG_LEVEL ?? 'error'} }
 `);
+    // Compiled, as production runs it (as bench/ship.bench.ts does).
     buildAgent();
     if ((await run([CLI, 'setup', '-c', cfg, '--templates'])) !== 0) throw new Error('driftbeat setup failed');
     process.stdout.write(`engine: OpenSearch ${engine.version} (its own JVM, pid ${engine.pid}); input: ${LINES.toLocaleString('en-US')} lines, ${(bytes / 1e6).toFixed(1)} MB; agent: driftbeat run --once\n`);

@@ -129,11 +129,22 @@ function parseJson(text: string): unknown {
 function parseRecord(text: string): Rec | undefined {
   let rec: unknown;
   try {
-    rec = parseJson(text);
+    rec = JSON.parse(text); // the hot path: one parse, nothing else
+  } catch {
+    rec = parseNonFinite(text);
+  }
+  return isPlainObject(rec) ? rec : undefined;
+}
+
+/** A line JSON.parse refused, once more with Python's bare NaN/Infinity as null; undefined if still bad. */
+function parseNonFinite(text: string): unknown {
+  const fixed = text.includes('NaN') || text.includes('Infinity') ? replaceNonFiniteTokens(text) : undefined;
+  if (fixed === undefined) return undefined;
+  try {
+    return JSON.parse(fixed);
   } catch {
     return undefined;
   }
-  return isPlainObject(rec) ? rec : undefined;
 }
 
 /** Why parseRecord gave nothing (only for rejected lines: it parses the text again). */
