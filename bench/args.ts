@@ -1,5 +1,6 @@
 /** What the end-to-end benchmarks share: numeric flags and where the agent's CLI is. */
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +18,9 @@ export const SOURCE_CLI = ['--import', 'tsx', join(ROOT, 'agent', 'cli', 'driftb
 
 /** `npm run build` (tsc -p tsconfig.build.json): dist/ from the sources as they are now. */
 export function buildAgent(): void {
+  // As `npm run build`: from an empty dist/. A dist/ left by the old build script holds symlinks
+  // to sources (agent/cli/driftbeat.js among them), and tsc writes through them into agent/.
+  rmSync(join(ROOT, 'dist'), { recursive: true, force: true });
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const b = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   if (b.status !== 0) throw new Error('tsc -p tsconfig.build.json failed');

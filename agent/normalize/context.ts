@@ -5,7 +5,6 @@
  * caches change as lines go by.
  */
 import type { InputConfig } from '../config/schema.ts';
-import { featuresOverflow, valuesUnparsed } from '../telemetry/metrics.ts';
 import { lookupReference, type FeatureType, type ModelReference, type ReferenceInfo } from './reference-info.ts';
 import type { TimestampFormat } from './timestamp.ts';
 
@@ -19,7 +18,19 @@ export function fieldPath(name: string): FieldPath {
   return { name, parts: name.includes('.') ? name.split('.') : undefined };
 }
 
-type Counter = { inc(n?: number): void };
+export type Counter = { inc(n?: number): void };
+
+/**
+ * Where the per-model counts of unparsed and overflowed values go: prom-client's counters in the
+ * main thread (normalize.ts), plain tallies in the normalize worker (which must not load
+ * prom-client: ~5 MiB of a second isolate) that it sends over as deltas.
+ */
+export interface ModelCounters {
+  unparsed(model: string): Counter;
+  overflow(model: string): Counter;
+}
+
+export type NormalizeContextOptions = { hostName: string; now?: () => Date; reference?: ReferenceInfo; counters: ModelCounters };
 
 /** The first-seen type of one name of one model (null until a non-NA value is seen). */
 export interface TypeCell {
@@ -57,11 +68,11 @@ export class ModelState {
   readonly unparsedMetric: Counter;
   readonly overflowMetric: Counter;
   readonly model: string;
-  constructor(model: string) {
+  constructor(model: string, counters: ModelCounters) {
     this.model = model;
     // Label children are looked up once per model, not once per value.
-    this.unparsedMetric = valuesUnparsed.labels(model);
-    this.overflowMetric = featuresOverflow.labels(model);
+    this.unparsedMetric = counters.unparsed(model);
+    this.overflowMetric = counters.overflow(model);
   }
 
   table(ref: ModelReference | undefined): SlotTable {
@@ -112,13 +123,14 @@ export class NormalizeContext {
   /** @internal */ reference: ReferenceInfo | undefined;
   /** @internal */ referenceGeneration = 0;
   /** @internal */ readonly models = new Map<string, ModelState>();
+  private readonly counters: ModelCounters;
   private ingestedMs = -1;
   private ingestedIso = '';
   private tsMaxSecond = -1;
   private tsMaxMsCached = 0;
   private tsMaxIsoCached = '';
 
-  constructor(input: InputConfig, opts: { hostName: string; now?: () => Date; reference?: ReferenceInfo }) {
+  constructor(input: InputConfig, opts: NormalizeContextOptions) {
     this.input = input;
     this.hostName = opts.hostName;
     // Shared (frozen) by every document of this input: sinks serialize, they must not mutate.
@@ -149,6 +161,7 @@ export class NormalizeContext {
     this.overheadBytes = 200 + opts.hostName.length + (this.labels ? JSON.stringify(this.labels).length + 10 : 0);
     this.now = opts.now;
     this.reference = opts.reference;
+    this.counters = opts.counters;
   }
 
   /** Installs (or replaces) the reference profiles; later lines use them. */
@@ -162,7 +175,7 @@ export class NormalizeContext {
   modelState(model: string): ModelState {
     let s = this.models.get(model);
     if (s === undefined) {
-      s = new ModelState(model);
+      s = new ModelState(model, this.counters);
       this.models.set(model, s);
     }
     return s;
@@ -214,11 +227,4 @@ export class NormalizeContext {
     }
     return this.ingestedIso;
   }
-}
-
-export function createNormalizeContext(
-  input: InputConfig,
-  opts: { hostName: string; now?: () => Date; reference?: ReferenceInfo },
-): NormalizeContext {
-  return new NormalizeContext(input, opts);
 }

@@ -42,6 +42,15 @@ export interface PredictionDocument {
   log: { file: { path: string }; offset: number };
 }
 
+/** One normalized line: what normalize gives the sinks (agent/sinks/sink.ts re-exports it). */
+export interface OutEvent {
+  /** Deterministic id: `_id` in Elasticsearch, primary key in DuckDB. Equals doc.event.id. */
+  id: string;
+  doc: PredictionDocument;
+  /** Approximate encoded size, for batch bounds. */
+  bytes: number;
+}
+
 export const MAX_OOV_TOKENS = 20;
 
 /** Data stream of a model's predictions. */

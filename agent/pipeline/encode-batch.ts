@@ -5,7 +5,9 @@
  * The body is written straight into one Buffer, item by item, recording where each item ends, so
  * the sink can send it as is and cut out single items for retries without encoding anything again.
  */
-import { normalizeLine, REJECT_CODES, type NormalizeContext } from '../normalize/normalize.ts';
+import type { NormalizeContext } from '../normalize/context.ts';
+import { normalizeLine } from '../normalize/line.ts';
+import { REJECT_CODES } from '../normalize/reject.ts';
 import type { BulkEncoder } from '../sinks/elasticsearch/encode.ts';
 import type { EncodedItems } from '../sinks/sink.ts';
 import { DEAD_LETTER_LINE_BYTES } from './deadletter.ts';

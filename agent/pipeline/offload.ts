@@ -13,7 +13,7 @@
  * error: the agent stops and unacknowledged lines are read again at the next start.
  */
 import { Worker } from 'node:worker_threads';
-import type { NormalizeContext } from '../normalize/normalize.ts';
+import type { NormalizeContext } from '../normalize/context.ts';
 import { featuresOverflow, valuesUnparsed } from '../telemetry/metrics.ts';
 import type { EncodedBatch } from './encode-batch.ts';
 import type { PackedLines, SlabPool } from './packed.ts';

@@ -5,10 +5,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { InputConfig } from '../config/schema.ts';
-import { createNormalizeContext, type NormalizeContext } from '../normalize/normalize.ts';
+import { NormalizeContext, type Counter, type ModelCounters } from '../normalize/context.ts';
 import type { ReferenceInfo } from '../normalize/reference-info.ts';
 import { BulkEncoder } from '../sinks/elasticsearch/encode.ts';
-import { featuresOverflow, valuesUnparsed } from '../telemetry/metrics.ts';
 import { encodePacked, type EncodedBatch } from './encode-batch.ts';
 import type { PackedData } from './packed.ts';
 
@@ -30,27 +29,24 @@ export type FromWorker =
   | { type: 'encoded'; seq: number; result: EncodedBatch; slabs: ArrayBuffer[] }
   | { type: 'metrics'; unparsed: [string, number][]; overflow: [string, number][] };
 
+// This isolate does not load prom-client (telemetry/metrics.ts): the per-model counts are tallied
+// here and sent to the main thread, which serves /metrics, as deltas after each batch that had any.
+const tallies = { unparsed: new Map<string, number>(), overflow: new Map<string, number>() };
+const tally = (kind: keyof typeof tallies, model: string): Counter => ({
+  inc: (n = 1) => void tallies[kind].set(model, (tallies[kind].get(model) ?? 0) + n),
+});
+const counters: ModelCounters = { unparsed: (model) => tally('unparsed', model), overflow: (model) => tally('overflow', model) };
+
 const init = workerData as WorkerInit;
 const contexts = new Map<string, NormalizeContext>();
-for (const i of init.inputs) contexts.set(i.id, createNormalizeContext(i.input, { hostName: i.hostName }));
+for (const i of init.inputs) contexts.set(i.id, new NormalizeContext(i.input, { hostName: i.hostName, counters }));
 const encoder = new BulkEncoder(init.indexPrefix);
 const port = parentPort!;
 
-// The per-model counters live in this thread's registry; the main thread serves /metrics, so the
-// increments are sent over as deltas.
-const seen = { unparsed: new Map<string, number>(), overflow: new Map<string, number>() };
-async function metricDeltas(): Promise<void> {
-  const out: FromWorker = { type: 'metrics', unparsed: [], overflow: [] };
-  for (const [name, counter] of [['unparsed', valuesUnparsed], ['overflow', featuresOverflow]] as const) {
-    for (const v of (await counter.get()).values) {
-      const model = String(v.labels.model);
-      const d = v.value - (seen[name].get(model) ?? 0);
-      if (d > 0) {
-        out[name].push([model, d]);
-        seen[name].set(model, v.value);
-      }
-    }
-  }
+function sendMetricDeltas(): void {
+  const out: FromWorker = { type: 'metrics', unparsed: [...tallies.unparsed], overflow: [...tallies.overflow] };
+  tallies.unparsed.clear();
+  tallies.overflow.clear();
   if (out.unparsed.length || out.overflow.length) port.postMessage(out);
 }
 
@@ -81,5 +77,5 @@ port.on('message', (m: ToWorker) => {
   const reply: FromWorker = { type: 'encoded', seq: m.seq, result, slabs: packed.slabs };
   const transfer = [result.body.buffer as ArrayBuffer, result.ends.buffer as ArrayBuffer, ...packed.slabs].filter((b) => b.byteLength > 0);
   port.postMessage(reply, transfer);
-  if (Object.keys(result.stats).length > 0) void metricDeltas();
+  if (Object.keys(result.stats).length > 0) sendMetricDeltas();
 });

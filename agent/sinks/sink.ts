@@ -9,15 +9,10 @@
  * registry keeps the offsets of unsettled lines, so nothing is lost.
  * Only after `send()` resolves does the pipeline acknowledge the batch's offsets.
  */
-import type { PredictionDocument } from '../normalize/document.ts';
+import type { OutEvent } from '../normalize/document.ts';
 
-export interface OutEvent {
-  /** Deterministic id: `_id` in Elasticsearch, primary key in DuckDB. Equals doc.event.id. */
-  id: string;
-  doc: PredictionDocument;
-  /** Approximate encoded size, for batch bounds. */
-  bytes: number;
-}
+/** One normalized line, as the sinks take it (declared by normalize, which makes it). */
+export type { OutEvent };
 
 export interface Batch {
   events: OutEvent[];
