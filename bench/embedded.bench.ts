@@ -10,15 +10,15 @@
  * - sink: the EmbeddedSink alone on prepared documents: a fresh file, then the same documents again
  *   (all duplicates, the replay-after-restart case).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedSink } from '../agent/sinks/embedded/sink.ts';
 import { openStore } from '../agent/sinks/embedded/store.ts';
-import { makeBatch } from '../agent/sinks/embedded/testdocs.ts';
-import { writeLinesOnce } from './generate.ts';
-import { arg, CLI, MiB, ROOT } from './args.ts';
+import { makeBatch } from '../demo/documents.ts';
+import { writeLinesOnce } from '../demo/generate.ts';
+import { arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
@@ -59,10 +59,9 @@ http: { enabled: false }
 logging: { level: warn }
 `);
     // As production runs it: compiled dist/ (what `npm ci` builds), the bin's V8 flag.
-    const b = spawnSync(process.execPath, [join(ROOT, 'agent', 'cli', 'build.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    if (b.status !== 0) throw new Error('agent/cli/build.mjs failed');
+    buildAgent();
     const t0 = Date.now();
-    const env = { ...process.env, DRIFTBEAT_DIST: '1' };
+    const env = { ...process.env };
     // BENCH_NODE_ARGS replaces the bin's V8 flags (e.g. "--max-semi-space-size=4 --max-old-space-size=128").
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
     console.log(`agent node flags: ${nodeArgs.join(' ')}`);

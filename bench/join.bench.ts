@@ -6,8 +6,8 @@
  *        [--engine own | --engine-url http://127.0.0.1:9200] [--rounds 3] [--ship-n 100000]
  *        [--cpu-prof DIR]
  *
- * The agent runs as production runs it (`driftbeat run`, its own process, from the TypeScript
- * sources through tsx unless DRIFTBEAT_DIST=1), continuously, with /metrics on a loopback port that
+ * The agent runs as production runs it (`driftbeat run`, its own process,
+ * the compiled dist/ built first by tsc -p tsconfig.build.json), continuously, with /metrics on a loopback port that
  * this script polls every 100 ms. Each phase is a fresh agent process on the same data folder:
  *   1. ship alone: N predictions (file A) stored;
  *   2. join alone: N outcomes for A (file F1) joined: outcomes/s, CPU-s per 100k, peak RSS
@@ -31,8 +31,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, MiB, ROOT } from './args.ts';
-import { createGenerator } from './generate.ts';
+import { buildAgent, CLI, MiB, ROOT } from './args.ts';
+import { createGenerator } from '../demo/generate.ts';
 import { machineLine } from './machine.ts';
 
 const argOf = (name: string, def: string) => {
@@ -285,6 +285,7 @@ async function withEngine(fn: (e: { url: string; pid?: number }) => Promise<void
   }
 }
 
+buildAgent();
 process.stdout.write(`${machineLine()}\nload average ${load()}\ncommand: node --import tsx bench/join.bench.ts ${process.argv.slice(2).join(' ')}\n`);
 for (const b of BACKEND === 'both' ? (['embedded', 'engine'] as const) : [BACKEND as 'embedded' | 'engine']) {
   if (b === 'engine') await withEngine((e) => bench('engine', e));

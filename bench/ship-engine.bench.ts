@@ -9,13 +9,13 @@
  *
  * Not a timed test: it prints figures, it fails only if lines are lost.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEngine } from '../test/engine/launch.mjs';
-import { writeLines } from './generate.ts';
-import { arg, CLI, MiB, ROOT } from './args.ts';
+import { writeLines } from '../demo/generate.ts';
+import { arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
 
 const LINES = arg('lines', 200_000);
@@ -36,7 +36,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<number | stri
 async function main(): Promise<void> {
   process.stdout.write(`${machineLine()}\nload average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   // Compiled, as production runs it (as bench/ship.bench.ts does).
-  if (spawnSync(process.execPath, [join(ROOT, 'agent', 'cli', 'build.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] }).status !== 0) throw new Error('agent/cli/build.mjs failed');
+  buildAgent();
   const work = mkdtempSync(join(tmpdir(), 'driftbeat-bench-engine-'));
   const engine = await startEngine({ port: 0 });
   try {
@@ -59,7 +59,7 @@ logging: { level: ${process.env.BENCH_LOG_LEVEL ?? 'error'} }
     const usageFile = join(work, 'usage.json');
     const engineCpu0 = cpuOf(engine.pid);
     const t0 = Date.now();
-    const code = await run(['--max-semi-space-size=4', '--import', join(ROOT, 'bench', 'usage-report.mjs'), CLI, 'run', '-c', cfg, '--once'], { DRIFTBEAT_BENCH_USAGE: usageFile, DRIFTBEAT_DIST: '1' });
+    const code = await run(['--max-semi-space-size=4', '--import', join(ROOT, 'bench', 'usage-report.mjs'), CLI, 'run', '-c', cfg, '--once'], { DRIFTBEAT_BENCH_USAGE: usageFile });
     const wallS = (Date.now() - t0) / 1000;
     const engineCpu = cpuOf(engine.pid) - engineCpu0;
     if (code !== 0) throw new Error(`the agent exited with ${code}`);

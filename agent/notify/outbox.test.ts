@@ -1,7 +1,6 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { NotifierSchema } from '../config/schema.ts';
@@ -9,12 +8,12 @@ import { createLogger } from '../telemetry/logger.ts';
 import { alertsFailed, alertsSent } from '../telemetry/metrics.ts';
 import { createNotifier } from './notifiers.ts';
 import type { Notifier } from './notifier.ts';
-import { backoffDelay, Outbox } from './outbox.ts';
+import { deliveryDelay, Outbox } from './outbox.ts';
 import { messages } from '../../test/support/alert-results.ts';
 import { startRecorder } from '../../test/support/http-recorder.ts';
+import { workspace } from '../../test/support/workspace.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'driftbeat-outbox-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = workspace('outbox');
 let n = 0;
 const freshDir = () => join(root, `o${n++}`);
 const FAST = { max_attempts: 5, initial_backoff: '10ms', max_backoff: '40ms' };
@@ -37,10 +36,10 @@ async function metric(counter: typeof alertsSent | typeof alertsFailed, labels: 
 
 test('backoff doubles up to the cap; Retry-After wins when longer', () => {
   const p = { maxAttempts: 10, initialBackoff: 1000, maxBackoff: 8000 };
-  assert.deepEqual([1, 2, 3, 4, 5].map((a) => backoffDelay(p, a, undefined, () => 1)), [1000, 2000, 4000, 8000, 8000]);
-  assert.equal(backoffDelay(p, 1, 30_000, () => 1), 30_000);
-  assert.equal(backoffDelay(p, 4, 10, () => 1), 8000);
-  assert.ok(backoffDelay(p, 1, undefined, () => 0) >= 800);
+  assert.deepEqual([1, 2, 3, 4, 5].map((a) => deliveryDelay(p, a, undefined, () => 1)), [1000, 2000, 4000, 8000, 8000]);
+  assert.equal(deliveryDelay(p, 1, 30_000, () => 1), 30_000);
+  assert.equal(deliveryDelay(p, 4, 10, () => 1), 8000);
+  assert.ok(deliveryDelay(p, 1, undefined, () => 0) >= 800);
 });
 
 test('500 three times then 200: exactly one message arrives', async () => {

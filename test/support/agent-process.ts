@@ -1,13 +1,33 @@
 /**
  * Runs the real `driftbeat` command as a child process, so tests can SIGKILL and restart it,
  * and writes prediction lines the way a model server does (appends, rename and copytruncate).
+ *
+ * The one place tests start the CLI: the compiled bin, as production runs it, built from the
+ * sources as they are now. test/run.mjs builds dist/ once (`npm run build`) before the files that
+ * import this module and says so in DRIFTBEAT_TEST_BUILT; a file run alone builds it at its first
+ * command. (Run several files through test/run.mjs: parallel files that each build would race.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, renameSync, truncateSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI = fileURLToPath(new URL('../../agent/cli/driftbeat.js', import.meta.url));
+/** The package's bin (package.json `bin.driftbeat`), compiled from agent/cli/driftbeat.ts. */
+export const CLI = fileURLToPath(new URL('../../dist/agent/cli/driftbeat.js', import.meta.url));
+
+/** Runs `npm run build` unless this test run already did; throws with tsc's output when it fails. */
+export function ensureBuilt(): void {
+  if (process.env.DRIFTBEAT_TEST_BUILT === '1') return;
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  process.env.DRIFTBEAT_TEST_BUILT = '1';
+}
+
+/** The node arguments that run `driftbeat <args>`: spawn(process.execPath, cliArgs([...])). */
+export function cliArgs(args: string[]): string[] {
+  ensureBuilt();
+  return [CLI, ...args];
+}
 
 export interface AgentProcess {
   child: ChildProcess;
@@ -19,7 +39,7 @@ export interface AgentProcess {
 }
 
 export function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, cliArgs(args), {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
