@@ -12,11 +12,12 @@
  *   1. ship alone: N predictions (file A) stored;
  *   2. join alone: N outcomes for A (file F1) joined: outcomes/s, CPU-s per 100k, peak RSS
  *      (`--cpu-prof DIR` writes this phase's V8 CPU profile into DIR);
- *   3. `--rounds` times, back to back: ship M (`--ship-n`) new predictions alone, then ship M new
- *      predictions while M corrected outcomes for A (later label times: each replaces its outcome)
- *      are joined. The ship path's wall time and CPU-s per 100k predictions both ways; with the
- *      join, the CPU the join spent meanwhile (outcomes joined during the ship x its CPU per outcome
- *      from phase 2) is subtracted.
+ *   3. `--rounds` times, back to back: ship M (`--ship-n`) new predictions alone; join M corrected
+ *      outcomes for A alone (later label times: each replaces its outcome); then ship M new
+ *      predictions while M further corrections are joined. The ship path's wall time and CPU-s per
+ *      100k predictions both ways (with the join, the CPU the join spent meanwhile, outcomes joined
+ *      during the ship x this round's join CPU per outcome, is subtracted), and the CPU of "both"
+ *      beyond the sum of the two alone (what running together costs).
  * Times and CPU are counted from the agent's first /healthz answer (start-up excluded). CPU is the
  * agent process's (all threads, /proc/<pid>/stat); with `--engine own` also the engine's.
  * `--engine own` starts a private engine (test/engine, any free port) and stops it at the end; else
@@ -178,21 +179,32 @@ const per100k = (cpu: number | undefined, n: number) => (cpu === undefined ? '-'
 const rate = (n: number, s: number | undefined) => (s ? Math.round(n / s).toLocaleString('en-US') : '-');
 const mib = (b: number) => (b / MiB).toFixed(0);
 
-interface Round { alone: Phase; both: Phase; shipCpuBoth: number }
+interface Round { alone: Phase; joinAlone: Phase; both: Phase; shipCpuBoth: number; extraCpu: number }
 
-/** Phase 3: ship alone and ship with the join, `ROUNDS` times back to back. */
-async function slowdownRounds(ctx: Ctx, a: string, idsA: readonly string[], joinCpuPerOutcome: number): Promise<Round[]> {
+/**
+ * Phase 3: ship alone, join alone (corrections), then both at once, `ROUNDS` times back to back.
+ * The join's CPU per outcome is this round's (the tables have grown since phase 2).
+ */
+async function slowdownRounds(ctx: Ctx, idsA: readonly string[]): Promise<Round[]> {
   const rounds: Round[] = [];
+  const some = idsA.slice(0, SHIP_N);
   for (let k = 0; k < ROUNDS; k++) {
-    const [b, c, f] = [join(ctx.dir, `b${k}.jsonl`), join(ctx.dir, `c${k}.jsonl`), join(ctx.dir, `f${k + 2}.jsonl`)];
+    const [b, c, fj, fb] = [`b${k}`, `c${k}`, `fj${k}`, `fb${k}`].map((x) => join(ctx.dir, `${x}.jsonl`)) as [string, string, string, string];
     await writePredictions(b, SHIP_N, 100 + 2 * k);
     await writePredictions(c, SHIP_N, 101 + 2 * k);
-    await writeOutcomes(f, idsA.slice(0, SHIP_N), k + 2);
+    await writeOutcomes(fj, some, 2 + 2 * k);
+    await writeOutcomes(fb, some, 3 + 2 * k);
     const alone = await runPhase(ctx, `round ${k + 1} ship alone`, input(b), { predictions: SHIP_N });
-    const both = await runPhase(ctx, `round ${k + 1} ship + join`, [input(c), feedback(`f${k + 2}`, f)].join('\n'), { predictions: SHIP_N, outcomes: SHIP_N });
-    const shipCpuBoth = both.shipCpu! - both.joinedDuringShip! * joinCpuPerOutcome;
-    rounds.push({ alone, both, shipCpuBoth });
-    process.stdout.write(`  3.${k + 1} ship ${SHIP_N.toLocaleString('en-US')} alone: ${f1(alone.shipS)} s, ${per100k(alone.shipCpu, SHIP_N)} CPU-s/100k | with the join: ${f1(both.shipS)} s (${((both.shipS! / alone.shipS! - 1) * 100).toFixed(0)}%), ${per100k(shipCpuBoth, SHIP_N)} CPU-s/100k after subtracting ${both.joinedDuringShip!.toLocaleString('en-US')} outcomes joined meanwhile (${((shipCpuBoth / alone.shipCpu! - 1) * 100).toFixed(0)}%); join done at ${f1(both.joinS)} s; load ${load()}\n`);
+    const joinAlone = await runPhase(ctx, `round ${k + 1} join alone`, [input(b), feedback(`fj${k}`, fj)].join('\n'), { outcomes: SHIP_N });
+    const both = await runPhase(ctx, `round ${k + 1} ship + join`, [input(c), feedback(`fb${k}`, fb)].join('\n'), { predictions: SHIP_N, outcomes: SHIP_N });
+    const perOutcome = joinAlone.joinCpu! / SHIP_N;
+    const shipCpuBoth = both.shipCpu! - both.joinedDuringShip! * perOutcome;
+    const extraCpu = Math.max(both.shipCpu!, both.joinCpu!) - alone.shipCpu! - joinAlone.joinCpu!;
+    rounds.push({ alone, joinAlone, both, shipCpuBoth, extraCpu });
+    const pct = (a: number, b: number) => `${a >= b ? '+' : ''}${((a / b - 1) * 100).toFixed(0)}%`;
+    process.stdout.write(`  3.${k + 1} ship ${SHIP_N.toLocaleString('en-US')} alone: ${f1(alone.shipS)} s, ${per100k(alone.shipCpu, SHIP_N)} CPU-s/100k | join ${SHIP_N.toLocaleString('en-US')} corrections alone: ${f1(joinAlone.joinS)} s, ${per100k(joinAlone.joinCpu, SHIP_N)} CPU-s/100k`
+      + ` | both: ship ${f1(both.shipS)} s (${pct(both.shipS!, alone.shipS!)}), ship CPU ${per100k(shipCpuBoth, SHIP_N)} CPU-s/100k (${pct(shipCpuBoth, alone.shipCpu!)}; ${both.joinedDuringShip!.toLocaleString('en-US')} outcomes joined meanwhile, their CPU subtracted), join done at ${f1(both.joinS)} s;`
+      + ` CPU of both beyond the sum of the two alone: ${extraCpu.toFixed(1)} s (${((extraCpu / alone.shipCpu!) * 100).toFixed(0)}% of the ship's); load ${load()}\n`);
   }
   return rounds;
 }
@@ -202,7 +214,8 @@ function summary(rounds: readonly Round[]): string {
   const sum = (f: (r: Round) => number) => rounds.reduce((s, r) => s + f(r), 0);
   const wall = sum((r) => r.both.shipS!) / sum((r) => r.alone.shipS!) - 1;
   const cpu = sum((r) => r.shipCpuBoth) / sum((r) => r.alone.shipCpu!) - 1;
-  return `  3. over ${rounds.length} round(s): ship wall ${(wall * 100).toFixed(1)}%, ship CPU ${(cpu * 100).toFixed(1)}% with the join running\n`;
+  const extra = sum((r) => r.extraCpu) / sum((r) => r.alone.shipCpu!);
+  return `  3. over ${rounds.length} round(s), with the join running: ship wall ${(wall * 100).toFixed(1)}%, ship CPU ${(cpu * 100).toFixed(1)}%, CPU beyond the sum of both alone ${(extra * 100).toFixed(1)}% of the ship's\n`;
 }
 
 async function prepare(ctx: Ctx, backend: 'embedded' | 'engine', a: string): Promise<void> {
@@ -248,7 +261,7 @@ async function bench(backend: 'embedded' | 'engine', engine?: { url: string; pid
       const c = await storedOutcomes(engine!.url, prefix);
       if (c !== N) throw new Error(`${c} outcomes stored, expected ${N}`);
     }
-    const rounds = await slowdownRounds(ctx, a, idsA, p2.joinCpu! / N);
+    const rounds = await slowdownRounds(ctx, idsA);
     process.stdout.write(summary(rounds));
     if (backend === 'engine') {
       const c = await storedOutcomes(engine!.url, prefix);
