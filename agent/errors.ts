@@ -75,3 +75,20 @@ export const EXIT_INVALID = 2;
 export function exitCodeFor(err: unknown): number {
   return err instanceof ConfigError || err instanceof RuleError ? EXIT_INVALID : EXIT_RUNTIME;
 }
+
+/**
+ * What a command returns for the CLI to print (agent/cli/command.ts printOutput), declared once for
+ * every command (`run --check`, `rules test|explain`, `watches export`).
+ */
+export interface CommandOutput {
+  text: string;
+  exitCode: number;
+  /**
+   * Where `text` goes; without it, stdout on exit 0 and stderr otherwise. A report is stdout even
+   * when a result is in error (`rules test --json | jq` gets every result, errors as
+   * `status: error`; the exit code says one errored); a failure that left no report is stderr.
+   */
+  stream?: 'stdout' | 'stderr';
+  /** Warnings for stderr, printed before `text` (so that stdout stays JSON). */
+  stderr?: string;
+}

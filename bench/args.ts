@@ -1,4 +1,5 @@
 /** What the end-to-end benchmarks share: numeric flags and where the agent's CLI is. */
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,5 +10,15 @@ export function arg(name: string, def: number): number {
 }
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const CLI = join(ROOT, 'agent', 'cli', 'driftbeat.js');
+/** The compiled bin, as production runs it (package.json `bin`). */
+export const CLI = join(ROOT, 'dist', 'agent', 'cli', 'driftbeat.js');
+/** Node arguments that run the CLI from its TypeScript sources instead (a bench's --tsx). */
+export const SOURCE_CLI = ['--import', 'tsx', join(ROOT, 'agent', 'cli', 'driftbeat.ts')];
+
+/** `npm run build` (tsc -p tsconfig.build.json): dist/ from the sources as they are now. */
+export function buildAgent(): void {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const b = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (b.status !== 0) throw new Error('tsc -p tsconfig.build.json failed');
+}
 export const MiB = 2 ** 20;

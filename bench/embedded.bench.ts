@@ -18,7 +18,7 @@ import { EmbeddedSink } from '../agent/sinks/embedded/sink.ts';
 import { openStore } from '../agent/sinks/embedded/store.ts';
 import { makeBatch } from '../agent/sinks/embedded/testdocs.ts';
 import { writeLinesOnce } from './generate.ts';
-import { arg, CLI, MiB, ROOT } from './args.ts';
+import { arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
@@ -59,10 +59,9 @@ http: { enabled: false }
 logging: { level: warn }
 `);
     // As production runs it: compiled dist/ (what `npm ci` builds), the bin's V8 flag.
-    const b = spawnSync(process.execPath, [join(ROOT, 'agent', 'cli', 'build.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    if (b.status !== 0) throw new Error('agent/cli/build.mjs failed');
+    buildAgent();
     const t0 = Date.now();
-    const env = { ...process.env, DRIFTBEAT_DIST: '1' };
+    const env = { ...process.env };
     // BENCH_NODE_ARGS replaces the bin's V8 flags (e.g. "--max-semi-space-size=4 --max-old-space-size=128").
     const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
     console.log(`agent node flags: ${nodeArgs.join(' ')}`);

@@ -5,8 +5,8 @@
  *   node --import tsx bench/join.bench.ts [--n 1000000] [--backend embedded|engine|both]
  *                                         [--engine-url http://127.0.0.1:9200]
  *
- * The agent runs as production runs it (`driftbeat run`, its own process, from the TypeScript
- * sources through tsx unless DRIFTBEAT_DIST=1), continuously, with /metrics on a loopback port that
+ * The agent runs as production runs it (`driftbeat run`, its own process, the compiled dist/ built
+ * first by tsc -p tsconfig.build.json), continuously, with /metrics on a loopback port that
  * this script polls every 100 ms. Three phases, each a fresh agent process on the same data folder:
  *   1. ship alone: N predictions (file A) stored; time until the pipeline has stored all N;
  *   2. join alone: N outcomes for A (file F1) joined; outcomes/s and the agent's peak RSS;
@@ -23,6 +23,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGenerator } from './generate.ts';
+import { buildAgent, CLI } from './args.ts';
 import { machineLine } from './machine.ts';
 
 const argOf = (name: string, def: string) => {
@@ -33,7 +34,6 @@ const N = Number(argOf('n', '1000000'));
 const BACKEND = argOf('backend', 'both');
 const ENGINE_URL = argOf('engine-url', 'http://127.0.0.1:9200');
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'agent', 'cli', 'driftbeat.js');
 const MiB = 2 ** 20;
 
 async function freePort(): Promise<number> {
@@ -180,5 +180,6 @@ async function bench(backend: 'embedded' | 'engine'): Promise<void> {
   }
 }
 
+buildAgent();
 process.stdout.write(`${machineLine()}\nload average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
 for (const b of BACKEND === 'both' ? (['embedded', 'engine'] as const) : [BACKEND as 'embedded' | 'engine']) await bench(b);

@@ -15,7 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEngine } from '../test/engine/launch.mjs';
 import { writeLines } from './generate.ts';
-import { arg, CLI, MiB, ROOT } from './args.ts';
+import { arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
 
 const LINES = arg('lines', 200_000);
@@ -54,12 +54,13 @@ path: { data: "${join(work, 'data')}" }
 http: { enabled: false }
 logging: { level: ${process.env.BENCH_LOG_LEVEL ?? 'error'} }
 `);
+    buildAgent();
     if ((await run([CLI, 'setup', '-c', cfg, '--templates'])) !== 0) throw new Error('driftbeat setup failed');
     process.stdout.write(`engine: OpenSearch ${engine.version} (its own JVM, pid ${engine.pid}); input: ${LINES.toLocaleString('en-US')} lines, ${(bytes / 1e6).toFixed(1)} MB; agent: driftbeat run --once\n`);
     const usageFile = join(work, 'usage.json');
     const engineCpu0 = cpuOf(engine.pid);
     const t0 = Date.now();
-    const code = await run(['--max-semi-space-size=4', '--import', join(ROOT, 'bench', 'usage-report.mjs'), CLI, 'run', '-c', cfg, '--once'], { DRIFTBEAT_BENCH_USAGE: usageFile, DRIFTBEAT_DIST: '1' });
+    const code = await run(['--max-semi-space-size=4', '--import', join(ROOT, 'bench', 'usage-report.mjs'), CLI, 'run', '-c', cfg, '--once'], { DRIFTBEAT_BENCH_USAGE: usageFile });
     const wallS = (Date.now() - t0) / 1000;
     const engineCpu = cpuOf(engine.pid) - engineCpu0;
     if (code !== 0) throw new Error(`the agent exited with ${code}`);

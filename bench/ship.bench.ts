@@ -7,7 +7,7 @@
  *                                         [--outage-seconds 300] [--no-worker] [--tsx]
  *                                         [--bulk-docs N] [--in-flight N]
  *
- * The agent runs from dist/, compiled first (agent/cli/build.mjs) as `npm ci` does; --tsx runs
+ * The agent runs from dist/, compiled first (tsc -p tsconfig.build.json) as `npm ci` does; --tsx runs
  * the TypeScript sources through tsx instead. Extra node flags for the agent: BENCH_NODE_ARGS
  * (e.g. "--max-semi-space-size=4"); BENCH_RSS_TIMELINE=1 prints the agent's RSS every second.
  * Reports lines/s and MB/s (first to last bulk request, and end to end with start-up), CPU seconds
@@ -25,13 +25,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGenerator, writeLinesOnce } from './generate.ts';
-import { arg, CLI, MiB, ROOT } from './args.ts';
+import { arg, buildAgent, CLI, MiB, ROOT, SOURCE_CLI } from './args.ts';
 import { machineLine } from './machine.ts';
 
 const LINES = arg('lines', 1_000_000);
 const OUTAGE_S = arg('outage-seconds', 0);
 const BUDGET = arg('budget-mib', 8);
-/** V8 flags production runs the agent with (see agent/cli/driftbeat.js). */
+/** V8 flags production runs the agent with (see agent/cli/driftbeat.ts). */
 const AGENT_NODE_FLAGS = ['--max-semi-space-size=4'];
 const RUNS = arg('runs', 1);
 /** output.elasticsearch.bulk_max_docs and max_in_flight for the run (0: the agent's defaults). */
@@ -128,13 +128,11 @@ logging: { level: error }
     const usageFile = join(work, 'usage.json');
     // As the agent runs in production (the bin's shebang, the Docker image, the systemd unit).
     const nodeArgs = process.env.BENCH_NODE_ARGS !== undefined ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [...AGENT_NODE_FLAGS];
-    const args = [...nodeArgs, '--import', join(ROOT, 'bench', 'usage-report.mjs'), CLI, 'run', '-c', cfg];
+    const args = [...nodeArgs, '--import', join(ROOT, 'bench', 'usage-report.mjs'), ...(TSX ? SOURCE_CLI : [CLI]), 'run', '-c', cfg];
     if (OUTAGE_S === 0) args.push('--once');
     const env = {
       ...process.env,
       DRIFTBEAT_BENCH_USAGE: usageFile,
-      // The build just ran: a file another engineer saves during the run must not switch us to tsx.
-      DRIFTBEAT_DIST: TSX ? '0' : '1',
       ...(NO_WORKER ? { DRIFTBEAT_NORMALIZE_WORKER: '0' } : {}),
     };
     const t0 = Date.now();
@@ -235,11 +233,8 @@ async function main(): Promise<void> {
   if (!existsSync(source)) process.stdout.write(`generating ${LINES.toLocaleString('en-US')} lines into ${source}...\n`);
   writeLinesOnce(source, LINES, { seed: 42 });
   const bytes = statSync(source).size;
-  if (!TSX) {
-    const b = spawnSync(process.execPath, [join(ROOT, 'agent', 'cli', 'build.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    if (b.status !== 0) throw new Error('agent/cli/build.mjs failed');
-  }
-  const dist = !TSX && existsSync(join(ROOT, 'dist', 'agent', 'cli', 'main.js'));
+  if (!TSX) buildAgent();
+  const dist = !TSX && existsSync(CLI);
   process.stdout.write(`input: ${LINES.toLocaleString('en-US')} lines, ${(bytes / 1e6).toFixed(1)} MB (${Math.round(bytes / LINES)} bytes/line); ` +
     `agent: driftbeat run${OUTAGE_S ? '' : ' --once'}, normalize worker ${NO_WORKER ? 'off' : 'on'}, ${dist ? 'compiled (dist/)' : 'TypeScript through tsx'}` +
     `${process.env.BENCH_NODE_ARGS ? `, node ${process.env.BENCH_NODE_ARGS}` : ''}\n`);

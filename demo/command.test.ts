@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { ConfigError } from '../agent/errors.ts';
 import { loadConfig } from '../agent/config/load.ts';
-import { demoCommand, demoOptionProblems, registerDemoCommand } from './command.ts';
+import { demoCommand, demoOptionProblems } from './command.ts';
+import { registerDemo } from '../agent/cli/demo.ts';
 import { DEMO_MARKER, DEMO_RULES_DIR, demoConfigText, prepareDataDir } from './run.ts';
 
 function tmp(t: { after(fn: () => void): void }): string {
@@ -26,7 +27,7 @@ test('demo command: flag combinations that make no sense are all reported at onc
 
 test('demo command: --write-only without --out is invalid input (exit 2), wired through commander', async () => {
   const program = new Command().exitOverride();
-  registerDemoCommand(program);
+  registerDemo(program);
   await assert.rejects(program.parseAsync(['demo', '--write-only'], { from: 'user' }), (err: unknown) => {
     assert.ok(err instanceof ConfigError);
     assert.match(err.message, /--out: expected a folder for the log files with --write-only/);

@@ -1,14 +1,15 @@
 /**
  * The `driftbeat demo` subcommand: the whole demo (default), or only the demo model writing
  * prediction logs in real time (`--write-only --out DIR`, what docker-compose.yml's demo-model
- * service runs). Wire it with `registerDemoCommand(program)` in agent/cli/commands.ts.
+ * service runs). agent/cli/demo.ts wires it to commander.
  * The demo model uses bench/generate.ts: an image that runs `demo` must contain that file.
  */
-import type { Command } from 'commander';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseDuration } from '../agent/config/units.ts';
 import { ConfigError, EXIT_OK, type Problem } from '../agent/errors.ts';
+import { packagePath } from '../agent/paths.ts';
 import type { DemoReport } from './run.ts';
 import type { OutStream } from './terminal.ts';
 
@@ -90,7 +91,8 @@ export async function demoCommand(o: DemoCommandOptions, io: DemoCommandIo = {})
   // the way `npm run engine` starts it, left running for exploring until Ctrl-C.
   let started: { url: string; pid: number; stop(): Promise<void> } | undefined;
   if (o.engine === true) {
-    const { startEngine } = await import('../test/engine/launch.mjs');
+    // From the package root: tsc compiles no .mjs, so the path relative to dist/demo/ would not exist.
+    const { startEngine } = (await import(pathToFileURL(packagePath('test', 'engine', 'launch.mjs')).href)) as typeof import('../test/engine/launch.mjs');
     stdout.write('starting a local OpenSearch (test/engine, as `npm run engine` does)...\n');
     started = await startEngine({ port: 9200, log: (l: string) => stdout.write(`${l}\n`) }).catch(() => startEngine({ port: 0 }));
     stdout.write(`OpenSearch ready at ${started.url} (pid ${started.pid})\n\n`);
@@ -110,37 +112,4 @@ export async function demoCommand(o: DemoCommandOptions, io: DemoCommandIo = {})
     await started?.stop();
   }
   return EXIT_OK;
-}
-
-export function registerDemoCommand(program: Command): void {
-  program
-    .command('demo')
-    .description('run the demo on this machine: a model writes drifting prediction logs, the agent ingests them into DuckDB, rules fire and recover')
-    .option('--fast', 'no pacing: the simulated day as fast as the agent ingests it (CI)')
-    .option('--data <dir>', 'data folder: logs, store, driftbeat.yml (default ./demo-data; emptied if an earlier demo made it)')
-    .option('--write-only', 'only the demo model: write prediction logs in real time (docker compose)')
-    .option('--out <dir>', 'with --write-only: folder of the JSON-lines files')
-    .option('--duration <d>', 'with --write-only: stop after this long, e.g. 10m (default: until stopped)')
-    .option('--rate <n>', 'with --write-only: predictions per second (default 10)')
-    .option('--engine [url]', 'into Elasticsearch or OpenSearch at url instead of the embedded store; without url, start a local OpenSearch (Java 17 + Maven)')
-    .addHelpText('after', `
-Examples:
-  $ driftbeat demo                                   # about a minute; leaves ./demo-data
-  $ driftbeat demo --fast --data /tmp/demo
-  $ driftbeat demo --engine                          # into a local OpenSearch it starts (npm start -- --engine)
-  $ driftbeat demo --engine http://127.0.0.1:9200    # into a running Elasticsearch or OpenSearch
-  $ driftbeat demo --write-only --out /logs          # the model alone, forever (docker compose)
-  $ driftbeat demo --write-only --out logs --duration 10m --rate 50`)
-    .action(async (opts: DemoCommandOptions) => {
-      const abort = new AbortController();
-      const onSignal = () => abort.abort();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        process.exitCode = await demoCommand(opts, { signal: abort.signal });
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
-    });
 }

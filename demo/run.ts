@@ -13,7 +13,6 @@
  */
 import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { Agent } from '../agent/agent.ts';
 import { runSetup } from '../agent/assets/setup.ts';
@@ -30,14 +29,15 @@ import { loadRules } from '../agent/rules/load.ts';
 import type { RuleResult } from '../agent/rules/result.ts';
 import type { Rule } from '../agent/rules/schema.ts';
 import { toTimeWindow, windowsBetween } from '../agent/rules/window.ts';
+import { packagePath } from '../agent/paths.ts';
 import { createLogger } from '../agent/telemetry/logger.ts';
 import { activeChanges, DAY_MS, DEMO_CHANGES, DEMO_MODEL, DEMO_VERSIONS, HOUR_MS, ModelWriter } from './model.ts';
 import { writeTrainingCsv } from './training.ts';
 import { LabelWriter } from './labels.ts';
 import { alertLine, collapseQuiet, fmtInt, ingestLine, styleFor, summarize, summaryTable, type AlertKind, type OutStream, type Style, type SummaryRow } from './terminal.ts';
 
-// realpath: run from the compiled dist/ (whose demo/rules is a link to demo/rules), show the real folder.
-export const DEMO_RULES_DIR = realpathSync(fileURLToPath(new URL('./rules', import.meta.url)));
+// realpath: the folder as the user finds it, whatever link the package was installed through.
+export const DEMO_RULES_DIR = realpathSync(packagePath('demo', 'rules'));
 /** A file the demo leaves in its data folder; without it the demo refuses to wipe a folder. */
 export const DEMO_MARKER = '.driftbeat-demo';
 const INPUT_ID = 'demo';

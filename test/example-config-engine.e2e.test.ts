@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ModelWriter } from '../demo/model.ts';
 import { writeTrainingCsv } from '../demo/training.ts';
-import { CLI, REPO_ROOT } from './support/agent-process.ts';
+import { cliArgs, REPO_ROOT } from './support/agent-process.ts';
 import { testEngine } from './support/engine.ts';
 
 const engine = await testEngine();
@@ -23,7 +23,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const HOUR = 3_600_000;
 
 function cli(args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, DRIFTBEAT_DIST: '0' }, timeout: 240_000 });
+  const r = spawnSync(process.execPath, cliArgs(args), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 240_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

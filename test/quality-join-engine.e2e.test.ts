@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rocAucFromHistograms } from '../agent/stats/quality.ts';
-import { CLI, REPO_ROOT, startAgent, waitFor } from './support/agent-process.ts';
+import { cliArgs, REPO_ROOT, startAgent, waitFor } from './support/agent-process.ts';
 import { testEngine } from './support/engine.ts';
 import { CORRECTED, feedbackLines, NEVER_PREDICTED, predictionLines, QUALITY, T0 } from './support/quality-logs.ts';
 
@@ -41,7 +41,7 @@ logging: { level: warn }
 }
 
 function cli(args: string[]): { code: number | null; out: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, cliArgs(args), { cwd: REPO_ROOT, encoding: 'utf8' });
   return { code: r.status, out: r.stdout + r.stderr };
 }
 

@@ -10,14 +10,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, REPO_ROOT } from './support/agent-process.ts';
+import { cliArgs, REPO_ROOT } from './support/agent-process.ts';
 import { testEngine } from './support/engine.ts';
 import { predictionLines, QUALITY, T0 } from './support/quality-logs.ts';
 
 const engine = await testEngine();
 
 function cli(args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, cliArgs(args), { cwd: REPO_ROOT, encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

@@ -3,6 +3,10 @@
 // Node 20's runner does not expand globs nor find .ts files itself, so we list them here.
 // Usage: node test/run.mjs [substring-filter ...]
 //
+// When a listed file runs the compiled package (imports test/support/build.ts), dist/ is built
+// here first (`npm run build`), once, and DRIFTBEAT_TEST_BUILT=1 handed down: the files test the
+// sources as they are now, never an older build.
+//
 // When a listed file uses the real engine (imports test/support/engine.ts), one OpenSearch is
 // started here for the whole run (test/engine/), its URL handed down in DRIFTBEAT_TEST_ENGINE_URL,
 // and stopped by its PID at the end. When it cannot start (no Java), the reason is handed down
@@ -10,7 +14,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startEngine } from './engine/launch.mjs';
 
@@ -39,6 +43,16 @@ const engineFiles = files.filter(usesEngine);
 console.log(`running ${files.length} test files (${engineFiles.length} against the real engine):\n  ${files.map((f) => (engineFiles.includes(f) ? `${f}  [engine]` : f)).join('\n  ')}`);
 
 const env = { ...process.env, FORCE_COLOR: '0' };
+if (files.some((f) => /support\/build\.ts['"]/.test(readFileSync(join(root, f), 'utf8')))) {
+  const t0 = Date.now();
+  const b = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit', env });
+  if (b.status !== 0) {
+    console.log('npm run build failed: the sources do not compile to dist/');
+    process.exit(1);
+  }
+  env.DRIFTBEAT_TEST_BUILT = '1';
+  console.log(`built dist/ (npm run build) in ${Date.now() - t0} ms`);
+}
 let engine;
 const tallyDir = mkdtempSync(join(tmpdir(), 'driftbeat-tally-'));
 env.DRIFTBEAT_ENGINE_TALLY = join(tallyDir, 'engine-tests.tsv');

@@ -20,7 +20,8 @@ import type { ReferenceProfile, ReferenceStore } from '../agent/reference/profil
 import type { RuleResult } from '../agent/rules/result.ts';
 import { evaluateRules } from '../agent/rules/runner.ts';
 import { RuleSchema, type Rule } from '../agent/rules/schema.ts';
-import { generateWatch, type WatchSearchInput } from '../agent/assets/watches.ts';
+import type { WatchSearchInput } from '../agent/backends/watcher/types.ts';
+import { generateWatch, watchJson } from '../agent/backends/watcher/watch.ts';
 import { buildDataset, WINDOW, type Dataset } from './fixtures/plans/dataset.ts';
 import { ElasticsearchReferenceStore } from '../agent/reference/store-elasticsearch.ts';
 import { testEngine } from './support/engine.ts';
@@ -28,7 +29,8 @@ import { runWatchScript } from './support/painless-engine.ts';
 import { loadConfig } from '../agent/config/load.ts';
 import type { Config } from '../agent/config/schema.ts';
 import { runSetup, type SetupReport } from '../agent/assets/setup.ts';
-import { EXAMPLE_RULES_DIR, EXAMPLE_WATCHES_DIR, exampleWatches, watchesSetupProvider, watchJson } from '../agent/assets/watches.ts';
+import { watchesSetupProvider } from '../agent/assets/setup-watches.ts';
+import { EXAMPLE_RULES_DIR, EXAMPLE_WATCHES_DIR, exampleWatches } from '../agent/assets/watches.ts';
 import { FakeElasticStack } from './support/fake-elastic-stack.ts';
 
 const engine = await testEngine();

@@ -11,6 +11,7 @@
 import type { Agent, AgentService } from '../agent.ts';
 import { resolvePath } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
+import { backoffDelay } from '../lib/backoff.ts';
 import { RuleRunner } from '../rules/runner.ts';
 import { invalidRuleResults, loadRuleSet, ruleSetHealth, ruleSetProblemCount, RuleSetWatcher, type RuleSet } from '../rules/ruleset.ts';
 import { rulesInvalid, rulesLoaded } from '../telemetry/metrics.ts';
@@ -112,20 +113,19 @@ export class RulesAndAlertsService implements AgentService {
   private async connect(agent: Agent, log: Logger): Promise<void> {
     const es = agent.config.output.elasticsearch;
     const { initialMs, maxMs } = this.options.connectBackoff ?? (es ? { initialMs: es.backoff.initial, maxMs: es.backoff.max } : { initialMs: 1000, maxMs: 30_000 });
-    let wait = initialMs;
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
         await this.manager!.start();
         if (attempt > 1) log.info(`alert state store reachable again (${agent.outputs.where}); rules start`);
         break;
       } catch (err) {
+        const wait = backoffDelay(attempt - 1, { initial: initialMs, max: maxMs, jitter: 0 });
         log.warn({ err }, `alert state store not reachable (${(err as Error).message}); rules wait for it, shipping goes on; retrying in ${Math.round(wait / 1000)} s`);
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, wait);
           this.wake = () => { clearTimeout(t); resolve(); };
         });
         this.wake = undefined;
-        wait = Math.min(maxMs, wait * 2);
       }
     }
     if (this.stopped) return;

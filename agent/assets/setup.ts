@@ -15,8 +15,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
+import { packagePath } from '../paths.ts';
 import { EngineClient, EngineUnsupportedError } from '../engine/client.ts';
 import { EngineResponseError } from '../engine/connection.ts';
 import type { Dialect } from '../engine/dialect.ts';
@@ -72,7 +72,7 @@ export interface SetupOptions {
 
 export type EsRequest = (method: string, path: string, body?: Record<string, unknown>) => Promise<{ status: number; body: unknown }>;
 
-export const DEFAULT_KIBANA_DIR = fileURLToPath(new URL('../../kibana/', import.meta.url));
+export const DEFAULT_KIBANA_DIR = packagePath('kibana/');
 
 const KIND_LABEL: Record<SetupAction['kind'], string> = {
   ilm_policy: 'ILM policy',

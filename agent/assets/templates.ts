@@ -19,6 +19,7 @@ import { deadLetterIndex } from '../sinks/elasticsearch/config.ts';
 import type { Config } from '../config/schema.ts';
 import { DIALECTS, type Dialect } from '../engine/dialect.ts';
 import type { Mappings } from '../engine/mapping.ts';
+import { wildcard } from '../lib/glob.ts';
 import { predictionsStream } from '../normalize/document.ts';
 import { alertsMappings, stateMappings } from '../alerts/state-es.ts';
 import { referenceMappings } from '../reference/store-elasticsearch.ts';
@@ -332,10 +333,8 @@ export function templatePlanFor(config: Config, dialect: Dialect = DIALECTS.elas
 
 export type JsonKind = 'string' | 'long' | 'double' | 'boolean';
 
-function globToRegExp(glob: string): RegExp {
-  return new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-}
-
+/** Dynamic templates' `match`/`path_match` are Elasticsearch's simple match: `*` only, `?` is itself. */
+const ES_MATCH = { question: false } as const;
 const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** ES's mapping of a new field without any dynamic template. */
@@ -382,10 +381,10 @@ export function mappedType(mappings: estypes.MappingTypeMapping, path: string, k
     if (types.length > 0 && !types.includes('*') && !types.includes(kind)) continue;
     const pathMatch = asList(t.path_match);
     const match = asList(t.match);
-    if (pathMatch.length > 0 && !pathMatch.some((g) => globToRegExp(g).test(path))) continue;
-    if (match.length > 0 && !match.some((g) => globToRegExp(g).test(leaf))) continue;
-    if (asList(t.path_unmatch).some((g) => globToRegExp(g).test(path))) continue;
-    if (asList(t.unmatch).some((g) => globToRegExp(g).test(leaf))) continue;
+    if (pathMatch.length > 0 && !pathMatch.some((g) => wildcard(g, ES_MATCH).test(path))) continue;
+    if (match.length > 0 && !match.some((g) => wildcard(g, ES_MATCH).test(leaf))) continue;
+    if (asList(t.path_unmatch).some((g) => wildcard(g, ES_MATCH).test(path))) continue;
+    if (asList(t.unmatch).some((g) => wildcard(g, ES_MATCH).test(leaf))) continue;
     const type = (t.mapping as { type?: string } | undefined)?.type;
     return type ?? DEFAULT_DYNAMIC[kind];
   }

@@ -4,31 +4,19 @@
  * Exit 0 on success, 2 on invalid config or rules (every problem listed), 1 on a runtime failure.
  */
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { DriftbeatError, EXIT_INVALID, EXIT_RUNTIME, exitCodeFor } from '../errors.ts';
 import { redact } from '../telemetry/redact.ts';
 import { registerCommands } from './commands.ts';
-
-const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+import { driftbeatVersion } from './version.ts';
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('driftbeat')
     .description('Watch ML models in production through their prediction logs: ship them to Elasticsearch or an embedded DuckDB store, run drift rules, send alerts.')
-    .version(pkg.version, '-V, --version', 'print the version')
+    .version(driftbeatVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  program
-    .command('version')
-    .description('print the version')
-    .addHelpText('after', `
-Examples:
-  $ driftbeat version`)
-    .action(() => {
-      process.stdout.write(`driftbeat ${pkg.version} (node ${process.version})\n`);
-    });
   registerCommands(program);
   program.addHelpText('after', `
 Examples:

@@ -18,6 +18,7 @@ import type { TLSSocket } from 'node:tls';
 import { Pool, buildConnector, errors as undiciErrors } from 'undici';
 import type { ElasticsearchOutputConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
+import { backoffDelay } from '../lib/backoff.ts';
 import { registerSecret } from '../telemetry/redact.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -235,7 +236,7 @@ export class EngineConnection {
     }
     // A dead host is skipped for a while (1 s, 2 s, ... up to 30 s) when there is another to try.
     host.failures++;
-    host.deadUntil = Date.now() + Math.min(30_000, 1000 * 2 ** Math.min(host.failures - 1, 5));
+    host.deadUntil = Date.now() + backoffDelay(host.failures - 1, { initial: 1000, max: 30_000, jitter: 0 });
     if (err instanceof undiciErrors.ConnectTimeoutError) {
       return new EngineTimeoutError(`${req.method} ${req.path}: connecting to ${host.origin} timed out`);
     }

@@ -9,7 +9,7 @@ import { createLogger } from '../telemetry/logger.ts';
 import { alertsFailed, alertsSent } from '../telemetry/metrics.ts';
 import { createNotifier } from './notifiers.ts';
 import type { Notifier } from './notifier.ts';
-import { backoffDelay, Outbox } from './outbox.ts';
+import { deliveryDelay, Outbox } from './outbox.ts';
 import { messages } from '../../test/support/alert-results.ts';
 import { startRecorder } from '../../test/support/http-recorder.ts';
 
@@ -37,10 +37,10 @@ async function metric(counter: typeof alertsSent | typeof alertsFailed, labels: 
 
 test('backoff doubles up to the cap; Retry-After wins when longer', () => {
   const p = { maxAttempts: 10, initialBackoff: 1000, maxBackoff: 8000 };
-  assert.deepEqual([1, 2, 3, 4, 5].map((a) => backoffDelay(p, a, undefined, () => 1)), [1000, 2000, 4000, 8000, 8000]);
-  assert.equal(backoffDelay(p, 1, 30_000, () => 1), 30_000);
-  assert.equal(backoffDelay(p, 4, 10, () => 1), 8000);
-  assert.ok(backoffDelay(p, 1, undefined, () => 0) >= 800);
+  assert.deepEqual([1, 2, 3, 4, 5].map((a) => deliveryDelay(p, a, undefined, () => 1)), [1000, 2000, 4000, 8000, 8000]);
+  assert.equal(deliveryDelay(p, 1, 30_000, () => 1), 30_000);
+  assert.equal(deliveryDelay(p, 4, 10, () => 1), 8000);
+  assert.ok(deliveryDelay(p, 1, undefined, () => 0) >= 800);
 });
 
 test('500 three times then 200: exactly one message arrives', async () => {

@@ -12,10 +12,12 @@
  * after `max_attempts`, or that the server rejects as malformed, is logged at error level and
  * counted in driftbeat_alerts_undeliverable_total.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleepTimer } from 'node:timers/promises';
 import { NotifyError } from '../errors.ts';
+import { writeFileAtomicSync } from '../lib/atomic-write.ts';
+import { backoffDelay } from '../lib/backoff.ts';
 import { alertsFailed, alertsSent } from '../telemetry/metrics.ts';
 import type { Logger } from '../telemetry/logger.ts';
 import { redact } from '../telemetry/redact.ts';
@@ -45,23 +47,10 @@ export interface OutboxEntry {
   lastError?: string;
 }
 
-/** Delay before attempt `attempts + 1`, after `attempts` failures. Pure. */
-export function backoffDelay(policy: RetryPolicy, attempts: number, retryAfterMs?: number, random: () => number = Math.random): number {
-  const exp = Math.min(policy.maxBackoff, policy.initialBackoff * 2 ** Math.max(0, attempts - 1));
-  const jittered = Math.round(exp * (0.8 + 0.2 * random()));
+/** Delay before attempt `attempts + 1`, after `attempts` failures: the backoff, or a longer Retry-After. Pure. */
+export function deliveryDelay(policy: RetryPolicy, attempts: number, retryAfterMs?: number, random: () => number = Math.random): number {
+  const jittered = backoffDelay(attempts - 1, { initial: policy.initialBackoff, max: policy.maxBackoff, jitter: 0.2 }, random);
   return retryAfterMs !== undefined ? Math.max(jittered, Math.min(retryAfterMs, MAX_RETRY_AFTER_MS)) : jittered;
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
 }
 
 export interface OutboxOptions {
@@ -124,7 +113,7 @@ export class Outbox {
     if (this.known(ch, message.id)) return false;
     const entry: OutboxEntry = { id: message.id, notifier, message, attempts: 0, nextAttemptAt: 0, createdAt: new Date().toISOString() };
     const file = `${String(Date.now()).padStart(15, '0')}-${String(this.seq++ % 1e6).padStart(6, '0')}-${message.id}.json`;
-    writeAtomic(join(ch.dir, 'pending', file), JSON.stringify(entry));
+    writeFileAtomicSync(join(ch.dir, 'pending', file), JSON.stringify(entry));
     ch.wake();
     return true;
   }
@@ -273,18 +262,18 @@ export class Outbox {
         const why = d.retryable ? `after ${entry.attempts} attempts` : 'the server rejected it as invalid';
         log.error({ ...ctx, ...errorFields(d), attempts: entry.attempts },
           `ALERT NOT DELIVERED: notifier "${ch.name}" gave up on the ${entry.message.kind} message of ${entry.message.alert.key} ${why}: ${entry.lastError}; kept in ${join(ch.dir, 'failed')}`);
-        writeAtomic(join(ch.dir, 'failed', `${entry.id}.json`), JSON.stringify(entry));
+        writeFileAtomicSync(join(ch.dir, 'failed', `${entry.id}.json`), JSON.stringify(entry));
         unlinkSync(file);
         alertsFailed.inc({ notifier: ch.name });
         return;
       }
-      const delay = backoffDelay(policy, entry.attempts, d.retryAfterMs, this.opts.random);
+      const delay = deliveryDelay(policy, entry.attempts, d.retryAfterMs, this.opts.random);
       entry.nextAttemptAt = Date.now() + delay;
-      writeAtomic(file, JSON.stringify(entry));
+      writeFileAtomicSync(file, JSON.stringify(entry));
       log.warn({ ...ctx, ...errorFields(d), attempts: entry.attempts, 'retry.delay_ms': delay }, `notifier "${ch.name}": delivery failed (attempt ${entry.attempts} of ${policy.maxAttempts}): ${entry.lastError}; retrying in ${delay} ms`);
       return;
     }
-    writeAtomic(join(ch.dir, 'sent', entry.id), '');
+    writeFileAtomicSync(join(ch.dir, 'sent', entry.id), '');
     unlinkSync(file);
     alertsSent.inc({ notifier: ch.name, kind: entry.message.kind });
     log.info(ctx, `notifier "${ch.name}" delivered the ${entry.message.kind} message of ${entry.message.alert.key}`);

@@ -15,6 +15,7 @@
  */
 import type { Logger } from 'pino';
 import type { JoinConfig } from '../config/schema.ts';
+import { backoffDelay } from '../lib/backoff.ts';
 import type { Batch, DeadLetterWriter, DeliveryReport, Sink } from '../sinks/sink.ts';
 import { outcomesGivenUp, outcomesJoined, outcomesPending, outcomesRefused } from './metrics.ts';
 import type { FeedbackEvent } from './feedback.ts';
@@ -120,7 +121,7 @@ export class JoinSink implements Sink {
         break;
       } catch (err) {
         if (this.#stopped || signal?.aborted) throw err;
-        const wait = Math.min(30_000, 100 * 2 ** Math.min(attempt, 9));
+        const wait = backoffDelay(attempt, { initial: 100, max: 30_000, jitter: 0 });
         this.#o.logger.warn({ error: err }, `joining ${events.length} outcome(s) failed, again in ${wait} ms: ${err instanceof Error ? err.message : String(err)}`);
         await new Promise((r) => setTimeout(r, wait));
       }

@@ -9,8 +9,8 @@
  * the file keep their first-seen time (the give-up clock does not restart).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../lib/atomic-write.ts';
 import type { FeedbackEvent } from './feedback.ts';
 
 export interface PendingEntry {
@@ -101,15 +101,7 @@ export class PendingSet {
     this.#writing = this.#writing.then(async () => {
       if (!this.#dirty) return;
       this.#dirty = false;
-      const tmp = `${this.file}.tmp`;
-      const fh = await open(tmp, 'w');
-      try {
-        await fh.writeFile(JSON.stringify({ version: 1, entries: [...this.#entries.values()] }));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, JSON.stringify({ version: 1, entries: [...this.#entries.values()] }));
     });
     return this.#writing;
   }

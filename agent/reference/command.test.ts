@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { testEngine } from '../../test/support/engine.ts';
 import { ConfigError } from '../errors.ts';
-import { referenceBuildCommand, registerReferenceCommands } from './command.ts';
+import { referenceBuildCommand } from './command.ts';
+import { registerReferenceBuild } from '../cli/reference-build.ts';
 import type { ReferenceProfile } from './profile.ts';
 import { EmbeddedReferenceStore } from './store-embedded.ts';
 import { csvRows, writeCsv } from './testdata.ts';
@@ -86,7 +87,7 @@ test('CLI: `reference build --version V` is the model version, not driftbeat --v
   const out = join(dir, 'cli.json');
   const program = new Command().version('0.0.0-test', '-V, --version').exitOverride();
   const stdout = sink();
-  registerReferenceCommands(program, { stdout, stderr: sink() });
+  registerReferenceBuild(program, { stdout, stderr: sink() });
   await program.parseAsync(['reference', 'build', '-c', cfg, '--model', 'fraud', '--version', '1.4.2', data, '--out', out, '--no-store', '--prediction-columns', 'score'], { from: 'user' });
   const printed = stdout.text;
   assert.match(printed, /^reference fraud@1\.4\.2: 6 fields \(4 features, 1 text, 1 predictions\)/);

@@ -1,17 +1,18 @@
 /**
  * `driftbeat reference build -c FILE --model NAME --version V DATA [--out profile.json]`:
  * builds the profile (build.ts), saves it in the configured output's store and, with --out,
- * writes it as JSON. Also `openReferenceStore(config)` for the agent and the rule backends.
+ * writes it as JSON (agent/cli/reference-build.ts wires it to commander). Also
+ * `openReferenceStore(config)` for the agent and the rule backends.
  */
 import { QUALITY_METRICS } from '../rules/quality-schema.ts';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Command } from 'commander';
 import { loadConfig, resolvePath } from '../config/load.ts';
 import type { Config, InputConfig } from '../config/schema.ts';
 import { openOutputs } from '../outputs.ts';
 import { loadRulesDetailed } from '../rules/load.ts';
 import { ConfigError } from '../errors.ts';
+import { writeFileAtomicSync } from '../lib/atomic-write.ts';
 import type { DataFormat } from './build.ts';
 import type { ReferenceProfile, ReferenceStore } from './profile.ts';
 import type { ProgressStream } from './progress.ts';
@@ -159,63 +160,7 @@ export async function referenceBuildCommand(opts: ReferenceBuildCommandOptions):
 
 function writeJsonAtomic(path: string, value: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
-}
-
-/** Adds `reference build` to the CLI (the lead calls this from cli/commands.ts). */
-export function registerReferenceCommands(program: Command, io: { stdout?: ReferenceBuildCommandOptions['stdout']; stderr?: ProgressStream } = {}): void {
-  // `--version` belongs to the root (prints driftbeat's version) unless root options are positional:
-  // without this, `reference build --version 1.4.2` would print the version and exit.
-  program.enablePositionalOptions();
-  const reference = program.command('reference').description('reference profiles of training data').addHelpText('after', `
-Examples:
-  $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.parquet`);
-  reference
-    .command('build')
-    .description('profile training data (CSV, JSON lines or Parquet) and store it for rules and OOV counting')
-    .argument('<data>', 'training data file: .csv, .jsonl or .parquet')
-    .requiredOption('-c, --config <file>', 'config file (YAML)')
-    .requiredOption('--model <name>', 'model name (model.name of an input in the config)')
-    .requiredOption('--version <version>', 'model version the profile belongs to')
-    .option('--out <file>', 'also write the profile as JSON')
-    .option('--format <format>', 'csv, jsonl or parquet (default: from the extension)')
-    .option('--prediction-columns <names>', 'comma-separated prediction columns of a flat file (default: score,label when present)')
-    .option('--progress', 'always draw the progress bar (default: only when stderr is a terminal)')
-    .option('--no-store', 'do not save in the configured output; only write --out')
-    .option('--metrics <name=value,...>', 'validation metrics of this version (accuracy, precision, recall, f1, roc_auc, mae, ...), the reference of model_quality rules with reference: { profile: true }')
-    .addHelpText('after', `
-Examples:
-  $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.parquet
-  $ driftbeat reference build -c driftbeat.yml --model fraud --version 1.4.2 train.csv --out fraud-1.4.2.json
-
-With the embedded output held by a running agent, the profile is built in the agent (its HTTP endpoint).`)
-    .action(async (data: string, o: { config: string; model: string; version: string; out?: string; format?: string; predictionColumns?: string; progress?: boolean; store?: boolean; metrics?: string }) => {
-      const metrics = o.metrics === undefined ? undefined : parseMetrics(o.metrics);
-      if (o.format !== undefined && !['csv', 'jsonl', 'parquet'].includes(o.format)) {
-        throw new ConfigError([{ key: '--format', message: `expected csv, jsonl or parquet, received "${o.format}"` }], 'ERR_REFERENCE_FORMAT');
-      }
-      const args = {
-        model: o.model,
-        version: o.version,
-        data,
-        ...(o.out ? { out: o.out } : {}),
-        ...(o.format ? { format: o.format as DataFormat } : {}),
-        ...(o.predictionColumns ? { predictionColumns: o.predictionColumns.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-        ...(o.store === false ? { noStore: true } : {}),
-        ...(metrics ? { validationMetrics: metrics } : {}),
-      };
-      if (o.progress || o.store === false) {
-        // --progress draws on this terminal; --no-store opens no store: both run here.
-        await referenceBuildCommand({ configFile: o.config, ...args, ...(o.progress ? { progress: true } : {}), ...(io.stdout ? { stdout: io.stdout } : {}), ...(io.stderr ? { stderr: io.stderr } : {}) });
-        return;
-      }
-      // The embedded store may be held by the running agent: then the profile is built there.
-      const { runOrForward } = await import('../cli/remote.ts');
-      const code = await runOrForward(o.config, { command: 'reference build', args }, { stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr });
-      if (code !== 0) process.exitCode = code;
-    });
+  writeFileAtomicSync(path, JSON.stringify(value, null, 2) + '\n');
 }
 
 /** `accuracy=0.93,f1=0.81` -> { accuracy: 0.93, f1: 0.81 }; names are model_quality metrics. */

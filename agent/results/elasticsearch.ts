@@ -10,10 +10,10 @@ import { EngineResponseError } from '../engine/connection.ts';
 import type { Dialect } from '../engine/dialect.ts';
 import { bool, date, double, flattened, keyword, long, obj, stringsAsKeywords, text, type Mappings, type Property } from '../engine/mapping.ts';
 import { DriftbeatError } from '../errors.ts';
-import type { RuleResult } from '../rules/result.ts';
+import type { RuleResult } from './result.ts';
 import { resultDocument, resultId, type ResultsWriter } from './writer.ts';
 
-/** The fields of a RuleResult (agent/rules/result.ts); alert events embed the same summary. */
+/** The fields of a RuleResult (result.ts); alert events embed the same summary. */
 /** threshold.ts Threshold: { value, direction, unit }, as results and alert events store it. */
 export const thresholdMapping: Property = obj({ value: double, direction: keyword(), unit: keyword() });
 

@@ -9,7 +9,7 @@
  */
 import { migrate } from '../sinks/embedded/schema.ts';
 import type { EmbeddedStore } from '../sinks/embedded/store.ts';
-import type { RuleResult } from '../rules/result.ts';
+import type { RuleResult } from './result.ts';
 import { resultId, type ResultsWriter } from './writer.ts';
 
 export const RESULTS_TABLE = 'results';

@@ -3,7 +3,7 @@
  * in `<prefix>-results` (Elasticsearch) or the `results` table (embedded), so Kibana and SQL can
  * chart drift over time. Writing the same result again (a re-evaluated window) replaces it.
  */
-import type { RuleResult } from '../rules/result.ts';
+import type { RuleResult } from './result.ts';
 
 export interface ResultsWriter {
   write(results: readonly RuleResult[]): Promise<void>;

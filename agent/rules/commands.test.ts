@@ -8,7 +8,7 @@ import { openStore } from '../sinks/embedded/store.ts';
 import { EmbeddedSink } from '../sinks/embedded/sink.ts';
 import { EmbeddedReferenceStore } from '../reference/store-embedded.ts';
 import { buildDataset, PLANS_DIR, START, HOUR, WINDOW } from '../../test/fixtures/plans/dataset.ts';
-import { CLI } from '../../test/support/agent-process.ts';
+import { cliArgs } from '../../test/support/agent-process.ts';
 import { rulesExplainCommand, rulesTestCommand } from './commands.ts';
 
 let dir: string;
@@ -65,7 +65,7 @@ describe('driftbeat rules test', () => {
   it('a result in error still goes to stdout (rules test --json | jq), as status: error, and the exit code is 1', () => {
     const rule = join(dir, 'half-bad.yml');
     writeFileSync(rule, 'type: unseen_categories\nname: half-bad\nmodel: fraud\nfields: [merchant, no_such_field]\nwindow: 1h\nschedule: "0 * * * *"\ndelay: 0s\nmin_samples: 10\n');
-    const r = spawnSync(process.execPath, [CLI, 'rules', 'test', rule, '-c', configFile, '--from', WINDOW.from, '--to', WINDOW.to, '--json'], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, cliArgs(['rules', 'test', rule, '-c', configFile, '--from', WINDOW.from, '--to', WINDOW.to, '--json']), { encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 1, r.stderr);
     assert.equal(r.stderr, '');
     const j = JSON.parse(r.stdout) as { status: string; results: { field: string; status: string; error?: string }[] };

@@ -2,13 +2,13 @@
  * `driftbeat rules test RULE_FILE -c FILE [--from ISO --to ISO] [--json]` and
  * `driftbeat rules explain RULE_FILE -c FILE`. Each returns the text to print and the exit code
  * (0 evaluated, whatever the verdict; 1 a runtime failure or a result in error; 2 an invalid config
- * or rule); agent/cli wires them to commander.
+ * or rule); agent/cli/rules-test.ts and rules-explain.ts wire them to commander.
  *
  * On the embedded output both open the DuckDB file of output.embedded.path. DuckDB lets only one
  * process open a file, so while the agent holds it the CLI runs them inside the agent, through its
  * HTTP endpoint (agent/cli/remote.ts).
  */
-import { ConfigError, DriftbeatError, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, RuleError } from '../errors.ts';
+import { ConfigError, DriftbeatError, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, RuleError, type CommandOutput } from '../errors.ts';
 import { loadConfig } from '../config/load.ts';
 import { loadRulesDetailed } from './load.ts';
 import { planRule, type RulePlan } from './plan.ts';
@@ -18,17 +18,6 @@ import type { Rule } from './schema.ts';
 import { formatThreshold } from './threshold.ts';
 import { perVersionProfile, profileVersions, versionRule } from './segments.ts';
 import { toTimeWindow, windowFromBounds } from './window.ts';
-
-export interface CommandOutput {
-  text: string;
-  exitCode: number;
-  /**
-   * Where the text goes. A report is stdout even when a result is in error (`rules test --json | jq`
-   * gets every result, errors as `status: error`; the exit code says one errored); a failure that
-   * left no report (invalid rule or config, store not opened) is stderr.
-   */
-  stream: 'stdout' | 'stderr';
-}
 
 export interface RulesTestOptions {
   ruleFile: string;

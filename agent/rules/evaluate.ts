@@ -6,86 +6,17 @@
  * Too little data is `no_data` (min_samples, per segment), never a false alarm. A query that failed
  * makes the results that needed it `error`; the rule's other fields still get their verdicts.
  */
-import {
-  chiSquareFromCounts,
-  defaultMethod,
-  driftTest,
-  hellingerFromCounts,
-  histogramCounts,
-  jensenShannonFromCounts,
-  klDivergenceFromCounts,
-  lInfinityFromCounts,
-  psiFromCounts,
-  zTestFromCounts,
-  DEFAULT_THRESHOLDS,
-  SCORE_KIND,
-  type DriftMethod,
-} from '../stats/index.ts';
-import type { ResultStatus, RuleResult } from './result.ts';
-import { breaches, driftThreshold, missingThreshold, threshold as th, type Threshold } from './threshold.ts';
-import type {
-  DistributionShiftRule,
-  MissingSpikeRule,
-  OovRateRule,
-  PredictionStatsRule,
-  UnseenCategoriesRule,
-  VolumeRule,
-} from './schema.ts';
-import {
-  binEdgesFor,
-  missingName,
-  percentOf,
-  queryId,
-  rangeId,
-  refKeyFor,
-  type Answers,
-  type Bucket,
-  type FieldPlan,
-  type Payload,
-  type QueryKind,
-  type RulePlan,
-} from './plan.ts';
+import type { RuleResult } from './result.ts';
+import { breaches, missingThreshold, threshold as th, type Threshold } from './threshold.ts';
+import type { MissingSpikeRule, OovRateRule, PredictionStatsRule, RuleOf, UnseenCategoriesRule, VolumeRule } from './schema.ts';
+import { percentOf } from './plan.ts';
+import { missingName, queryId, refKeyFor, type Answers, type Bucket, type FieldPlan, type Payload, type RulePlan } from './query.ts';
+import type { RuleType } from './types.ts';
 import { evaluateQuality } from './quality.ts';
+import { distribution } from './evaluate-drift.ts';
+import { FieldFailure, answer, answerById, base, errorResult, finite, statisticName, verdict, type Ctx } from './evaluate-context.ts';
 
-class FieldFailure extends Error {}
-
-interface Ctx {
-  plan: RulePlan;
-  answers: Answers;
-  evaluatedAt: string;
-}
-
-function answer<K extends Payload['kind']>(ctx: Ctx, side: 'cur' | 'ref', kind: K, field: string, seg: string): Extract<Payload, { kind: K }> | undefined {
-  return answerById(ctx, queryId(ctx.plan, side, kind as QueryKind, field), seg) as Extract<Payload, { kind: K }> | undefined;
-}
-
-function answerById(ctx: Ctx, id: string, seg: string): Payload | undefined {
-  const a = ctx.answers.get(id);
-  if (a instanceof Error) throw new FieldFailure(a.message);
-  return a?.get(seg);
-}
-
-function base(ctx: Ctx, field: string, segment: string, currentCount: number): RuleResult {
-  const r = ctx.plan.rule;
-  const out: RuleResult = {
-    rule: r.name, type: r.type, model: r.model, field, segment, window: ctx.plan.window,
-    status: 'ok', statistic: '', value: null, threshold: null, drifted: false,
-    reference_count: null, current_count: currentCount, severity: r.severity, details: {},
-    reference: ctx.plan.referenceLabel, evaluated_at: ctx.evaluatedAt,
-  };
-  if (r.version !== undefined) out.version = r.version;
-  return out;
-}
-
-function verdict(r: RuleResult, drifted: boolean): RuleResult {
-  r.drifted = drifted;
-  r.status = drifted ? 'drifted' : 'ok';
-  return r;
-}
-
-function finite(x: number): number | null {
-  return Number.isFinite(x) ? x : null;
-}
+export { errorResult } from './evaluate-context.ts';
 
 /** Evaluates a planned rule; never throws (failures become status error). */
 export function evaluatePlan(plan: RulePlan, answers: Answers, now: Date = new Date()): RuleResult[] {
@@ -126,45 +57,27 @@ export function evaluatePlan(plan: RulePlan, answers: Answers, now: Date = new D
   return out;
 }
 
-function statisticName(plan: RulePlan): string {
-  const r = plan.rule;
-  switch (r.type) {
-    case 'unseen_categories': return r.maxUnseenShare !== undefined ? 'unseen_share' : 'unseen_count';
-    case 'missing_spike': return 'missing_share';
-    case 'oov_rate': return 'oov_share';
-    case 'distribution_shift': return r.method;
-    case 'prediction_stats': return Object.keys(r.stats)[0] ?? 'mean';
-    case 'volume': return 'count';
-    case 'model_quality': return Object.keys(r.metrics)[0] ?? 'accuracy';
-  }
-}
-
-/** A result with status error (the message says what to do). */
-export function errorResult(ctx: Ctx | { plan: RulePlan; evaluatedAt: string }, field: string, segment: string, currentCount: number, message: string): RuleResult {
-  const r = base({ answers: new Map(), ...ctx }, field, segment, currentCount);
-  r.status = 'error';
-  r.statistic = statisticName(ctx.plan);
-  r.error = message;
-  return r;
-}
-
 /** Error results for every field of a plan (a rule that could not run at all). */
 export function planErrorResults(plan: RulePlan, message: string, now: Date = new Date()): RuleResult[] {
   const ctx = { plan, evaluatedAt: now.toISOString() };
   return (plan.fields.length ? plan.fields : [{ field: '*' } as FieldPlan]).map((f) => errorResult(ctx, f.field, '', 0, message));
 }
 
+type Evaluator<T extends RuleType> = (ctx: Ctx, rule: RuleOf<T>, fp: FieldPlan, seg: string, n: number) => RuleResult;
+
+/** The evaluation of one field x segment, one entry per type of types.ts (model_quality: quality.ts). */
+const EVALUATORS: { [T in Exclude<RuleType, 'model_quality'>]: Evaluator<T> } = {
+  unseen_categories: unseen,
+  missing_spike: missing,
+  oov_rate: oov,
+  distribution_shift: distribution,
+  prediction_stats: predictionStats,
+  volume: (ctx, rule, _fp, seg, n) => volume(ctx, rule, seg, n),
+};
+
 function evaluateField(ctx: Ctx, fp: FieldPlan, seg: string, n: number): RuleResult {
-  const rule = ctx.plan.rule;
-  switch (rule.type) {
-    case 'volume': return volume(ctx, rule, seg, n);
-    case 'missing_spike': return missing(ctx, rule, fp, seg, n);
-    case 'unseen_categories': return unseen(ctx, rule, fp, seg, n);
-    case 'oov_rate': return oov(ctx, rule, fp, seg, n);
-    case 'prediction_stats': return predictionStats(ctx, rule, fp, seg, n);
-    case 'distribution_shift': return distribution(ctx, rule, fp, seg, n);
-    case 'model_quality': throw new FieldFailure('model_quality is evaluated by evaluateQuality (quality.ts)');
-  }
+  const rule = ctx.plan.rule as RuleOf<Exclude<RuleType, 'model_quality'>>;
+  return (EVALUATORS[rule.type] as Evaluator<typeof rule.type>)(ctx, rule as never, fp, seg, n);
 }
 
 function refCount(ctx: Ctx, seg: string): number {
@@ -421,135 +334,5 @@ function predictionStats(ctx: Ctx, rule: PredictionStatsRule, fp: FieldPlan, seg
   }
   r.details = details;
   return verdict(r, violations.length > 0 || kViolation !== undefined);
-}
-
-// ---------------------------------------------------------------------------------------------
-// distribution_shift
-
-function countsMap(b: { buckets: Bucket[] } | undefined): Map<string, number> {
-  return new Map((b?.buckets ?? []).map((x) => [x.key, x.count]));
-}
-
-function scoreFromCounts(method: DriftMethod, ref: Map<string, number> | number[], cur: Map<string, number> | number[], rule: DistributionShiftRule): number {
-  const zeroFill = rule.zeroFill;
-  switch (method) {
-    case 'psi': return psiFromCounts(ref, cur, { zeroFill });
-    case 'kl_div': return klDivergenceFromCounts(ref, cur, { zeroFill });
-    case 'jensenshannon': return jensenShannonFromCounts(ref, cur, { base: rule.jsBase === '2' ? 2 : 'e', output: rule.jsOutput });
-    case 'hellinger': return hellingerFromCounts(ref, cur);
-    case 'l_infinity': return lInfinityFromCounts(ref, cur);
-    case 'chisquare': return chiSquareFromCounts(ref, cur).pValue;
-    case 'z': return zTestFromCounts(ref, cur).pValue;
-    default: throw new FieldFailure(`method ${method} needs raw values, not counts`);
-  }
-}
-
-function shareChanges(ref: Map<string, number>, cur: Map<string, number>, top = 10): { value: string; reference_share: number; current_share: number }[] {
-  const rt = [...ref.values()].reduce((s, x) => s + x, 0) || 1;
-  const ct = [...cur.values()].reduce((s, x) => s + x, 0) || 1;
-  const keys = new Set([...ref.keys(), ...cur.keys()]);
-  return [...keys]
-    .map((k) => ({ value: k, reference_share: (ref.get(k) ?? 0) / rt, current_share: (cur.get(k) ?? 0) / ct }))
-    .sort((a, b) => Math.abs(b.current_share - b.reference_share) - Math.abs(a.current_share - a.reference_share) || (a.value < b.value ? -1 : 1))
-    .slice(0, top);
-}
-
-function distribution(ctx: Ctx, rule: DistributionShiftRule, fp: FieldPlan, seg: string, n: number): RuleResult {
-  const plan = ctx.plan;
-  const live = plan.reference !== undefined;
-  const refSeg = refKeyFor(plan, seg);
-  const details: Record<string, unknown> = { documents: n };
-  let method: DriftMethod;
-  let score: number;
-  let curCount: number;
-  let refN: number;
-  if (fp.route === 'counts') {
-    const curTerms = answer(ctx, 'cur', 'terms', fp.path, seg);
-    const cur = countsMap(curTerms);
-    let ref: Map<string, number>;
-    if (live) {
-      const rt = answer(ctx, 'ref', 'terms', fp.path, refSeg);
-      ref = countsMap(rt);
-      if (rt && rt.other > 0) details.reference_truncated = true;
-    } else {
-      ref = new Map((fp.profile?.categories ?? []).map((c) => [c.value, c.count]));
-      if (fp.profile?.categories_truncated) details.reference_truncated = true;
-    }
-    if (curTerms && curTerms.other > 0) details.current_truncated = true;
-    curCount = [...cur.values()].reduce((s, x) => s + x, 0);
-    refN = [...ref.values()].reduce((s, x) => s + x, 0);
-    if (curCount === 0) return noValues(ctx, fp, seg, 'current window');
-    if (refN === 0) throw new FieldFailure(`the reference has no values of "${fp.path}"`);
-    const type = fp.type === 'num' ? 'num' : 'cat';
-    method = !fp.method || fp.method === 'auto' ? defaultMethod(type, refN, new Set([...ref.keys(), ...cur.keys()]).size) : fp.method;
-    score = scoreFromCounts(method, ref, cur, rule);
-    details.top_changes = shareChanges(ref, cur);
-  } else if (fp.route === 'bins') {
-    const edges = binEdgesFor(plan, fp, ctx.answers, seg);
-    if (!edges) return noValues(ctx, fp, seg, 'current window');
-    const cr = answerById(ctx, rangeId(plan, 'cur', fp.path, seg), '');
-    const cur = cr?.kind === 'range' ? cr.counts : edges.slice(1).map(() => 0);
-    let ref: number[];
-    if (live) {
-      const rr = answerById(ctx, rangeId(plan, 'ref', fp.path, seg), '');
-      ref = rr?.kind === 'range' ? rr.counts : edges.slice(1).map(() => 0);
-    } else {
-      ref = histogramCounts(fp.profile?.sample ?? [], edges);
-      if (fp.profile?.sampled) details.reference_sampled = true;
-    }
-    curCount = cur.reduce((s, x) => s + x, 0);
-    refN = ref.reduce((s, x) => s + x, 0);
-    if (curCount === 0) return noValues(ctx, fp, seg, 'current window');
-    if (refN === 0) throw new FieldFailure(`the reference has no values of "${fp.path}"`);
-    method = fp.method as DriftMethod;
-    score = scoreFromCounts(method, ref, cur, rule);
-    details.bins = { edges, reference_counts: ref, current_counts: cur };
-  } else {
-    const cv = answer(ctx, 'cur', 'values', fp.path, seg);
-    const cur = cv?.values ?? [];
-    let ref: number[];
-    let refTotal: number;
-    if (live) {
-      const rv = answer(ctx, 'ref', 'values', fp.path, refSeg);
-      ref = rv?.values ?? [];
-      refTotal = rv?.total ?? 0;
-      if (rv && rv.total > rv.values.length) details.reference_sampled = true;
-    } else {
-      ref = fp.profile?.sample ?? [];
-      refTotal = fp.profile ? fp.profile.count - fp.profile.missing_count : ref.length;
-      if (fp.profile?.sampled) details.reference_sampled = true;
-    }
-    if (cv && cv.total > cur.length) details.current_sampled = true;
-    if (cur.length === 0) return noValues(ctx, fp, seg, 'current window');
-    if (ref.length === 0) throw new FieldFailure(`the reference has no values of "${fp.path}"`);
-    const t = driftTest(ref, cur, {
-      type: 'num', method: (fp.method ?? 'auto') as DriftMethod | 'auto', column: fp.path,
-      zeroFill: rule.zeroFill, bins: rule.bins, base: rule.jsBase === '2' ? 2 : 'e', output: rule.jsOutput,
-      ...(rule.threshold !== undefined ? { threshold: rule.threshold } : {}),
-    });
-    method = t.method;
-    score = t.score;
-    curCount = cv?.total ?? cur.length;
-    refN = refTotal;
-  }
-  const threshold = driftThreshold(method, rule.threshold ?? DEFAULT_THRESHOLDS[method]);
-  const r = base(ctx, fp.field, seg, curCount);
-  r.reference_count = refN;
-  r.statistic = method;
-  r.value = Number.isNaN(score) ? null : score;
-  r.threshold = threshold;
-  details.method = method;
-  details.score_kind = SCORE_KIND[method];
-  if (rule.method === 'auto') details.auto_method = true;
-  r.details = details;
-  return verdict(r, Number.isNaN(score) ? false : breaches(threshold, score));
-}
-
-function noValues(ctx: Ctx, fp: FieldPlan, seg: string, where: string): RuleResult {
-  const r = base(ctx, fp.field, seg, 0);
-  r.status = 'no_data' as ResultStatus;
-  r.statistic = statisticName(ctx.plan);
-  r.details = { reason: `no values of "${fp.path}" in the ${where}` };
-  return r;
 }
 

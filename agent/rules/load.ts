@@ -9,8 +9,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { RuleError, type Problem, type SourcePosition } from '../errors.ts';
 import { formatDuration } from '../config/units.ts';
+import { wildcard } from '../lib/glob.ts';
 import { positionAt, readYaml, validateYaml, type ParsedYaml } from '../config/yaml.ts';
-import { KEYS_BY_TYPE, RULE_TYPES, RuleSchema, globToRegExp, type Rule, type RuleType } from './schema.ts';
+import { KEYS_BY_TYPE, RULE_TYPES, RuleSchema, type Rule, type RuleType } from './schema.ts';
 import { scheduleIntervals } from './window.ts';
 
 export interface LoadRulesContext {
@@ -205,7 +206,7 @@ function crossChecks(rule: Rule, parsed: ParsedYaml, ctx: LoadRulesContext, subj
     if (available) {
       const written = Array.isArray(raw.fields) ? (raw.fields as unknown[]) : [];
       rule.fields.forEach((glob, i) => {
-        const re = globToRegExp(glob);
+        const re = wildcard(glob);
         if (available.some((f) => re.test(f))) return;
         const shown = available.slice(0, 12).join(', ') + (available.length > 12 ? `, ... (${available.length} in all)` : '');
         out.push({

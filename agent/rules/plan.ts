@@ -14,198 +14,16 @@
 import type { FieldProfile, ReferenceProfile } from '../reference/profile.ts';
 import { defaultMethod, sturgesEdges, referenceQuantileEdges, type DriftMethod as StatsMethod } from '../stats/index.ts';
 import type { TimeWindow } from './result.ts';
-import { matchFields, referenceLabel, type DistributionShiftRule, type Rule } from './schema.ts';
-import { emptyQualityAnswer, planQuality, type QualityAnswer, type QualitySpec } from './quality.ts';
+import { matchFields, referenceLabel, type DistributionShiftRule, type Rule, type RuleOf } from './schema.ts';
+import { planQuality } from './quality.ts';
+import { ruleTypeInfo, suits, type FieldType, type RuleType } from './types.ts';
+import {
+  DEFAULT_TERMS_SIZE, DEFAULT_VALUES_LIMIT, missingName, parseSegmentKey, queryId, rangeId, refKeyFor, segmentKey,
+  type Answers, type FieldPlan, type Payload, type PlanOptions, type Query, type QuerySpec, type RulePlan, type SegmentAnswers, type Side,
+} from './query.ts';
 
-// ---------------------------------------------------------------------------------------------
-// queries
-
-/** The documents a query looks at: closed-open [from, to) in UTC. */
-export interface Side {
-  model: string;
-  version?: string;
-  from: string;
-  to: string;
-  /** Fixed segment values (reference: { segment: ... }), e.g. { 'model.version': '1.4.2' }. */
-  segment?: Record<string, string>;
-}
-
-export interface QueryBase {
-  /** Unique in a tick: `<rule index>/<side>/<kind>/<field>`. */
-  id: string;
-  filter: Side;
-  /** Segment fields (`model.version`, `host.name`, `labels.<name>`): one answer per segment. */
-  groupBy: string[];
-}
-
-export type QuerySpec =
-  /** Documents per segment. */
-  | { kind: 'count' }
-  /** Documents per segment, and how many name each of `names` in `missing`. */
-  | { kind: 'missing'; names: string[] }
-  /** Non-missing values of a field with their counts, most frequent first, at most `size`. */
-  | { kind: 'terms'; field: string; size: number }
-  /** Values of a field that are not in the reference set (nulls are never unseen). */
-  | { kind: 'unseen'; field: string; size: number; reference: { model: string; version: string; field: string; values: string[] } }
-  /** Sums of token_count / oov_count of a text field (`name` without `text.`). */
-  | { kind: 'text'; field: string }
-  /** Most frequent OOV tokens of a text field (documents containing each). */
-  | { kind: 'oov_terms'; field: string; size: number }
-  /**
-   * count, min, max, sum, sum of squares of a numeric field. `numericOnly`: the field's type is not
-   * known (a live reference without a profile), so it may be a keyword: its values that are not
-   * numbers are left out (count 0 for a categorical field) instead of the engine refusing the search.
-   */
-  | { kind: 'stats'; field: string; numericOnly?: boolean }
-  | { kind: 'percentiles'; field: string; percents: number[] }
-  /** Counts per bin [e_i, e_{i+1}); the last bin has no upper bound (edges end at the max). */
-  | { kind: 'range'; field: string; edges: number[] }
-  /** Raw values (KS, Wasserstein), at most `limit`: a deterministic subset above it. */
-  | { kind: 'values'; field: string; limit: number }
-  /** model_quality: aggregates over the joined outcomes (agent/rules/quality.ts). */
-  | QualitySpec;
-
-export type Query = QueryBase & QuerySpec;
-export type QueryKind = QuerySpec['kind'];
-
-// ---------------------------------------------------------------------------------------------
-// answers (identical from both backends)
-
-export interface CountAnswer { kind: 'count'; count: number }
-export interface MissingAnswer { kind: 'missing'; total: number; counts: Record<string, number> }
-export interface Bucket { key: string; count: number }
-export interface TermsAnswer { kind: 'terms'; buckets: Bucket[]; /** Values beyond `size`. */ other: number }
-export interface UnseenAnswer { kind: 'unseen'; /** Documents with a non-missing value. */ present: number; /** ... of which not in the reference set. */ unseen: number; buckets: Bucket[]; other: number }
-export interface TextAnswer { kind: 'text'; docs: number; tokens: number; oov: number }
-export interface OovTermsAnswer { kind: 'oov_terms'; buckets: Bucket[]; other: number }
-export interface StatsAnswer { kind: 'stats'; count: number; min: number | null; max: number | null; sum: number; sumOfSquares: number }
-export interface PercentilesAnswer { kind: 'percentiles'; /** Keyed by the percent as planned, e.g. "50", "99.9". */ values: Record<string, number | null> }
-export interface RangeAnswer { kind: 'range'; counts: number[] }
-export interface ValuesAnswer { kind: 'values'; /** Ascending. */ values: number[]; /** Values in the window (> values.length when limited). */ total: number }
-
-export type Payload = CountAnswer | MissingAnswer | TermsAnswer | UnseenAnswer | TextAnswer | OovTermsAnswer | StatsAnswer | PercentilesAnswer | RangeAnswer | ValuesAnswer | QualityAnswer;
-
-/** Per segment key (`segmentKey`), the answer of that segment; segments without documents may be absent. */
-export type SegmentAnswers = Map<string, Payload>;
-/** Per query id: the answer, or the error of that query (the rule then reports status error). */
-export type Answers = Map<string, SegmentAnswers | Error>;
-
-/** A backend runs queries; both backends give the same answers for the same data. */
-export interface Backend {
-  readonly name: 'elasticsearch' | 'embedded';
-  /** Runs every query (Elasticsearch: one _msearch); a failing query is an Error in the map, not a rejection. */
-  execute(queries: readonly Query[]): Promise<Answers>;
-  /** The compiled form of the queries: Elasticsearch search bodies or SQL. */
-  explain(queries: readonly Query[]): string;
-  close(): Promise<void>;
-}
-
-/** The answer of a query over no documents (what Elasticsearch returns for an empty segment). */
-export function emptyPayload(q: Query): Payload {
-  switch (q.kind) {
-    case 'count': return { kind: 'count', count: 0 };
-    case 'missing': return { kind: 'missing', total: 0, counts: Object.fromEntries(q.names.map((n) => [n, 0])) };
-    case 'terms': return { kind: 'terms', buckets: [], other: 0 };
-    case 'oov_terms': return { kind: 'oov_terms', buckets: [], other: 0 };
-    case 'unseen': return { kind: 'unseen', present: 0, unseen: 0, buckets: [], other: 0 };
-    case 'text': return { kind: 'text', docs: 0, tokens: 0, oov: 0 };
-    case 'stats': return { kind: 'stats', count: 0, min: null, max: null, sum: 0, sumOfSquares: 0 };
-    case 'percentiles': return { kind: 'percentiles', values: Object.fromEntries(q.percents.map((p) => [String(p), null])) };
-    case 'range': return { kind: 'range', counts: q.edges.slice(1).map(() => 0) };
-    case 'values': return { kind: 'values', values: [], total: 0 };
-    case 'quality': return emptyQualityAnswer(q.bins);
-  }
-}
-
-/** `model.version=1.4.2,labels.region=eu`; '' without group_by. */
-export function segmentKey(groupBy: readonly string[], values: readonly (string | number | null)[]): string {
-  return groupBy.map((g, i) => `${g}=${String(values[i])}`).join(',');
-}
-
-/** The inverse of segmentKey. */
-export function parseSegmentKey(key: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (key === '') return out;
-  for (const part of key.split(',')) {
-    const i = part.indexOf('=');
-    out[part.slice(0, i)] = part.slice(i + 1);
-  }
-  return out;
-}
-
-/** Most frequent first, then by key (as Elasticsearch orders terms buckets). */
-export function sortBuckets(b: Bucket[]): Bucket[] {
-  return b.sort((x, y) => y.count - x.count || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
-}
-
-/** Document path -> long-table kind and name: `features.a.b` -> feature `a.b`. */
-export function splitField(field: string): { kind: 'feature' | 'prediction'; name: string } {
-  if (field.startsWith('prediction.')) return { kind: 'prediction', name: field.slice('prediction.'.length) };
-  if (field.startsWith('features.')) return { kind: 'feature', name: field.slice('features.'.length) };
-  return { kind: 'feature', name: field };
-}
-
-/** The name a field has in a document's `missing` list. */
-export function missingName(field: string): string {
-  if (field.startsWith('features.')) return field.slice('features.'.length);
-  return field;
-}
-
-// ---------------------------------------------------------------------------------------------
-// plans
-
-export type FieldType = 'num' | 'cat' | 'bool' | 'text';
-/** How distribution_shift gets its numbers: value counts, bins (two phases) or raw values. */
-export type Route = 'counts' | 'bins' | 'raw';
-
-export interface FieldPlan {
-  /** Document path as in RuleResult.field: `features.amount`, `prediction.score`, `text.customer_note`. */
-  field: string;
-  /** The path queries use (`features.customer_note` for text: the `text.<name>` is derived). */
-  path: string;
-  type?: FieldType;
-  profile?: FieldProfile;
-  /** distribution_shift: the method (auto resolved when the profile decides it) and the route. */
-  method?: StatsMethod | 'auto';
-  route?: Route;
-  /** Set when the field cannot be evaluated: its result is status error with this message. */
-  problem?: string;
-}
-
-export interface RulePlan {
-  rule: Rule;
-  index: number;
-  window: TimeWindow;
-  current: Side;
-  /** A live reference (offset or segment); absent when the reference is a profile or none. */
-  reference?: Side;
-  /** group_by of the reference side: a segment reference's own fields are fixed, not grouped. */
-  refGroupBy: string[];
-  profile?: ReferenceProfile;
-  /** RuleResult.reference. */
-  referenceLabel: string;
-  fields: FieldPlan[];
-  phase1: Query[];
-}
-
-export interface PlanOptions {
-  /** Raw values pulled per side for KS / Wasserstein before a deterministic subset is taken. */
-  valuesLimit?: number;
-  /** Category buckets asked for when all of them are needed. */
-  termsSize?: number;
-}
-
-/**
- * Raw values per side: KS is exact up to 10,000 values a side (scipy's method='auto'), and
- * Elasticsearch returns at most 10,000 hits by default (index.max_result_window).
- */
-export const DEFAULT_VALUES_LIMIT = 10_000;
-export const DEFAULT_TERMS_SIZE = 10_000;
-
-/** Id of a query of a rule: side `cur` or `ref`, kind, field. */
-export function queryId(plan: Pick<RulePlan, 'index'>, side: 'cur' | 'ref', kind: QueryKind, field = ''): string {
-  return `${plan.index}/${side}/${kind}/${field}`;
-}
+/** The planner's contract (queries, answers, plans, Backend) is query.ts; re-exported for its users. */
+export * from './query.ts';
 
 function profileField(profile: ReferenceProfile | undefined, path: string): FieldProfile | undefined {
   if (!profile) return undefined;
@@ -217,25 +35,6 @@ function profileField(profile: ReferenceProfile | undefined, path: string): Fiel
 export function profilePaths(profile: ReferenceProfile): string[] {
   return profile.fields.map((f) => (f.field.startsWith('text.') ? `features.${f.field.slice(5)}` : f.field));
 }
-
-const SUITS: Record<Rule['type'], (t: FieldType | undefined) => boolean> = {
-  unseen_categories: (t) => t === 'cat' || t === 'bool',
-  missing_spike: () => true,
-  oov_rate: (t) => t === 'text',
-  distribution_shift: (t) => t === 'num' || t === 'cat' || t === 'bool',
-  prediction_stats: (t) => t === 'num',
-  volume: () => true,
-  model_quality: () => true,
-};
-const KIND_NAME: Record<Rule['type'], string> = {
-  unseen_categories: 'categorical (or boolean)',
-  missing_spike: 'any',
-  oov_rate: 'text',
-  distribution_shift: 'numeric, categorical or boolean',
-  prediction_stats: 'numeric',
-  volume: 'any',
-  model_quality: 'any',
-};
 
 function isGlob(f: string): boolean {
   return /[*?]/.test(f);
@@ -264,12 +63,12 @@ function resolveFields(rule: Rule, profile: ReferenceProfile | undefined): Field
       if (type) plan.type = type;
       if (profile && !fp && rule.reference?.kind === 'profile') {
         plan.problem = `field "${path}" is not in the reference profile ${profile.model}@${profile.version}; check the name or rebuild the profile`;
-      } else if (type && !SUITS[rule.type](type)) {
+      } else if (type && !suits(rule.type, type)) {
         if (isGlob(f) || rule.fieldsDefaulted) continue;
-        plan.problem = `field "${path}" is ${type}; a ${rule.type} rule needs a ${KIND_NAME[rule.type]} field`;
+        plan.problem = `field "${path}" is ${type}; a ${rule.type} rule needs a ${ruleTypeInfo(rule.type).kindName} field`;
       }
       // Without a profile the rule type says what the field must be (distribution_shift decides from the data).
-      const implied: FieldType | undefined = rule.type === 'oov_rate' ? 'text' : rule.type === 'prediction_stats' ? 'num' : rule.type === 'unseen_categories' ? 'cat' : undefined;
+      const implied: FieldType | undefined = ruleTypeInfo(rule.type).implied;
       if (!type && !plan.problem && implied) plan.type = implied;
       out.push(plan);
     }
@@ -313,26 +112,121 @@ function routeField(rule: DistributionShiftRule, fp: FieldPlan): void {
   }
 }
 
+/** The query helpers of one plan being built (planRule), handed to the type's planner. */
+interface Planning<R extends Rule = Rule> {
+  rule: R;
+  plan: RulePlan;
+  /** Fields without a problem. */
+  ok: FieldPlan[];
+  /** The sides a query can be on: the current window, and the live reference when there is one. */
+  sides: ('cur' | 'ref')[];
+  reference: Side | undefined;
+  termsSize: number;
+  valuesLimit: number;
+  /** Adds a phase-1 query on a side. */
+  q: (side: 'cur' | 'ref', spec: QuerySpec, field?: string) => void;
+}
+
+type Planner<T extends RuleType> = (p: Planning<RuleOf<T>>) => void;
+
+function planMissing({ ok, sides, q }: Planning<RuleOf<'missing_spike'>>): void {
+  const names = ok.map((f) => missingName(f.path));
+  if (names.length) for (const s of sides) q(s, { kind: 'missing', names });
+}
+
+function planUnseen({ rule, ok, sides, reference, termsSize, q }: Planning<RuleOf<'unseen_categories'>>): void {
+  for (const f of ok) {
+    if (!reference && f.profile) {
+      const values = (f.profile.categories ?? []).map((c) => c.value);
+      q('cur', { kind: 'unseen', field: f.path, size: rule.top, reference: { model: f.profile.model, version: f.profile.version, field: f.profile.field, values } }, f.path);
+    } else if (!reference) {
+      f.problem = `no reference categories for "${f.path}": build a profile (driftbeat reference build) or use reference: { offset: 7d }`;
+    } else {
+      for (const s of sides) q(s, { kind: 'terms', field: f.path, size: termsSize }, f.path);
+    }
+  }
+}
+
+function planOov({ rule, ok, sides, q }: Planning<RuleOf<'oov_rate'>>): void {
+  for (const f of ok) {
+    const name = f.path.startsWith('features.') ? f.path.slice(9) : f.path;
+    for (const s of sides) q(s, { kind: 'text', field: name }, f.path);
+    q('cur', { kind: 'oov_terms', field: name, size: rule.top }, f.path);
+  }
+}
+
+function planPredictionStats({ rule, ok, sides, q }: Planning<RuleOf<'prediction_stats'>>): void {
+  const percents = Object.keys(rule.stats).map(percentOf).filter((p): p is number => p !== undefined);
+  for (const f of ok) {
+    for (const s of sides) {
+      q(s, { kind: 'stats', field: f.path }, f.path);
+      if (percents.length) q(s, { kind: 'percentiles', field: f.path, percents }, f.path);
+    }
+  }
+}
+
+function planDistribution({ rule, ok, sides, reference, termsSize, valuesLimit, q }: Planning<RuleOf<'distribution_shift'>>): void {
+  for (const f of ok) {
+    routeField(rule, f);
+    if (f.problem) continue;
+    if (!reference && !f.profile) {
+      f.problem = `no reference for "${f.path}": build a profile (driftbeat reference build) or use reference: { offset: 7d }`;
+      continue;
+    }
+    const route = reference && !f.route ? undefined : f.route;
+    const onSides = reference ? sides : (['cur'] as const);
+    if (route === undefined) {
+      // No profile to decide on: phase 1 looks at the data of both sides.
+      for (const s of onSides) {
+        q(s, { kind: 'terms', field: f.path, size: termsSize }, f.path);
+        q(s, { kind: 'stats', field: f.path, numericOnly: true }, f.path);
+      }
+    } else if (route === 'counts') {
+      for (const s of onSides) q(s, { kind: 'terms', field: f.path, size: termsSize }, f.path);
+    } else if (route === 'bins') {
+      for (const s of onSides) q(s, { kind: 'stats', field: f.path }, f.path);
+    } else {
+      for (const s of onSides) q(s, { kind: 'values', field: f.path, limit: valuesLimit }, f.path);
+    }
+  }
+}
+
+/**
+ * The phase-1 queries each rule type adds besides the count per side (one entry per type of
+ * types.ts; model_quality has its own plan, quality.ts).
+ */
+const PLANNERS: { [T in Exclude<RuleType, 'model_quality'>]: Planner<T> } = {
+  unseen_categories: planUnseen,
+  missing_spike: planMissing,
+  oov_rate: planOov,
+  distribution_shift: planDistribution,
+  prediction_stats: planPredictionStats,
+  volume: () => {},
+};
+
+/** The current side of a rule's window, and the live reference side (offset or segment) if any. */
+function sidesOf(rule: Rule, window: TimeWindow): { current: Side; reference?: Side } {
+  const current: Side = { model: rule.model, from: window.from, to: window.to };
+  if (rule.version !== undefined) current.version = rule.version;
+  const ref = rule.reference;
+  if (ref?.kind === 'offset') {
+    return { current, reference: { ...current, from: new Date(Date.parse(window.from) - ref.offset).toISOString(), to: new Date(Date.parse(window.to) - ref.offset).toISOString() } };
+  }
+  if (ref?.kind === 'segment') return { current, reference: { model: rule.model, from: window.from, to: window.to, segment: { ...ref.segment } } };
+  return { current };
+}
+
 /**
  * Plans one rule over one window. `profile` is the reference profile (needed when the reference
  * is a profile, and used for field types and defaults otherwise); `index` makes query ids unique.
  */
 export function planRule(rule: Rule, window: TimeWindow, profile: ReferenceProfile | undefined, index: number, options: PlanOptions = {}): RulePlan {
   if (rule.type === 'model_quality') return planQuality(rule, window, profile, index);
-  const valuesLimit = options.valuesLimit ?? DEFAULT_VALUES_LIMIT;
-  const termsSize = options.termsSize ?? DEFAULT_TERMS_SIZE;
-  const current: Side = { model: rule.model, from: window.from, to: window.to };
-  if (rule.version !== undefined) current.version = rule.version;
+  const { current, reference } = sidesOf(rule, window);
   const ref = rule.reference;
-  let reference: Side | undefined;
-  if (ref?.kind === 'offset') {
-    reference = { ...current, from: new Date(Date.parse(window.from) - ref.offset).toISOString(), to: new Date(Date.parse(window.to) - ref.offset).toISOString() };
-  } else if (ref?.kind === 'segment') {
-    reference = { model: rule.model, from: window.from, to: window.to, segment: { ...ref.segment } };
-  }
   const version = ref?.kind === 'profile' ? (ref.version ?? rule.version ?? profile?.version) : (rule.version ?? profile?.version);
   const plan: RulePlan = {
-    rule, index, window, current, profile: ref?.kind === 'profile' || !ref ? profile : profile,
+    rule, index, window, current, profile,
     referenceLabel: ref ? referenceLabel(ref, rule.model, version) : '',
     fields: resolveFields(rule, profile),
     phase1: [],
@@ -340,77 +234,18 @@ export function planRule(rule: Rule, window: TimeWindow, profile: ReferenceProfi
   };
   if (reference) plan.reference = reference;
   if (!profile) delete plan.profile;
-  const groupBy = rule.groupBy;
   const q = (side: 'cur' | 'ref', spec: QuerySpec, field = ''): void => {
     const filter = side === 'cur' ? current : reference!;
-    plan.phase1.push({ id: queryId(plan, side, spec.kind, field), filter, groupBy: side === 'cur' ? groupBy : plan.refGroupBy, ...spec } as Query);
+    plan.phase1.push({ id: queryId(plan, side, spec.kind, field), filter, groupBy: side === 'cur' ? rule.groupBy : plan.refGroupBy, ...spec } as Query);
   };
   const sides: ('cur' | 'ref')[] = reference ? ['cur', 'ref'] : ['cur'];
   for (const s of sides) q(s, { kind: 'count' });
-  const ok = plan.fields.filter((f) => !f.problem);
-  switch (rule.type) {
-    case 'volume':
-      break;
-    case 'missing_spike': {
-      const names = ok.map((f) => missingName(f.path));
-      if (names.length) for (const s of sides) q(s, { kind: 'missing', names });
-      break;
-    }
-    case 'unseen_categories':
-      for (const f of ok) {
-        if (!reference && f.profile) {
-          const values = (f.profile.categories ?? []).map((c) => c.value);
-          q('cur', { kind: 'unseen', field: f.path, size: rule.top, reference: { model: f.profile.model, version: f.profile.version, field: f.profile.field, values } }, f.path);
-        } else if (!reference) {
-          f.problem = `no reference categories for "${f.path}": build a profile (driftbeat reference build) or use reference: { offset: 7d }`;
-        } else {
-          for (const s of sides) q(s, { kind: 'terms', field: f.path, size: termsSize }, f.path);
-        }
-      }
-      break;
-    case 'oov_rate':
-      for (const f of ok) {
-        const name = f.path.startsWith('features.') ? f.path.slice(9) : f.path;
-        for (const s of sides) q(s, { kind: 'text', field: name }, f.path);
-        q('cur', { kind: 'oov_terms', field: name, size: rule.top }, f.path);
-      }
-      break;
-    case 'prediction_stats': {
-      const percents = Object.keys(rule.stats).map(percentOf).filter((p): p is number => p !== undefined);
-      for (const f of ok) {
-        for (const s of sides) {
-          q(s, { kind: 'stats', field: f.path }, f.path);
-          if (percents.length) q(s, { kind: 'percentiles', field: f.path, percents }, f.path);
-        }
-      }
-      break;
-    }
-    case 'distribution_shift':
-      for (const f of ok) {
-        routeField(rule, f);
-        if (f.problem) continue;
-        if (!reference && !f.profile) {
-          f.problem = `no reference for "${f.path}": build a profile (driftbeat reference build) or use reference: { offset: 7d }`;
-          continue;
-        }
-        const route = reference && !f.route ? undefined : f.route;
-        const onSides = reference ? sides : (['cur'] as const);
-        if (route === undefined) {
-          // No profile to decide on: phase 1 looks at the data of both sides.
-          for (const s of onSides) {
-            q(s, { kind: 'terms', field: f.path, size: termsSize }, f.path);
-            q(s, { kind: 'stats', field: f.path, numericOnly: true }, f.path);
-          }
-        } else if (route === 'counts') {
-          for (const s of onSides) q(s, { kind: 'terms', field: f.path, size: termsSize }, f.path);
-        } else if (route === 'bins') {
-          for (const s of onSides) q(s, { kind: 'stats', field: f.path }, f.path);
-        } else {
-          for (const s of onSides) q(s, { kind: 'values', field: f.path, limit: valuesLimit }, f.path);
-        }
-      }
-      break;
-  }
+  const planning: Planning = {
+    rule, plan, ok: plan.fields.filter((f) => !f.problem), sides, reference, q,
+    termsSize: options.termsSize ?? DEFAULT_TERMS_SIZE,
+    valuesLimit: options.valuesLimit ?? DEFAULT_VALUES_LIMIT,
+  };
+  (PLANNERS[rule.type] as Planner<typeof rule.type>)(planning as Planning<never>);
   return plan;
 }
 
@@ -505,18 +340,6 @@ export function planPhase2(plan: RulePlan, answers: Answers, options: PlanOption
     }
   }
   return out;
-}
-
-/** Id of the phase-2 range query of a field, side and (current) segment. */
-export function rangeId(plan: Pick<RulePlan, 'index'>, side: 'cur' | 'ref', field: string, seg: string): string {
-  return `${queryId(plan, side, 'range', field)}#${seg}`;
-}
-
-/** The reference side's segment key for a current segment (a segment reference's fields dropped). */
-export function refKeyFor(plan: Pick<RulePlan, 'rule' | 'refGroupBy'>, seg: string): string {
-  if (plan.refGroupBy.length === plan.rule.groupBy.length) return seg;
-  const values = parseSegmentKey(seg);
-  return segmentKey(plan.refGroupBy, plan.refGroupBy.map((g) => values[g] ?? null));
 }
 
 function firstSeg(a: SegmentAnswers | Error | undefined): Payload | undefined {

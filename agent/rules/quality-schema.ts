@@ -1,11 +1,11 @@
 /**
  * The keys, types and checks of the `model_quality` rule type (the rule's docs are in quality.ts).
  * Apart from quality.ts because schema.ts builds its union from these at load time and quality.ts
- * imports schema.ts and plan.ts: this file imports neither, so there is no import cycle.
+ * imports schema.ts and the planner's types: this file imports only schema-common.ts, so there is no import cycle.
  */
 import { z } from 'zod';
 import { camel, duration } from '../config/schema.ts';
-import type { Reference, RuleCommon } from './schema.ts';
+import { typeKey, type Reference, type RuleCommon } from './schema-common.ts';
 
 /** Equal-width score bins for ROC AUC (agent/quality/outcome.ts writes quality.score_bin with the same count). */
 export const QUALITY_SCORE_BINS = 100;
@@ -40,7 +40,6 @@ export interface ModelQualityRule extends RuleCommon {
 
 /** The keys of model_quality besides the common ones (schema.ts adds those and builds the rule). */
 export function modelQualityKeys() {
-  // Built here, not at module load: schema.ts and this file import each other.
   const BoundsSchema = camel(z.strictObject({
     min: z.number().optional().describe('Breached when the metric is below this.'),
     max: z.number().optional().describe('Breached when the metric is above this.'),
@@ -48,7 +47,7 @@ export function modelQualityKeys() {
     max_increase: z.number().min(0).optional().describe('Breached when the metric is more than this above the reference value.'),
   }));
   return {
-    type: z.literal('model_quality').describe('Quality of predictions against their actual outcomes (kind: feedback inputs): accuracy, precision, recall, F1, ROC AUC, log loss; MAE, RMSE, MAPE, mean error, R².'),
+    type: typeKey('model_quality'),
     task: z.enum(['classification', 'regression']).default('classification'),
     positive: z.union([z.string(), z.number(), z.boolean()]).transform(String).default('1').describe('The positive class of precision, recall, f1 and roc_auc.'),
     metrics: z.partialRecord(z.enum(QUALITY_METRICS), BoundsSchema).describe('Metrics with their bounds, e.g. { recall: { min: 0.6 }, f1: { max_drop: 0.05 } }.'),

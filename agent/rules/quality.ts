@@ -33,36 +33,12 @@ import {
 import type { RuleResult, TimeWindow } from './result.ts';
 import { referenceLabel } from './schema.ts';
 import { QUALITY_SCORE_BINS, type ModelQualityRule, type QualityBounds, type QualityMetric } from './quality-schema.ts';
-import { queryId, refKeyFor, type Answers, type FieldPlan, type Payload, type Query, type RulePlan, type Side } from './plan.ts';
+import { emptyQualityAnswer, queryId, refKeyFor, type Answers, type FieldPlan, type Payload, type Query, type QualityAnswer, type QualitySpec, type RulePlan, type Side } from './query.ts';
+
+export { emptyQualityAnswer, type QualityAnswer, type QualitySpec } from './query.ts';
 import { breaches, threshold as th, type Threshold } from './threshold.ts';
 
 export { QUALITY_SCORE_BINS, QUALITY_METRICS, CLASSIFICATION_METRICS, REGRESSION_METRICS, type QualityMetric, type QualityBounds, type ModelQualityRule } from './quality-schema.ts';
-
-// ---------------------------------------------------------------------------------------------
-// queries and answers
-
-/** Aggregates over the outcomes of a side: confusion counts, score histogram, log-loss sum, regression sums. */
-export interface QualitySpec { kind: 'quality'; task: 'classification' | 'regression'; bins: number }
-
-export interface QualityAnswer {
-  kind: 'quality';
-  labelled: number;
-  /** actual class -> predicted class -> count */
-  confusion: Record<string, Record<string, number>>;
-  /** Rows with a score, per score bin, whose actual class is (pos) / is not (neg) the positive class. */
-  pos: number[];
-  neg: number[];
-  logLossSum: number;
-  scored: number;
-  sums: RegressionSums;
-}
-
-export function emptyQualityAnswer(bins: number): QualityAnswer {
-  return {
-    kind: 'quality', labelled: 0, confusion: {}, pos: new Array(bins).fill(0), neg: new Array(bins).fill(0), logLossSum: 0, scored: 0,
-    sums: { n: 0, error: 0, absError: 0, squaredError: 0, absPctError: 0, actual: 0, actualSquared: 0 },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // plan

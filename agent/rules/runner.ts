@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { Agent, AgentService } from '../agent.ts';
 import type { Config } from '../config/schema.ts';
 import { resolvePath } from '../config/load.ts';
-import { openOutputs, type Outputs } from '../outputs.ts';
+import { buildDeps } from './deps.ts';
 import { RuleError, formatProblem } from '../errors.ts';
 import type { ReferenceProfile, ReferenceStore } from '../reference/profile.ts';
 import { ruleDuration, ruleEvaluations } from '../telemetry/metrics.ts';
@@ -28,6 +28,9 @@ import type { ResultStatus, RuleResult, TimeWindow } from './result.ts';
 import type { Rule } from './schema.ts';
 import { keepVersionResults, perVersionProfile, probeRule, profileVersions, uncoveredResults, versionRule } from './segments.ts';
 import { nextWindow, toTimeWindow, windowFor, windowsBetween } from './window.ts';
+
+/** The dependency builder lives in deps.ts (the watches import it without the runner); re-exported for the runner's callers. */
+export { buildDeps, type RuleDeps } from './deps.ts';
 
 export interface EngineDeps {
   backend: Backend;
@@ -416,30 +419,3 @@ function loadRulesOrThrow(config: Config, logger: Logger | undefined): Rule[] {
   return r.rules;
 }
 
-export interface RuleDeps {
-  backend: Backend;
-  references: ReferenceStore;
-  results: ResultsWriter;
-  close: () => Promise<void>;
-}
-
-/**
- * Backend, reference store and results writer of an output: the agent's own (`outputs`, left open
- * by close()), or a connection opened here for one command and closed by close().
- */
-export async function buildDeps(config: Pick<Config, 'output'>, outputs?: Outputs): Promise<RuleDeps> {
-  const out = outputs ?? openOutputs(config, { name: 'rules' });
-  try {
-    return {
-      backend: await out.ruleBackend(),
-      references: await out.referenceStore(),
-      results: await out.resultsWriter(),
-      close: async () => {
-        if (!outputs) await out.close();
-      },
-    };
-  } catch (err) {
-    if (!outputs) await out.close().catch(() => undefined);
-    throw err;
-  }
-}

@@ -4,66 +4,30 @@
  * YAML keys are snake_case; each variant ends in a transform to the hand-written TS types below,
  * which are what the planner and backends consume (durations in ms, fields as document paths,
  * defaults filled in). `rules/schema.json` is generated from this file (gen-schema.ts).
+ * The types and their order come from types.ts (`VARIANTS` must have one entry per type);
+ * the keys every type shares are in schema-common.ts.
  * Cross-file checks (notifiers, window vs schedule, reference fields, duplicate names) live in load.ts.
  */
 import { z } from 'zod';
-import { validateDetailed } from 'node-cron';
-import type { SourcePosition } from '../errors.ts';
-import { camel, duration } from '../config/schema.ts';
-import type { RuleType, Severity } from './result.ts';
+import { camel } from '../config/schema.ts';
+import { RULE_TYPES, type RuleType } from './types.ts';
+import {
+  DEFAULT_REFERENCE, STAT_RE, common, finishCommon, keyedRecord, share, typeKey,
+  type Reference, type RuleCommon,
+} from './schema-common.ts';
 import { checkModelQuality, modelQualityKeys, type ModelQualityRule } from './quality-schema.ts';
 
-export type { RuleType, Severity } from './result.ts';
+export type { RuleType } from './types.ts';
+export { RULE_TYPES } from './types.ts';
+export type { Severity } from './result.ts';
 export type { ModelQualityRule } from './quality-schema.ts';
-
-export const RULE_TYPES = ['unseen_categories', 'missing_spike', 'oov_rate', 'distribution_shift', 'prediction_stats', 'volume', 'model_quality'] as const satisfies readonly RuleType[];
+export {
+  CRON_HELP, RULE_NAME_RE, cronProblem, matchFields, normalizeField, referenceLabel,
+  type Reference, type RuleCommon,
+} from './schema-common.ts';
 
 // ---------------------------------------------------------------------------------------------
 // the loaded rule: what the planner gets
-
-/** Where a rule compares against (DESIGN.md §5). */
-export type Reference =
-  /** The training profile of `version` (default: the rule's version, else each segment's own version). */
-  | { kind: 'profile'; version?: string }
-  /** The same-length window `offset` ms earlier, same model and segment. */
-  | { kind: 'offset'; offset: number }
-  /** The same window of another segment, e.g. `{ 'model.version': '1.4.2' }` (a champion version). */
-  | { kind: 'segment'; segment: Record<string, string> };
-
-export interface RuleCommon {
-  name: string;
-  description?: string;
-  enabled: boolean;
-  model: string;
-  /** Only documents of this model version are checked; absent = all versions. */
-  version?: string;
-  /**
-   * Document paths or globs (`*` any characters, `?` one): `features.amount`, `features.*`, `prediction.score`.
-   * A bare name in the file means a feature (`amount` -> `features.amount`). Empty for volume.
-   */
-  fields: string[];
-  /** True when `fields` is the type's default: keep only fields of the suitable kind, silently. */
-  fieldsDefaulted: boolean;
-  /** Window length in ms. */
-  window: number;
-  /** Cron expression, 5 or 6 fields, evaluated in UTC (see window.ts). */
-  schedule: string;
-  /** Allowance for late data in ms: the evaluation of a window waits this long after the window's end (window.ts). */
-  delay: number;
-  /** Windows with fewer documents (per segment) give status `no_data`, not a verdict. */
-  minSamples: number;
-  /** Segment fields: `model.version`, `host.name`, `labels.<name>`. */
-  groupBy: string[];
-  severity: Severity;
-  /** Names of notifiers of the config. */
-  notify: string[];
-  /** Re-send every `realert` ms while firing; absent = only on firing and on recovery. */
-  realert?: number;
-  /** Consecutive breached windows before the alert fires. */
-  for: number;
-  /** The rule's file (line 1, col 1). */
-  source: SourcePosition;
-}
 
 export interface UnseenCategoriesRule extends RuleCommon {
   type: 'unseen_categories';
@@ -154,195 +118,21 @@ export interface VolumeRule extends RuleCommon {
   maxRatio?: number;
 }
 
-export type Rule = UnseenCategoriesRule | MissingSpikeRule | OovRateRule | DistributionShiftRule | PredictionStatsRule | VolumeRule | ModelQualityRule;
+/** The loaded rule of each type; indexing by RuleType fails to compile while a type has no entry. */
+interface RuleByType {
+  unseen_categories: UnseenCategoriesRule;
+  missing_spike: MissingSpikeRule;
+  oov_rate: OovRateRule;
+  distribution_shift: DistributionShiftRule;
+  prediction_stats: PredictionStatsRule;
+  volume: VolumeRule;
+  model_quality: ModelQualityRule;
+}
+export type Rule = RuleByType[RuleType];
 export type RuleOf<T extends RuleType> = Extract<Rule, { type: T }>;
 
 /** What the schema produces; the loader adds `name` (default: file name) and `source`. */
 export type ParsedRule<R extends Rule = Rule> = R extends Rule ? Omit<R, 'name' | 'source'> & { name?: string } : never;
-
-// ---------------------------------------------------------------------------------------------
-// helpers
-
-const nonEmpty = z.string().min(1);
-
-export const RULE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-const SEGMENT_FIELD_RE = /^(model\.version|host\.name|labels\.[A-Za-z0-9_][A-Za-z0-9_.-]*)$/;
-const STAT_RE = /^(mean|median|std|min|max|p(100|\d{1,2}(\.\d+)?))$/;
-
-/** YAML reads `1.5` as a number: ask for quotes instead of silently turning 1.50 into "1.5". */
-function versionString() {
-  return z.union([z.string().min(1), z.number()]).transform((v, ctx) => {
-    if (typeof v === 'number') {
-      ctx.addIssue({ code: 'custom', message: `expected a string, received number ${v} (quote versions in YAML: '${v}')`, input: v });
-      return z.NEVER;
-    }
-    return v;
-  }).meta({ type: 'string', description: "model version, quoted: '1.4.2'" });
-}
-
-function pattern(re: RegExp, message: (s: string) => string, description: string) {
-  return z.string().refine((s) => re.test(s), { error: (iss) => message(String(iss.input)) })
-    .meta({ pattern: re.source, description });
-}
-
-/** A record whose keys must match `re`; a bad key is reported at that key (zod's own says only "Invalid key in record"). */
-function keyedRecord<V extends z.ZodType>(re: RegExp, message: (k: string) => string, description: string, value: V) {
-  return z.record(z.string().meta({ pattern: re.source, description }), value).superRefine((rec, ctx) => {
-    for (const k of Object.keys(rec)) {
-      if (!re.test(k)) ctx.addIssue({ code: 'custom', message: message(k), input: k, path: [k] });
-    }
-  // Keys are checked even when a value failed, so both problems are reported in one pass.
-  }, { when: (payload) => payload.value !== null && typeof payload.value === 'object' });
-}
-
-/** Cron via node-cron's own parser, so that whatever node-cron accepts, window.ts understands. */
-export const CRON_HELP = '5 or 6 fields: [second] minute hour day-of-month month day-of-week, in UTC, e.g. "*/5 * * * *"';
-export function cronProblem(expr: string): string | undefined {
-  const fields = expr.trim().split(/\s+/);
-  if (!expr.trim().startsWith('@') && (fields.length < 5 || fields.length > 6)) {
-    return `invalid cron expression "${expr}": expected ${CRON_HELP}, received ${fields.length} field(s)`;
-  }
-  const r = validateDetailed(expr);
-  if (r.valid) return undefined;
-  const e = r.errors[0];
-  // node-cron's own words are good except its generic "is a invalid expression for <field>".
-  const what = !e ? 'not a cron expression' : /invalid expression/.test(e.message) ? `${e.field} "${e.value ?? ''}" is out of range or malformed` : e.message;
-  return `invalid cron expression "${expr}": ${what} (${CRON_HELP})`;
-}
-const cron = z.string().check((ctx) => {
-  const p = cronProblem(ctx.value);
-  if (p) ctx.issues.push({ code: 'custom', message: p, input: ctx.value });
-}).meta({ description: `cron schedule: ${CRON_HELP}`, examples: ['*/5 * * * *', '5 * * * *', '0 */15 * * * *'] });
-
-/** Bare names are features; `text.<name>` (the tokenized form) is the feature too. */
-export function normalizeField(f: string): string {
-  if (f.startsWith('features.') || f.startsWith('prediction.')) return f;
-  if (f.startsWith('text.')) return `features.${f.slice(5)}`;
-  return `features.${f}`;
-}
-
-/** `*` matches any run of characters (dots included), `?` one character. */
-export function globToRegExp(glob: string): RegExp {
-  const src = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${src}$`);
-}
-
-/** The fields of `available` matched by any of `globs`, in the order of `available`. */
-export function matchFields(globs: readonly string[], available: readonly string[]): string[] {
-  const res = globs.map(globToRegExp);
-  return available.filter((f) => res.some((re) => re.test(f)));
-}
-
-/** `profile:fraud@1.4.2`, `offset:7d`, `segment:model.version=1.3.0` (RuleResult.reference). */
-export function referenceLabel(ref: Reference, model: string, version?: string): string {
-  switch (ref.kind) {
-    case 'profile': {
-      const v = ref.version ?? version;
-      return `profile:${model}${v ? `@${v}` : ''}`;
-    }
-    case 'offset':
-      return `offset:${formatMs(ref.offset)}`;
-    case 'segment':
-      return `segment:${Object.entries(ref.segment).map(([k, v]) => `${k}=${v}`).join(',')}`;
-  }
-}
-
-function formatMs(ms: number): string {
-  for (const [unit, size] of [['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// reference
-
-const ReferenceSchema = camel(
-  z.strictObject({
-    profile: z.union([
-      z.literal(true),
-      z.strictObject({ version: versionString().optional().describe('Profile of this version instead of the rule\'s.') }),
-    ]).optional().describe('The training profile (the default): true, or { version: \'1.4.2\' }.'),
-    offset: duration('7d').optional().describe('A past window of the same length this far back, e.g. 7d (same weekday and hour).'),
-    segment: keyedRecord(SEGMENT_FIELD_RE, (s) => `expected model.version, host.name or labels.<name>, received "${s}"`, 'segment field', versionString()).optional().describe("Another segment in the same window, e.g. { model.version: '1.4.2' } (a champion version)."),
-  }),
-).check((ctx) => {
-  const r = ctx.value;
-  const given = (['profile', 'offset', 'segment'] as const).filter((k) => r[k] !== undefined);
-  if (given.length !== 1) {
-    ctx.issues.push({ code: 'custom', message: `expected exactly one of profile, offset or segment, received ${given.length === 0 ? 'none' : given.join(' and ')}`, input: r, path: [] });
-  } else if (r.segment !== undefined && Object.keys(r.segment).length === 0) {
-    ctx.issues.push({ code: 'custom', message: "expected at least one segment field, e.g. { model.version: '1.4.2' }", input: r.segment, path: ['segment'] });
-  } else if (r.offset === 0) {
-    ctx.issues.push({ code: 'custom', message: 'expected an offset > 0, e.g. 7d', input: r.offset, path: ['offset'] });
-  }
-}).transform((r): Reference => {
-  if (r.offset !== undefined) return { kind: 'offset', offset: r.offset };
-  if (r.segment !== undefined) return { kind: 'segment', segment: r.segment };
-  const v = r.profile === true || r.profile === undefined ? undefined : r.profile.version;
-  return v === undefined ? { kind: 'profile' } : { kind: 'profile', version: v };
-}).describe('What the current window is compared with; exactly one of profile, offset, segment. Default: { profile: true }.');
-
-const DEFAULT_REFERENCE: Reference = { kind: 'profile' };
-
-// ---------------------------------------------------------------------------------------------
-// common keys
-
-const share = z.number().min(0).max(1);
-
-function common(minSamplesDefault: number) {
-  return {
-    name: pattern(RULE_NAME_RE, (s) => `expected letters, digits, '_', '-' or '.', starting with a letter or digit, received "${s}"`, 'rule name')
-      .optional().describe('Unique rule name; default: the file name without extension.'),
-    description: z.string().optional().describe('Shown in alert messages.'),
-    enabled: z.boolean().default(true),
-    model: nonEmpty.describe('Model name (model.name of the documents).'),
-    version: versionString().optional().describe('Check only this model version; default: all versions.'),
-    fields: z.array(nonEmpty).min(1).optional()
-      .describe('Field names or globs: amount (a feature), features.*, prediction.score, prediction.*. Default: all fields of the reference that suit the rule type.'),
-    window: duration('1h').describe('Length of each evaluated window, e.g. 1h. At least the schedule interval.'),
-    schedule: cron,
-    delay: duration('1m').prefault('1m').describe('Allowance for late data: how long after the window ends (at its scheduled time) the evaluation waits. It never moves the window.'),
-    reference: ReferenceSchema.optional(),
-    min_samples: z.int().min(0).default(minSamplesDefault).describe('Fewer documents in a window (per segment) give no_data instead of a verdict.'),
-    group_by: z.array(pattern(SEGMENT_FIELD_RE, (s) => `expected model.version, host.name or labels.<name>, received "${s}"`, 'segment field'))
-      .default([]).describe('Evaluate each segment separately: model.version, host.name, labels.<name>.'),
-    severity: z.enum(['info', 'warning', 'critical']).default('warning'),
-    notify: z.array(nonEmpty).default([]).describe('Names of notifiers defined in the config (notifiers:).'),
-    realert: duration('1h').optional().describe('Send again this often while the alert keeps firing; default: only on firing and recovery.'),
-    for: z.int().min(1).default(1).describe('Consecutive breached windows before the alert fires.'),
-  };
-}
-
-type CommonOut = {
-  name?: string; description?: string; enabled: boolean; model: string; version?: string; fields?: string[];
-  window: number; schedule: string; delay: number; reference?: Reference; minSamples: number; groupBy: string[];
-  severity: Severity; notify: string[]; realert?: number; for: number;
-};
-
-/** Common keys with defaults applied; `defaultFields` is the type's default when `fields` is absent. */
-function finishCommon(v: CommonOut, defaultFields: string[]): Omit<RuleCommon, 'name' | 'source'> & { name?: string; reference?: Reference } {
-  const out: Omit<RuleCommon, 'name' | 'source'> & { name?: string; reference?: Reference } = {
-    enabled: v.enabled,
-    model: v.model,
-    fields: v.fields ? v.fields.map(normalizeField) : defaultFields,
-    fieldsDefaulted: v.fields === undefined,
-    window: v.window,
-    schedule: v.schedule,
-    delay: v.delay,
-    minSamples: v.minSamples,
-    groupBy: v.groupBy,
-    severity: v.severity,
-    notify: v.notify,
-    for: v.for,
-  };
-  if (v.name !== undefined) out.name = v.name;
-  if (v.description !== undefined) out.description = v.description;
-  if (v.version !== undefined) out.version = v.version;
-  if (v.realert !== undefined) out.realert = v.realert;
-  if (v.reference !== undefined) out.reference = v.reference;
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // the six types
@@ -350,7 +140,7 @@ function finishCommon(v: CommonOut, defaultFields: string[]): Omit<RuleCommon, '
 const top = (n: number) => z.int().min(1).max(1000).default(n);
 
 const UnseenCategoriesKeys = z.strictObject({
-  type: z.literal('unseen_categories').describe('Values of categorical fields that the reference never saw.'),
+  type: typeKey('unseen_categories'),
   ...common(100),
   max_unseen_count: z.int().min(0).optional().describe('Drifted when more unseen values (nulls excluded) than this. Default 0 unless max_unseen_share or min_domain_mass is set.'),
   max_unseen_share: share.optional().describe('Drifted when the share of unseen values exceeds this.'),
@@ -373,7 +163,7 @@ const UnseenCategoriesSchema = camel(UnseenCategoriesKeys).check((ctx) => {
 });
 
 const MissingSpikeKeys = z.strictObject({
-  type: z.literal('missing_spike').describe('Share of missing values (null, NaN, "", NA strings) per field against the reference share.'),
+  type: typeKey('missing_spike'),
   ...common(100),
   max_relative_increase: z.number().min(0).default(0.1).describe('Drifted when share > reference_share * (1 + this) (Evidently: 0.1); share > 0 when the reference has none.'),
   min_absolute_increase: share.default(0).describe('Also require share - reference_share >= this, e.g. 0.01, so tiny reference shares do not flap.'),
@@ -389,7 +179,7 @@ const MissingSpikeSchema = camel(MissingSpikeKeys).transform((v): ParsedRule<Mis
 });
 
 const OovRateKeys = z.strictObject({
-  type: z.literal('oov_rate').describe('Share of out-of-vocabulary tokens in text fields (vocabulary of the reference profile).'),
+  type: typeKey('oov_rate'),
   ...common(100),
   max_oov_share: share.default(0.05).describe('Drifted when OOV tokens / all tokens exceeds this.'),
   top: top(20).describe('New words reported, most frequent first.'),
@@ -400,7 +190,7 @@ const OovRateSchema = camel(OovRateKeys).transform((v): ParsedRule<OovRateRule> 
 }));
 
 const DistributionShiftKeys = z.strictObject({
-  type: z.literal('distribution_shift').describe('Drift of input and prediction distributions (Evidently stat tests).'),
+  type: typeKey('distribution_shift'),
   ...common(100),
   method: z.enum(DRIFT_METHODS).default('auto').describe('auto: ks/chisquare/z up to 1000 reference rows, wasserstein/jensenshannon above (as Evidently).'),
   threshold: z.number().min(0).optional().describe('Default per method: p-value 0.05 (ks, chisquare, z), distance 0.1 (others, l_infinity drifts on > 0.1).'),
@@ -435,7 +225,7 @@ const BoundsSchema = z.strictObject({
 });
 
 const PredictionStatsKeys = z.strictObject({
-  type: z.literal('prediction_stats').describe('Statistics of predictions (or numeric inputs) against bounds or the reference mean.'),
+  type: typeKey('prediction_stats'),
   ...common(100),
   stats: keyedRecord(STAT_RE, (s) => `expected mean, median, std, min, max or a percentile such as p95, received "${s}"`, 'statistic', BoundsSchema.nullable()).optional().describe('Statistics with optional bounds: { mean: { min: 0.01, max: 0.2 }, p99: { max: 0.97 }, std: {} }.'),
   reference_mean_k: z.number().positive().optional().describe('Drifted when the mean is more than k standard errors (reference std / sqrt(n)) from the reference mean; 3 is usual.'),
@@ -463,7 +253,7 @@ const PredictionStatsSchema = camel(PredictionStatsKeys).check((ctx) => {
 });
 
 const VolumeKeys = z.strictObject({
-  type: z.literal('volume').describe('Too few (model down) or too many (traffic spike) predictions per window.'),
+  type: typeKey('volume'),
   ...common(0),
   min_count: z.int().min(0).optional().describe('Drifted when fewer documents than this in the window.'),
   max_count: z.int().min(0).optional().describe('Drifted when more documents than this in the window.'),
@@ -502,7 +292,7 @@ const VolumeSchema = camel(VolumeKeys).check((ctx) => {
   return out;
 });
 
-// model_quality: keys, checks and docs live in quality.ts.
+// model_quality: keys and checks live in quality-schema.ts.
 const ModelQualityKeys = z.strictObject({ ...modelQualityKeys(), ...common(100) });
 const ModelQualitySchema = camel(ModelQualityKeys).check((ctx) => {
   checkModelQuality(ctx.value, (path, message) => ctx.issues.push({ code: 'custom', message, input: ctx.value, path }));
@@ -515,27 +305,23 @@ const ModelQualitySchema = camel(ModelQualityKeys).check((ctx) => {
   return out;
 });
 
+/** Each type's keys (for "did you mean" hints) and schema, one entry per type of types.ts. */
+const VARIANTS = {
+  unseen_categories: { keys: UnseenCategoriesKeys, schema: UnseenCategoriesSchema },
+  missing_spike: { keys: MissingSpikeKeys, schema: MissingSpikeSchema },
+  oov_rate: { keys: OovRateKeys, schema: OovRateSchema },
+  distribution_shift: { keys: DistributionShiftKeys, schema: DistributionShiftSchema },
+  prediction_stats: { keys: PredictionStatsKeys, schema: PredictionStatsSchema },
+  volume: { keys: VolumeKeys, schema: VolumeSchema },
+  model_quality: { keys: ModelQualityKeys, schema: ModelQualitySchema },
+} satisfies { [T in RuleType]: { keys: z.ZodObject; schema: z.ZodType<ParsedRule<RuleOf<T>>> } };
+type Variant = (typeof VARIANTS)[RuleType]['schema'];
+
 /** One rule file. Validate the `type` first (load.ts does) for a clear message on an unknown type. */
-export const RuleSchema = z.discriminatedUnion('type', [
-  UnseenCategoriesSchema,
-  MissingSpikeSchema,
-  OovRateSchema,
-  DistributionShiftSchema,
-  PredictionStatsSchema,
-  VolumeSchema,
-  ModelQualitySchema,
-]).meta({
+export const RuleSchema = z.discriminatedUnion('type', RULE_TYPES.map((t) => VARIANTS[t].schema) as [Variant, ...Variant[]]).meta({
   title: 'driftbeat rule',
   description: 'One drift rule per file (DESIGN.md §5). Validate with `driftbeat rules validate`.',
 });
 
 /** The snake_case keys each type accepts (for "did you mean" hints). */
-export const KEYS_BY_TYPE: Record<RuleType, readonly string[]> = {
-  unseen_categories: Object.keys(UnseenCategoriesKeys.shape),
-  missing_spike: Object.keys(MissingSpikeKeys.shape),
-  oov_rate: Object.keys(OovRateKeys.shape),
-  distribution_shift: Object.keys(DistributionShiftKeys.shape),
-  prediction_stats: Object.keys(PredictionStatsKeys.shape),
-  volume: Object.keys(VolumeKeys.shape),
-  model_quality: Object.keys(ModelQualityKeys.shape),
-};
+export const KEYS_BY_TYPE = Object.fromEntries(RULE_TYPES.map((t) => [t, Object.keys(VARIANTS[t].keys.shape)])) as unknown as Record<RuleType, readonly string[]>;

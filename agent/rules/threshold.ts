@@ -6,23 +6,10 @@
  * the comparison made. Pure (the drift directions are checked against stats isDrifted).
  */
 
-/** The side of `value` that breaches: above (x > value), at_or_above (x >= value), below, at_or_below. */
 import { isDrifted, SCORE_KIND, type DriftMethod } from '../stats/index.ts';
+import type { Threshold, ThresholdDirection, ThresholdUnit } from '../results/result.ts';
 
-export type ThresholdDirection = 'above' | 'at_or_above' | 'below' | 'at_or_below';
-
-/**
- * What the number is: a share (0..1), a count of documents or values, a ratio to a reference
- * count, a p-value (drift when the p-value is small), a distance or divergence, a number of
- * standard errors, or a value of the field itself (prediction_stats bounds).
- */
-export type ThresholdUnit = 'share' | 'count' | 'ratio' | 'p_value' | 'distance' | 'standard_errors' | 'value';
-
-export interface Threshold {
-  value: number;
-  direction: ThresholdDirection;
-  unit: ThresholdUnit;
-}
+export type { Threshold, ThresholdDirection, ThresholdUnit } from '../results/result.ts';
 
 export function threshold(value: number, direction: ThresholdDirection, unit: ThresholdUnit): Threshold {
   return { value, direction, unit };

@@ -1,13 +1,22 @@
 /**
  * Runs the real `driftbeat` command as a child process, so tests can SIGKILL and restart it,
  * and writes prediction lines the way a model server does (appends, rename and copytruncate).
+ *
+ * The one place tests start the CLI: from the TypeScript sources through tsx, so a test always
+ * runs the code as it is now, built or not. test/build.test.ts runs the compiled bin (dist/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, renameSync, truncateSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI = fileURLToPath(new URL('../../agent/cli/driftbeat.js', import.meta.url));
+/** The CLI's entry in the sources (compiled to dist/agent/cli/driftbeat.js, the package's bin). */
+export const CLI_SOURCE = fileURLToPath(new URL('../../agent/cli/driftbeat.ts', import.meta.url));
+
+/** The node arguments that run `driftbeat <args>` from the sources: spawn(process.execPath, cliArgs([...])). */
+export function cliArgs(args: string[]): string[] {
+  return ['--import', import.meta.resolve('tsx'), CLI_SOURCE, ...args];
+}
 
 export interface AgentProcess {
   child: ChildProcess;
@@ -19,7 +28,7 @@ export interface AgentProcess {
 }
 
 export function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, cliArgs(args), {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },

@@ -28,6 +28,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import { wildcard, type NameMatcher } from '../../agent/lib/glob.ts';
 
 // ---------------------------------------------------------------------------------------------
 // public types
@@ -148,9 +149,8 @@ export function esError(status: number, type: string, reason: string | null, ext
 }
 
 
-function globToRegExp(glob: string): RegExp {
-  return new RegExp('^' + glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
-}
+/** Index patterns and targets: Elasticsearch's simple match (`*` only). */
+const indexPattern = (p: string): NameMatcher => wildcard(p, { question: false });
 
 /** Reads `a.b.c` from nested objects and from flat dotted keys alike (as Elasticsearch does). */
 export function getField(obj: unknown, path: string): unknown {
@@ -301,13 +301,13 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
 
   // ---- storage
 
-  function dataStreamPatterns(): RegExp[] {
-    const out = (options.dataStreams ?? []).map(globToRegExp);
+  function dataStreamPatterns(): NameMatcher[] {
+    const out = (options.dataStreams ?? []).map(indexPattern);
     for (const [key, v] of resources) {
       if (!key.startsWith('/_index_template/')) continue;
       const t = v as { index_patterns?: string | string[]; data_stream?: unknown };
       if (t.data_stream === undefined) continue;
-      for (const p of values(t.index_patterns)) out.push(globToRegExp(String(p)));
+      for (const p of values(t.index_patterns)) out.push(indexPattern(String(p)));
     }
     return out;
   }
@@ -327,10 +327,10 @@ export async function startEsServer(options: EsServerOptions = {}): Promise<EsSe
     const out = new Set<IndexState>();
     for (const part of target.split(',')) {
       if (part.startsWith('-')) {
-        const re = globToRegExp(part.slice(1));
+        const re = indexPattern(part.slice(1));
         for (const ix of out) if (re.test(ix.name)) out.delete(ix);
       } else if (part.includes('*')) {
-        const re = globToRegExp(part);
+        const re = indexPattern(part);
         for (const ix of indices.values()) if (re.test(ix.name)) out.add(ix);
       } else {
         const ix = indices.get(part);

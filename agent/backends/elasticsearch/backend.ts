@@ -8,7 +8,7 @@ import type { estypes } from '@elastic/elasticsearch';
 import type { EngineClient } from '../../engine/client.ts';
 import { BackendError } from '../../errors.ts';
 import { redact } from '../../telemetry/redact.ts';
-import type { Answers, Backend, Query } from '../../rules/plan.ts';
+import type { Answers, Backend, Query } from '../../rules/query.ts';
 import { DEFAULT_MAX_BUCKETS } from './buckets.ts';
 import { compileSearches, type CompiledSearch, type EsJson, type EsOptions } from './body.ts';
 

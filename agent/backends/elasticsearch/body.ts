@@ -17,7 +17,7 @@ import { predictionsStream } from '../../normalize/document.ts';
 import { referenceDocId } from '../../reference/profile.ts';
 import { qualitySearch } from './quality.ts';
 import { cappedSizes, DEFAULT_MAX_BUCKETS, packQueries } from './buckets.ts';
-import { segmentKey, sortBuckets, type Bucket, type Payload, type Query, type SegmentAnswers, type Side } from '../../rules/plan.ts';
+import { segmentKey, sortBuckets, type Bucket, type Payload, type Query, type SegmentAnswers, type Side } from '../../rules/query.ts';
 
 export interface EsOptions {
   /** Index prefix (output.elasticsearch.index_prefix). */

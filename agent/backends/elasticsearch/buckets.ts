@@ -13,7 +13,7 @@
  *   (segments x values) fits; the answers then say `other > 0` where values were cut off, and the
  *   results say current_truncated / reference_truncated.
  */
-import type { Query } from '../../rules/plan.ts';
+import type { Query } from '../../rules/query.ts';
 
 /** search.max_buckets' default on Elasticsearch 8.x and OpenSearch 2.x. */
 export const DEFAULT_MAX_BUCKETS = 65_535;

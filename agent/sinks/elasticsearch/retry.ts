@@ -1,5 +1,6 @@
 /**
- * Whole-request retry decisions and backoff (pure; after Vector's `retry.rs`).
+ * Whole-request retry decisions (pure; after Vector's `retry.rs`). The wait between retries is
+ * `agent/lib/backoff.ts`.
  *
  * - network errors, timeouts, 408, 429 and 5xx: retry with backoff (the cluster will come back);
  * - 401/403: fatal, retrying cannot fix credentials; the agent stops and keeps its offsets;
@@ -67,29 +68,4 @@ export function decideRequest(f: RequestFailure, opts: { output?: string; prefix
     kind: 'http_4xx',
     message: `${where}: Elasticsearch rejected the request (${s})${detail}; check output.elasticsearch.hosts (a proxy in the way?) and that the cluster runs 8.x`,
   };
-}
-
-export interface BackoffConfig {
-  /** First delay ceiling in ms. */
-  initial: number;
-  /** Largest delay ceiling in ms. */
-  max: number;
-}
-
-/**
- * Full-jitter exponential backoff: a uniform delay in [0, min(max, initial * 2^attempt)).
- * Full jitter spreads the agents of a fleet apart after a cluster restart (AWS architecture blog,
- * "Exponential Backoff And Jitter"). `attempt` counts from 0.
- */
-export function backoffDelay(attempt: number, cfg: BackoffConfig, random: () => number = Math.random): number {
-  const ceiling = backoffCeiling(attempt, cfg);
-  return Math.floor(random() * ceiling);
-}
-
-export function backoffCeiling(attempt: number, cfg: BackoffConfig): number {
-  const initial = Math.max(0, cfg.initial);
-  const max = Math.max(initial, cfg.max);
-  // Cap the exponent so 2^attempt never overflows to Infinity on a retry loop that runs for days.
-  const exp = Math.min(Math.max(0, attempt), 52);
-  return Math.min(max, initial * 2 ** exp);
 }

@@ -19,7 +19,8 @@ import { EngineClient, EngineUnsupportedError } from '../../engine/client.ts';
 import { describeRequestError, isAbortError } from './client.ts';
 import { deadLetterIndex } from './config.ts';
 import { BulkEncoder, itemReason, parseBulkResponse, type ItemOutcome } from './encode.ts';
-import { backoffDelay, decideRequest, type RequestDecision } from './retry.ts';
+import { backoffDelay } from '../../lib/backoff.ts';
+import { decideRequest, type RequestDecision } from './retry.ts';
 
 export interface ElasticsearchSinkOptions {
   config: ElasticsearchOutputConfig;

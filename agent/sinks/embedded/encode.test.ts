@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeBatch, timestampText } from './encode.ts';
-import { backoffMs, classifyStoreError } from './retry.ts';
+import { classifyStoreError } from './retry.ts';
 import { EmbeddedStoreError } from './store.ts';
 import { makeBatch, makeDoc } from './testdocs.ts';
 
@@ -70,11 +70,4 @@ test('DuckDB failures: conflicts and memory pressure are retried; disk full, cor
   assert.equal(classifyStoreError(wrapped('FATAL Error: database has been invalidated because of a previous fatal error')), 'permanent');
   assert.equal(classifyStoreError(wrapped('IO Error: file is corrupt')), 'permanent');
   assert.equal(classifyStoreError(wrapped('Catalog Error: Table with name prediction_text does not exist!')), 'permanent');
-});
-
-test('backoff grows exponentially up to the cap', () => {
-  assert.equal(backoffMs(0, 100, 30_000, () => 1), 100);
-  assert.equal(backoffMs(3, 100, 30_000, () => 1), 800);
-  assert.equal(backoffMs(20, 100, 30_000, () => 1), 30_000);
-  assert.equal(backoffMs(5, 100, 30_000, () => 0), 0);
 });

@@ -52,9 +52,3 @@ function messageChain(err: unknown): string {
   }
   return parts.join(' | ');
 }
-
-/** Full-jitter exponential backoff: a uniform draw in [0, min(max, initial * 2^attempt)]. */
-export function backoffMs(attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  const cap = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
-  return Math.round(cap * random());
-}

@@ -22,7 +22,8 @@ import type { Logger } from '../../telemetry/logger.ts';
 import { deadLetters, docsDuplicate, docsIndexed, outputErrors, retries } from '../../telemetry/metrics.ts';
 import type { Batch, DeadLetterWriter, DeliveryReport, Sink } from '../sink.ts';
 import { encodeBatch, type StagedRow } from './encode.ts';
-import { backoffMs, classifyStoreError } from './retry.ts';
+import { backoffDelay } from '../../lib/backoff.ts';
+import { classifyStoreError } from './retry.ts';
 import { PREDICTIONS, PREDICTION_MISSING, PREDICTION_TEXT, PREDICTION_VALUES } from './schema.ts';
 import { messageOf, openStore, type EmbeddedStore, type Transaction } from './store.ts';
 
@@ -232,7 +233,7 @@ export class EmbeddedSink implements Sink {
         outputErrors.inc({ output: OUTPUT, kind: verdict });
         if (verdict === 'data') throw new DataError(err);
         if (verdict === 'permanent' || attempt + 1 >= maxAttempts) throw toSinkError(err, store.path);
-        const wait = backoffMs(attempt, initial, max);
+        const wait = backoffDelay(attempt, { initial, max });
         this.#opts.logger?.warn({ err, attempt: attempt + 1, backoff_ms: wait }, `output "embedded": transient failure, retrying`);
         retries.inc({ output: OUTPUT, cause: 'transient' });
         report.retries++;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Discovery, globBase, globToRegExp, PathMatcher } from './discovery.ts';
+import { globToRegExp } from '../../lib/glob.ts';
+import { Discovery, globBase, PathMatcher } from './discovery.ts';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'driftbeat-disc-'));

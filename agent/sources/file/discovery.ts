@@ -4,7 +4,7 @@
  * new file is picked up within moments. The scan is the source of truth: events only trigger an
  * early scan or wake a harvester, so nothing depends on events alone (NFS, overlay, inotify limits).
  *
- * Globs: `*` and `?` within one path segment (dot files included, as Go's filepath.Glob that
+ * Globs (`agent/lib/glob.ts`, picomatch): `*` and `?` within one path segment (dot files included, as Go's filepath.Glob that
  * Filebeat uses), `**` for any number of folders, `[abc]`, `[!abc]`, `{a,b}`. Relative patterns are
  * resolved against the working directory. An `exclude` pattern without a `/` is matched against
  * the file name, one with a `/` against the whole path (`*.gz` leaves out every gzip file).
@@ -15,70 +15,11 @@ import { watch, type FSWatcher } from 'chokidar';
 import { existsSync, type BigIntStats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { globToRegExp } from '../../lib/glob.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
 
 const MAGIC = /[*?[{]/;
 const MAX_DEPTH = 32;
-
-/** Translates one glob into an anchored RegExp over a whole string ('/'-separated). */
-export function globToRegExp(glob: string): RegExp {
-  let re = '';
-  let inBrace = 0;
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '\\' && i + 1 < glob.length) {
-      re += escapeRe(glob[++i]!);
-    } else if (c === '*') {
-      if (glob[i + 1] === '*') {
-        const prevSlash = i === 0 || glob[i - 1] === '/';
-        const nextSlash = glob[i + 2] === '/' ;
-        const atEnd = i + 2 === glob.length;
-        i++;
-        if (prevSlash && nextSlash) {
-          // `**/` matches zero or more whole folders.
-          re += '(?:[^/]*(?:/|$))*?';
-          i++;
-        } else if (prevSlash && atEnd) {
-          re += '.*';
-        } else {
-          re += '[^/]*';
-        }
-      } else {
-        re += '[^/]*';
-      }
-    } else if (c === '?') {
-      re += '[^/]';
-    } else if (c === '[') {
-      const close = glob.indexOf(']', i + 2);
-      if (close === -1) {
-        re += '\\[';
-      } else {
-        let body = glob.slice(i + 1, close);
-        const negate = body[0] === '!' || body[0] === '^';
-        if (negate) body = body.slice(1);
-        body = body.replace(/[\\\]^]/g, (m) => `\\${m}`);
-        re += negate ? `[^/${body}]` : `[${body}]`;
-        i = close;
-      }
-    } else if (c === '{') {
-      inBrace++;
-      re += '(?:';
-    } else if (c === '}' && inBrace > 0) {
-      inBrace--;
-      re += ')';
-    } else if (c === ',' && inBrace > 0) {
-      re += '|';
-    } else {
-      re += escapeRe(c);
-    }
-  }
-  while (inBrace-- > 0) re += ')';
-  return new RegExp(`^${re}$`);
-}
-
-function escapeRe(c: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
-}
 
 function toSlash(p: string): string {
   return sep === '/' ? p : p.split(sep).join('/');

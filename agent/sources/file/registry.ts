@@ -6,9 +6,10 @@
  * offset, so a crash re-reads at most the lines that were read but not acknowledged.
  */
 import { mkdirSync } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DriftbeatError } from '../../errors.ts';
+import { writeFileAtomic } from '../../lib/atomic-write.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
 
 export interface RegistryEntry {
@@ -244,29 +245,7 @@ export class Registry {
   private async write(): Promise<void> {
     this.lastWrite = this.now();
     const body = JSON.stringify({ version: FILE_VERSION, entries: [...this.entries.values()] }, null, 1);
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(body, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await rename(tmp, this.file);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
-    // The rename is durable only once the folder's entry is on disk.
-    const dir = await open(dirname(this.file), 'r');
-    try {
-      await dir.sync();
-    } catch {
-      // Some file systems refuse fsync on a folder; the rename is still atomic.
-    } finally {
-      await dir.close();
-    }
+    await writeFileAtomic(this.file, body, { mode: 0o600 });
   }
 
   /** Flushes and stops the timer. Safe twice. */

@@ -9,21 +9,22 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileSearches, type EsJson } from '../backends/elasticsearch/body.ts';
-import { evaluatePlan } from '../rules/evaluate.ts';
-import { planRule, type Answers, type RulePlan } from '../rules/plan.ts';
-import { RuleSchema, type Rule } from '../rules/schema.ts';
-import type { ReferenceProfile } from '../reference/profile.ts';
-import { generateWatch, type WatchBody } from './watches.ts';
-import { SHIFT_FUNCTIONS_SOURCE } from './watch-scripts.ts';
+import { compileSearches, type EsJson } from '../elasticsearch/body.ts';
+import { evaluatePlan } from '../../rules/evaluate.ts';
+import { planRule, type Answers, type RulePlan } from '../../rules/plan.ts';
+import { RuleSchema, type Rule } from '../../rules/schema.ts';
+import type { ReferenceProfile } from '../../reference/profile.ts';
+import type { WatchBody } from './types.ts';
+import { generateWatch } from './watch.ts';
+import { SHIFT_FUNCTIONS_SOURCE } from './scripts.ts';
 import {
   chiSquareFromCounts, chiSquareSf, defaultMethod, DEFAULT_THRESHOLDS, DRIFT_METHODS, gammaincc, hellinger, hellingerFromCounts, histogramCounts,
   isDrifted, jensenShannonFromCounts, klDivergenceFromCounts, ks, ksStatisticSorted, lInfinity, lInfinityFromCounts, normalCdf, populationStd,
   psiFromCounts, referenceQuantileEdges, sturgesEdges, wassersteinNormed, zTestFromCounts,
-} from '../stats/index.ts';
-import { close, normal, rounded } from '../stats/test-data.ts';
-import { testEngine } from '../../test/support/engine.ts';
-import { painlessCalls, runWatchScript } from '../../test/support/painless-engine.ts';
+} from '../../stats/index.ts';
+import { close, normal, rounded } from '../../stats/test-data.ts';
+import { testEngine } from '../../../test/support/engine.ts';
+import { painlessCalls, runWatchScript } from '../../../test/support/painless-engine.ts';
 
 const engine = await testEngine();
 

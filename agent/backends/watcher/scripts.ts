@@ -19,8 +19,10 @@
  * - A segment with fewer documents than min_samples gives no verdict (evaluate.ts no_data).
  *
  * Params common to all: chain, group_by, ref_group_by, min_samples, delay_ms, window_ms.
+ * model_quality's script is in quality-script.ts.
  */
-import type { RuleType } from '../rules/result.ts';
+import type { RuleType } from '../../rules/result.ts';
+import { QUALITY_FUNCTIONS, QUALITY_LOOP, QUALITY_MAIN } from './quality-script.ts';
 
 const FUNCTIONS = `
 String segName(Map v, List gb) { String s = ''; for (def g : gb) { s += (s.isEmpty() ? '' : ',') + g + '=' + v[g]; } return s; }
@@ -404,10 +406,10 @@ function compact(src: string): string {
   return src.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('//')).join('\n');
 }
 
-/** model_quality has no watch yet (agent/assets/watches.ts says why). */
-export type ScriptedType = Exclude<RuleType, 'model_quality'>;
+export type ScriptedType = RuleType;
 
 function script(type: ScriptedType, tail: string): string {
+  if (type === 'model_quality') return compact(FUNCTIONS + QUALITY_FUNCTIONS + QUALITY_MAIN + QUALITY_LOOP + tail);
   if (type === 'distribution_shift') return compact(FUNCTIONS + SHIFT_FUNCTIONS + MAIN + SHIFT_SETUP + LOOP + SHIFT_BODY + tail);
   return compact(FUNCTIONS + MAIN + LOOP + BODIES[type] + tail);
 }

@@ -1,24 +1,26 @@
-import { perVersionProfile, versionRule } from '../rules/segments.ts';
+import { perVersionProfile, versionRule } from '../../rules/segments.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { compileSearches } from '../backends/elasticsearch/body.ts';
-import { loadConfig } from '../config/load.ts';
-import { planRule } from '../rules/plan.ts';
-import { referenceQuantileEdges } from '../stats/index.ts';
-import { loadRules } from '../rules/load.ts';
-import type { Rule } from '../rules/schema.ts';
-import type { ReferenceProfile } from '../reference/profile.ts';
-import { clearSecrets } from '../telemetry/redact.ts';
-import {
-  EXAMPLE_ENV,
-  EXAMPLE_CONFIG, EXAMPLE_RULES_DIR, generateWatch, quartzCron, triggerMinus, watchesExportCommand, watchSearches, type WatchBody,
-} from './watches.ts';
+import { compileSearches } from '../elasticsearch/body.ts';
+import { loadConfig } from '../../config/load.ts';
+import { planRule } from '../../rules/plan.ts';
+import { referenceQuantileEdges } from '../../stats/index.ts';
+import { loadRules } from '../../rules/load.ts';
+import type { Rule } from '../../rules/schema.ts';
+import type { ReferenceProfile } from '../../reference/profile.ts';
+import { clearSecrets } from '../../telemetry/redact.ts';
+import { EXAMPLE_CONFIG, EXAMPLE_ENV, EXAMPLE_RULES_DIR } from '../../assets/watches.ts';
+import { quartzCron, triggerMinus } from './cron.ts';
+import { watchesExportCommand } from './export.ts';
+import { watchSearches } from './search.ts';
+import type { WatchBody } from './types.ts';
+import { generateWatch } from './watch.ts';
 
-const REF = new URL('../../test/fixtures/elastic/es/watcher/', import.meta.url);
+const REF = new URL('../../../test/fixtures/elastic/es/watcher/', import.meta.url);
 const refExample = JSON.parse((parseYaml(readFileSync(new URL('spec-WatcherPutWatchRequestExample1.yaml', REF), 'utf8')) as { value: string }).value) as Record<string, Record<string, unknown>>;
 
 const exampleRules = (): Rule[] => loadRules([EXAMPLE_RULES_DIR], { env: {} });

@@ -1,0 +1,302 @@
+/**
+ * The shape of agent/ (issue 14, "What must hold"): no source file over 500 lines, no function over
+ * 80 lines, no import cycle, and no import against the layers of agent/README.md. Read with the
+ * TypeScript compiler API, so a string or a comment that looks like an import does not count.
+ *
+ * Every violation is printed (file:line and what to do), so one run lists all the work left.
+ * Function length counts the lines from its first token to its closing brace (nested functions
+ * count inside their parent too).
+ * Tests (*.test.ts) and test data are not product source and are not measured for size.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MAX_FILE_LINES = 500;
+const MAX_FUNCTION_LINES = 80;
+
+/** Generated code and tables, allowed past the limits (path, or `path:function`), each with why. */
+const SIZE_EXCEPTIONS: Record<string, string> = {
+  'agent/assets/kibana.ts:panelSpecs': 'a table: one entry per dashboard panel (title, columns, chart), read as a list, not as steps',
+};
+
+/**
+ * Folders (first segment under agent/, or a top-level file without .ts) and what they must not
+ * import. The first five are issue 14's; the others follow agent/README.md's two flows.
+ */
+const LAYER_RULES: { from: string[]; not: string[]; why: string }[] = [
+  { from: ['normalize'], not: ['sinks'], why: 'normalize is pure and upstream of the sinks; the sinks import its document, not the other way' },
+  { from: ['results'], not: ['rules'], why: 'results store what the rule path produced; the result type belongs below the rules' },
+  { from: ['reference'], not: ['assets'], why: 'reference profiles feed normalize and rules; setup (assets) is above them' },
+  { from: ['notify'], not: ['alerts'], why: 'alerts hand messages to notify (outbox -> channels), not the other way' },
+  { from: ['rules'], not: ['backends'], why: 'a rule plan is run by a backend chosen once in outputs; rules do not know the backends' },
+  {
+    from: ['sources', 'pipeline', 'normalize', 'sinks', 'engine'],
+    not: ['rules', 'backends', 'results', 'alerts', 'notify', 'assets', 'quality', 'cli'],
+    why: 'the ship path runs without rules: it must not depend on the rule path, setup or the command line',
+  },
+  { from: ['stats'], not: ['*'], why: 'stats is pure and published alone as driftbeat/stats: it imports only errors and lib' },
+  { from: ['lib', 'errors', 'errors-catalogue', 'telemetry'], not: ['*'], why: 'foundations every component uses: they import no component' },
+  { from: ['results', 'backends'], not: ['alerts', 'notify'], why: 'results and backends come before alerts and notify on the rule path' },
+  { from: ['*'], not: ['cli'], why: 'the command line is the top: it calls components, none calls it' },
+];
+/** What a `not: ['*']` rule still allows. */
+const FOUNDATIONS = new Set(['lib', 'errors', 'errors-catalogue', 'telemetry']);
+
+interface SourceFile {
+  path: string; // relative to ROOT, '/'-separated
+  lines: number;
+  sf: ts.SourceFile;
+}
+
+interface Import {
+  from: string;
+  to: string;
+  line: number;
+  typeOnly: boolean;
+}
+
+function listSources(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(join(ROOT, dir))) {
+    const p = `${dir}/${name}`;
+    if (name === 'testdata' || name === 'node_modules') continue;
+    if (statSync(join(ROOT, p)).isDirectory()) listSources(p, out);
+    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+const isTest = (p: string) => p.endsWith('.test.ts');
+
+function parse(path: string): SourceFile {
+  const text = readFileSync(join(ROOT, path), 'utf8');
+  const sf = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  return { path, lines: text.endsWith('\n') ? text.split('\n').length - 1 : text.split('\n').length, sf };
+}
+
+const lineOf = (sf: ts.SourceFile, pos: number) => sf.getLineAndCharacterOfPosition(pos).line + 1;
+
+function functionName(node: ts.Node): string {
+  const named = node as ts.Node & { name?: ts.Node };
+  if (named.name && (ts.isIdentifier(named.name) || ts.isStringLiteral(named.name) || ts.isPrivateIdentifier(named.name))) return named.name.text;
+  if (ts.isConstructorDeclaration(node)) return 'constructor';
+  const parent = node.parent;
+  if (parent && ts.isVariableDeclaration(parent) && ts.isIdentifier(parent.name)) return parent.name.text;
+  if (parent && ts.isPropertyAssignment(parent) && ts.isIdentifier(parent.name)) return parent.name.text;
+  if (parent && ts.isCallExpression(parent)) return `(callback of ${parent.expression.getText().slice(0, 40)})`;
+  return '(anonymous)';
+}
+
+/** Every function longer than the limit: `file:line name (n lines)`. */
+function longFunctions(file: SourceFile): { key: string; line: number; name: string; lines: number }[] {
+  const out: { key: string; line: number; name: string; lines: number }[] = [];
+  const visit = (node: ts.Node) => {
+    if (ts.isFunctionLike(node) && (node as ts.FunctionLikeDeclaration).body) {
+      const start = lineOf(file.sf, node.getStart(file.sf));
+      const lines = lineOf(file.sf, node.end) - start + 1;
+      const name = functionName(node);
+      if (lines > MAX_FUNCTION_LINES) out.push({ key: `${file.path}:${name}`, line: start, name, lines });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file.sf);
+  return out;
+}
+
+/** The agent files a file imports (relative specifiers only; packages are not layers). */
+function importsOf(file: SourceFile): Import[] {
+  const out: Import[] = [];
+  for (const st of file.sf.statements) {
+    if (!(ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) || !st.moduleSpecifier || !ts.isStringLiteral(st.moduleSpecifier)) continue;
+    const spec = st.moduleSpecifier.text;
+    if (!spec.startsWith('.')) continue;
+    const to = relative(ROOT, resolve(ROOT, dirname(file.path), spec)).split('\\').join('/');
+    const typeOnly = ts.isImportDeclaration(st)
+      ? Boolean(st.importClause?.isTypeOnly || (st.importClause && !st.importClause.name && st.importClause.namedBindings && ts.isNamedImports(st.importClause.namedBindings) && st.importClause.namedBindings.elements.length > 0 && st.importClause.namedBindings.elements.every((e) => e.isTypeOnly)))
+      : st.isTypeOnly;
+    out.push({ from: file.path, to, line: lineOf(file.sf, st.getStart(file.sf)), typeOnly });
+  }
+  return out;
+}
+
+/** `agent/rules/plan.ts` -> `rules`; `agent/outputs.ts` -> `outputs`. */
+function folderOf(path: string): string {
+  const parts = path.split('/');
+  return parts.length === 2 ? parts[1]!.replace(/\.ts$/, '') : parts[1]!;
+}
+
+function layerViolations(imports: Import[]): string[] {
+  const out: string[] = [];
+  for (const imp of imports) {
+    if (!imp.to.startsWith('agent/')) continue;
+    const a = folderOf(imp.from);
+    const b = folderOf(imp.to);
+    if (a === b) continue;
+    for (const rule of LAYER_RULES) {
+      const fromMatches = rule.from.includes(a) || (rule.from.includes('*') && a !== 'cli');
+      const toMatches = rule.not.includes(b) || (rule.not.includes('*') && !FOUNDATIONS.has(b));
+      if (fromMatches && toMatches) {
+        out.push(`${imp.from}:${imp.line}: ${a} imports ${b} (${imp.to}${imp.typeOnly ? ', types only' : ''}): ${rule.why}`);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Import cycles among agent/ files (Tarjan's strongly connected components), each as a path list. */
+function cycles(files: string[], imports: Import[]): string[][] {
+  const edges = new Map<string, string[]>(files.map((f) => [f, []]));
+  for (const i of imports) if (edges.has(i.to)) edges.get(i.from)!.push(i.to);
+  let index = 0;
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const out: string[][] = [];
+  const strong = (v: string) => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v)!) {
+      if (!idx.has(w)) {
+        strong(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const comp: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        comp.push(w);
+      } while (w !== v);
+      if (comp.length > 1 || edges.get(v)!.includes(v)) out.push(comp.sort());
+    }
+  };
+  for (const f of files) if (!idx.has(f)) strong(f);
+  return out;
+}
+
+const sources = listSources('agent').filter((p) => !isTest(p)).map(parse);
+const imports = sources.flatMap(importsOf);
+
+/** One break of a rule: a key that survives line shifts (for KNOWN) and the message to print. */
+interface Violation {
+  key: string;
+  message: string;
+}
+
+function sizeViolations(): Violation[] {
+  const out: Violation[] = [];
+  const used = new Set<string>();
+  for (const f of sources) {
+    if (f.lines > MAX_FILE_LINES) {
+      if (SIZE_EXCEPTIONS[f.path]) used.add(f.path);
+      else out.push({ key: `${f.path}: lines`, message: `${f.path}: ${f.lines} lines (limit ${MAX_FILE_LINES}): split it by job` });
+    }
+    if (SIZE_EXCEPTIONS[f.path]) continue;
+    for (const fn of longFunctions(f)) {
+      if (SIZE_EXCEPTIONS[fn.key]) used.add(fn.key);
+      else out.push({ key: fn.key, message: `${f.path}:${fn.line}: function ${fn.name} is ${fn.lines} lines (limit ${MAX_FUNCTION_LINES}): make it a short sequence of named steps` });
+    }
+  }
+  for (const k of Object.keys(SIZE_EXCEPTIONS)) {
+    if (!used.has(k)) out.push({ key: `exception ${k}`, message: `SIZE_EXCEPTIONS names ${k}, which is within the limits now (or gone): remove the exception` });
+  }
+  return out;
+}
+
+function layerViolationsOf(imps: Import[]): Violation[] {
+  return layerViolations(imps).map((message) => {
+    const [path, , rest] = message.split(':');
+    return { key: `${path}: imports ${/\((agent\/[^,)]+)/.exec(rest ?? message)?.[1] ?? message}`, message };
+  });
+}
+
+function cycleViolations(): Violation[] {
+  return cycles(sources.map((f) => f.path), imports).map((c) => ({ key: `cycle ${c.join(' <-> ')}`, message: `import cycle: ${c.join(' <-> ')}: move what both need into a third file` }));
+}
+
+const violations = [...sizeViolations(), ...layerViolationsOf(imports), ...cycleViolations()];
+if (violations.length > 0) console.log(`shape of agent/: ${violations.length} violation(s)\n  ${violations.map((v) => v.message).join('\n  ')}`);
+
+/**
+ * The violations the tree had when this test was written (issue 14): other helpers are fixing them
+ * in their folders. A violation not in this list fails at once; these only fail the todo test below.
+ * Remove an entry when it is fixed; when the list is empty, drop the todo.
+ */
+const KNOWN = new Set<string>([
+  'agent/agent.ts:start',
+  'agent/assets/kibana.ts: lines',
+  'agent/assets/setup.ts: lines',
+  'agent/assets/setup.ts:setupKibana',
+  'agent/assets/watches.ts: lines',
+  'agent/assets/watches.ts:conditionParts',
+  'agent/assets/watches.ts:generateWatch',
+  'agent/backends/embedded/backend.ts:decode',
+  'agent/backends/embedded/sql.ts:compile',
+  'agent/cli/commands.ts:registerCommands',
+  'agent/normalize/normalize.ts: lines',
+  'agent/normalize/normalize.ts:normalize',
+  'agent/reference/build.ts: lines',
+  'agent/reference/build.ts:planFields',
+  'agent/reference/build.ts:profileTable',
+  'agent/rules/evaluate.ts: lines',
+  'agent/rules/evaluate.ts:distribution',
+  'agent/rules/plan.ts: lines',
+  'agent/rules/plan.ts:planRule',
+  'agent/rules/schema.ts: lines',
+  'agent/sinks/elasticsearch/sink.ts:send',
+  'agent/sources/file/source.ts: lines',
+  'agent/normalize/normalize.ts: imports agent/sinks/sink.ts',
+  'agent/notify/render.ts: imports agent/alerts/lifecycle.ts',
+  'agent/results/elasticsearch.ts: imports agent/rules/result.ts',
+  'agent/results/embedded.ts: imports agent/rules/result.ts',
+  'agent/results/writer.ts: imports agent/rules/result.ts',
+  'cycle agent/rules/quality-schema.ts <-> agent/rules/schema.ts',
+  'cycle agent/rules/plan.ts <-> agent/rules/quality.ts',
+  'cycle agent/sinks/embedded/schema.ts <-> agent/sinks/embedded/store.ts',
+  'cycle agent/assets/kibana-quality.ts <-> agent/assets/kibana.ts',
+  'cycle agent/backends/elasticsearch/body.ts <-> agent/backends/elasticsearch/quality.ts',
+  'cycle agent/reference/build.ts <-> agent/reference/csv-check.ts',
+]);
+const fixed = [...KNOWN].filter((k) => !violations.some((v) => v.key === k));
+if (fixed.length > 0) console.log(`shape of agent/: fixed since, remove from KNOWN:\n  ${fixed.join('\n  ')}`);
+
+test('no new break of the shape rules: sizes, layers, cycles (beyond the known ones being fixed)', () => {
+  // A stale size exception is reported by the todo test only: a split elsewhere must not break this one.
+  assert.deepEqual(violations.filter((v) => !KNOWN.has(v.key) && !v.key.startsWith('exception ')).map((v) => v.message), []);
+});
+
+test('agent/ has the shape issue 14 asks for: no known violation left', {
+  todo: 'issue 14: the hot, cli, watch, rules, join and rotate branches fix these (KNOWN lists them; each is printed with its file:line above): ' +
+    'sizes in agent.ts, assets/{kibana,setup,watches}.ts, backends/embedded/{backend,sql}.ts, cli/commands.ts, normalize/normalize.ts, reference/build.ts, rules/{evaluate,plan,schema}.ts, sinks/elasticsearch/sink.ts, sources/file/source.ts; ' +
+    'layers normalize -> sinks, notify -> alerts, results -> rules (3 files); ' +
+    'cycles rules/quality-schema <-> schema, rules/plan <-> quality, sinks/embedded/schema <-> store, assets/kibana-quality <-> kibana, backends/elasticsearch/body <-> quality, reference/build <-> csv-check',
+}, () => {
+  assert.deepEqual(violations.map((v) => v.message), []);
+});
+
+test('the shape check sees what it measures (a long function, a layer break and a cycle in a sample)', () => {
+  // The checker itself must be able to fail: run it on a sample written to break every rule.
+  const long = `export function f() {\n${'  x();\n'.repeat(MAX_FUNCTION_LINES)}}\n`;
+  const sample = { path: 'agent/normalize/sample.ts', lines: MAX_FUNCTION_LINES + 2, sf: ts.createSourceFile('s.ts', `import { a } from '../sinks/sink.ts';\nimport type { B } from './other.ts';\n${long}`, ts.ScriptTarget.Latest, true) };
+  assert.deepEqual(longFunctions(sample).map((f) => [f.name, f.lines]), [['f', MAX_FUNCTION_LINES + 2]]);
+  const imps = importsOf(sample);
+  assert.deepEqual(imps.map((i) => [i.to, i.typeOnly]), [['agent/sinks/sink.ts', false], ['agent/normalize/other.ts', true]]);
+  assert.deepEqual(layerViolationsOf(imps).map((v) => v.key), ['agent/normalize/sample.ts: imports agent/sinks/sink.ts']);
+  assert.match(layerViolations(imps).join('\n'), /^agent\/normalize\/sample\.ts:1: normalize imports sinks/);
+  const ring: Import[] = [
+    { from: 'a.ts', to: 'b.ts', line: 1, typeOnly: false },
+    { from: 'b.ts', to: 'c.ts', line: 1, typeOnly: false },
+    { from: 'c.ts', to: 'a.ts', line: 1, typeOnly: true },
+  ];
+  assert.deepEqual(cycles(['a.ts', 'b.ts', 'c.ts', 'd.ts'], ring), [['a.ts', 'b.ts', 'c.ts']]);
+});
