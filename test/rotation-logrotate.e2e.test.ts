@@ -76,6 +76,8 @@ interface Killer {
   running: Set<AgentProcess>;
   /** Keep the agent down (the embedded outage): the running one is killed and not restarted. */
   down: boolean;
+  /** The rotations are over: until then the kills go on past `kills` (the outage waits to be met). */
+  rotated: boolean;
   /** Bytes the agent's registry says are acknowledged (grows when it delivers). */
   acked: () => number;
 }
@@ -99,7 +101,7 @@ function ackedBytes(dataDir: string): number {
  * during an outage nothing is delivered, and the kill comes up to 1 s after 2 s of waiting.
  */
 async function killLoop(name: string, args: string[], rand: () => number, k: Killer, kills: number): Promise<void> {
-  while (k.kills < kills) {
+  while (k.kills < kills || !k.rotated) {
     while (k.down && !k.signal.aborted) await sleep(50);
     if (k.signal.aborted) return;
     const agent: AgentProcess = startAgent(args);
@@ -198,8 +200,8 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
         await sleep(WRITE_EVERY_MS);
       }
     })();
-    const es: Killer = { kills: 0, down: false, signal: ended.signal, running, acked: () => ackedBytes(join(dir, 'data-es')) };
-    const emb: Killer = { kills: 0, down: false, signal: ended.signal, running, acked: () => ackedBytes(join(dir, 'data-emb')) };
+    const es: Killer = { kills: 0, down: false, rotated: false, signal: ended.signal, running, acked: () => ackedBytes(join(dir, 'data-es')) };
+    const emb: Killer = { kills: 0, down: false, rotated: false, signal: ended.signal, running, acked: () => ackedBytes(join(dir, 'data-emb')) };
     // Rotations are spread over the kills (one every two engine-agent kills, at a random moment),
     // so they land while agents run, start and are dead.
     const rotator = (async () => {
@@ -209,12 +211,22 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
         // The outages: the engine answers 503 to _bulk over rotations 3-5 and refuses over 6-8;
         // the embedded agent stays down over rotations 4-6.
         if (rotations === 2) proxy.failNext({ kind: 'status', status: 503 }, 1e9, bulk);
-        if (rotations === 5) { proxy.set({ kind: 'pass' }); proxy.failNext({ kind: 'refuse' }, 1e9, bulk); }
-        if (rotations === 8) proxy.set({ kind: 'pass' });
+        // Each phase ends only once the engine agent has met it (on a loaded machine an agent can
+        // be killed several times before it sends a bulk); the kills go on meanwhile.
+        if (rotations === 5) {
+          await until('the engine agent met the 503s', () => (proxy.seen.status ?? 0) > 0, ended.signal);
+          proxy.set({ kind: 'pass' });
+          proxy.failNext({ kind: 'refuse' }, 1e9, bulk);
+        }
+        if (rotations === 8) {
+          await until('the engine agent met the refused connections', () => (proxy.seen.refuse ?? 0) > 0, ended.signal);
+          proxy.set({ kind: 'pass' });
+        }
         emb.down = rotations >= 3 && rotations < 6;
         await logrotate(conf, state);
       }
       emb.down = false;
+      es.rotated = emb.rotated = true;
     })();
     await Promise.all([
       killLoop('elasticsearch', ['run', '-c', esCfg], rng(seed + 1), es, KILLS),
