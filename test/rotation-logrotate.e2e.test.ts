@@ -4,7 +4,8 @@
  * process is SIGKILLed at seeded random moments (restarted after each). Two agents read the same
  * folder, each with its own path.data: one ships to the real engine through the fault proxy (the
  * outage: 503, then refused connections, on _bulk), the other to the embedded store (the outage:
- * the agent stays down across several rotations).
+ * the agent stays down across several rotations). The index template is installed first
+ * (`driftbeat setup --templates`), as the README asks before a first run.
  *
  * What must hold: every line logrotate kept (the rotated files, .gz included, and the live file)
  * is delivered exactly once, counted by a sequence number inside the line (not by the event id,
