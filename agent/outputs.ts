@@ -18,7 +18,8 @@ import { resolvePath } from './config/load.ts';
 import { EngineClient } from './engine/client.ts';
 import type { ReferenceStore } from './reference/profile.ts';
 import type { ResultsWriter } from './results/writer.ts';
-import type { Backend } from './rules/plan.ts';
+import type { Backend } from './rules/query.ts';
+import type { RuleDeps } from './rules/runner.ts';
 import type { EmbeddedStore, StoreOptions } from './sinks/embedded/store.ts';
 import type { DeadLetterWriter, Sink } from './sinks/sink.ts';
 
@@ -175,5 +176,27 @@ class EmbeddedOutputs implements Outputs {
     const opened = this.opened;
     this.opened = undefined;
     if (opened && this.owned) await (await opened.catch(() => undefined))?.close();
+  }
+}
+
+/**
+ * The rule engine's dependencies (agent/rules/runner.ts RuleDeps) from an output: the agent's own
+ * (`outputs`, left open by close()), or a connection opened here for one command and closed by close().
+ * The composition of rules and backends happens here, at the edge: the engine knows only the interfaces.
+ */
+export async function openRuleDeps(config: Pick<Config, 'output'>, outputs?: Outputs): Promise<RuleDeps> {
+  const out = outputs ?? openOutputs(config, { name: 'rules' });
+  try {
+    return {
+      backend: await out.ruleBackend(),
+      references: await out.referenceStore(),
+      results: await out.resultsWriter(),
+      close: async () => {
+        if (!outputs) await out.close();
+      },
+    };
+  } catch (err) {
+    if (!outputs) await out.close().catch(() => undefined);
+    throw err;
   }
 }

@@ -9,7 +9,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { ReferenceBuildError } from './build.ts';
+import { ReferenceBuildError } from './build-error.ts';
 
 export interface CsvShape {
   delimiter: string;

@@ -84,7 +84,9 @@ describe('driftbeat rules test', () => {
     assert.match(out.text, /ERROR {4}features\.amount: method chisquare compares counts per value, and "features\.amount" is numeric with \d+ distinct values in the profile fraud@1\.4\.2.*use method: ks, wasserstein, psi \(binned\) or auto/);
     assert.doesNotMatch(out.text, /has no values/);
   });
+});
 
+describe('driftbeat rules test: refusals', () => {
   it('an invalid rule file exits 2 naming file:line:col', async () => {
     const bad = join(dir, 'bad.yml');
     writeFileSync(bad, 'type: volume\nmodel: fraud\nwindow: 1h\nschedule: "0 * * * *"\nmin_count: lots\n');

@@ -13,7 +13,8 @@ import { loadConfig } from '../config/load.ts';
 import { loadRulesDetailed } from './load.ts';
 import { planRule, type RulePlan } from './plan.ts';
 import type { RuleResult, TimeWindow } from './result.ts';
-import { buildDeps, evaluateRules, profileVersion, type Evaluation } from './runner.ts';
+import { openRuleDeps } from '../outputs.ts';
+import { evaluateRules, needsProfile, profileVersion, type Evaluation, type RuleDeps } from './runner.ts';
 import type { Rule } from './schema.ts';
 import { formatThreshold } from './threshold.ts';
 import { perVersionProfile, profileVersions, versionRule } from './segments.ts';
@@ -135,12 +136,12 @@ export function formatEvaluation(e: Evaluation): string {
 }
 
 export async function rulesTestCommand(opts: RulesTestOptions): Promise<CommandOutput> {
-  let deps: Awaited<ReturnType<typeof buildDeps>> | undefined;
+  let deps: RuleDeps | undefined;
   try {
     const { config, rules } = load(opts);
     const now = opts.now ?? new Date();
     const items = rules.map((rule) => ({ rule, window: windowOf(rule, opts.from, opts.to, now) }));
-    deps = await buildDeps(config);
+    deps = await openRuleDeps(config);
     const report = await evaluateRules(items, { backend: deps.backend, references: deps.references });
     const failed = report.evaluations.some((e) => e.status === 'error');
     const text = opts.json
@@ -163,11 +164,11 @@ function phase2Note(plan: RulePlan): string | undefined {
 }
 
 export async function rulesExplainCommand(opts: RulesExplainOptions): Promise<CommandOutput> {
-  let deps: Awaited<ReturnType<typeof buildDeps>> | undefined;
+  let deps: RuleDeps | undefined;
   try {
     const { config, rules } = load(opts);
     const now = opts.now ?? new Date();
-    deps = await buildDeps(config);
+    deps = await openRuleDeps(config);
     const out: string[] = [];
     for (const [i, written] of rules.entries()) {
       const window = windowOf(written, opts.from, opts.to, now);
@@ -177,8 +178,7 @@ export async function rulesExplainCommand(opts: RulesExplainOptions): Promise<Co
       for (const rule of variants) {
         const version = profileVersion(rule);
         const profile = rule.type === 'volume' ? undefined : await deps.references.get(rule.model, version).catch(() => undefined);
-        const needsProfile = rule.type === 'model_quality' ? rule.reference?.kind === 'profile' : rule.type !== 'volume' && (!rule.reference || rule.reference.kind === 'profile');
-        if (!profile && needsProfile) {
+        if (!profile && needsProfile(rule)) {
           throw new DriftbeatError('ERR_RULE_NO_PROFILE', `rule "${rule.name}": no reference profile for model "${rule.model}"${version ? ` version "${version}"` : ''}; build one with: driftbeat reference build --model ${rule.model} --version ${version ?? '<version>'} <training data>`);
         }
         const plan = planRule(rule, window, profile, i);

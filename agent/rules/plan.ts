@@ -3,8 +3,8 @@
  *
  * A plan is a list of queries, each over one "side" (the current window, or a live reference: a
  * past window or another segment) with the rule's filters (model, version, time range, segment)
- * and group_by. Both backends answer every query kind with the same answer shape (below), so
- * evaluate.ts never knows which backend ran. Most rules need one phase; distribution_shift on a
+ * and group_by. Both backends answer every query kind with the same answer shape (query.ts), so
+ * evaluate.ts never knows which backend ran. Each rule type has its planner (`PLANNERS`). Most rules need one phase; distribution_shift on a
  * numeric field binned with Sturges bins over reference + current needs the current min/max first
  * (phase 1: stats) and the counts per bin second (phase 2: range), planned by `planPhase2`.
  *

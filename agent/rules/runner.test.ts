@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Agent } from '../agent.ts';
 import { ConfigSchema } from '../config/schema.ts';
+import { openOutputs } from '../outputs.ts';
 import { openStore, type EmbeddedStore } from '../sinks/embedded/store.ts';
 import { EmbeddedSink } from '../sinks/embedded/sink.ts';
 import { EmbeddedReferenceStore } from '../reference/store-embedded.ts';
@@ -31,7 +32,7 @@ before(async () => {
   await sink.send({ events: data.events, bytes: 0 });
   await sink.stop();
   const config = ConfigSchema.parse({ output: { embedded: { path } } });
-  agent = { config, logger: pino({ level: 'silent' }), store } as unknown as Agent;
+  agent = { config, logger: pino({ level: 'silent' }), outputs: openOutputs(config, { store }) } as unknown as Agent;
   rules = loadRules([join(PLANS_DIR, 'unseen.yml'), join(PLANS_DIR, 'volume-offset.yml')]);
 });
 
@@ -79,7 +80,9 @@ describe('RuleRunner', () => {
     const windows = [...new Set(again.flat().filter((r) => r.rule === 'p-volume').map((r) => r.window.to))];
     assert.deepEqual(windows, [new Date(START + 3 * HOUR).toISOString(), new Date(START + 4 * HOUR).toISOString()]);
   });
+});
 
+describe('RuleRunner on schedule', () => {
   it('fires on schedule (UTC, aligned windows) and a failing listener does not stop the runner', async () => {
     const everySecond = { ...RuleSchema.parse({ type: 'volume', model: 'fraud', window: '1s', schedule: '* * * * * *', delay: '0s', min_count: 1 }), name: 'tick', source: { file: 't.yml', line: 1, col: 1 } } as Rule;
     const ticks: RuleResult[][] = [];

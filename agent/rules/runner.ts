@@ -11,12 +11,14 @@
  * (one _msearch per phase); results go to the results store and to `onResults` listeners (the
  * alert manager). After a restart, windows missed since the last stored result are evaluated
  * first (at most rules.max_catchup_windows per rule).
+ *
+ * The engine depends only on interfaces: `Backend` (query.ts), `ReferenceStore`, `ResultsWriter`,
+ * reached through `RuleOutputs`. The output that implements them is chosen and opened at the edge
+ * (agent/outputs.ts `openRuleDeps`, the agent's own connection in `driftbeat run`).
  */
 import type { Logger } from 'pino';
-import type { Agent, AgentService } from '../agent.ts';
 import type { Config } from '../config/schema.ts';
 import { resolvePath } from '../config/load.ts';
-import { buildDeps } from './deps.ts';
 import { RuleError, formatProblem } from '../errors.ts';
 import type { ReferenceProfile, ReferenceStore } from '../reference/profile.ts';
 import { ruleDuration, ruleEvaluations } from '../telemetry/metrics.ts';
@@ -29,8 +31,6 @@ import type { Rule } from './schema.ts';
 import { keepVersionResults, perVersionProfile, probeRule, profileVersions, uncoveredResults, versionRule } from './segments.ts';
 import { nextWindow, toTimeWindow, windowFor, windowsBetween } from './window.ts';
 
-/** The dependency builder lives in deps.ts (the watches import it without the runner); re-exported for the runner's callers. */
-export { buildDeps, type RuleDeps } from './deps.ts';
 
 export interface EngineDeps {
   backend: Backend;
@@ -53,6 +53,15 @@ export interface TickReport {
   /** Backend calls made (Elasticsearch: _msearch requests): 1, or 2 when a rule needs bins. */
   roundTrips: number;
   durationMs: number;
+}
+
+/**
+ * Whether a rule cannot be planned without its reference profile: it compares with the profile
+ * (the default reference). volume never reads one; model_quality only for validation metrics.
+ */
+export function needsProfile(rule: Rule): boolean {
+  if (rule.type === 'model_quality') return rule.reference?.kind === 'profile';
+  return rule.type !== 'volume' && (rule.reference === undefined || rule.reference.kind === 'profile');
 }
 
 /** The profile version a rule compares with (undefined: the newest profile of the model). */
@@ -112,15 +121,14 @@ async function planUnits(units: readonly Unit[], deps: EngineDeps, now: () => Da
     const t0 = performance.now();
     try {
       const version = profileVersion(rule);
-      // model_quality needs a profile only for its validation metrics (reference: { profile: ... }).
-      const needsProfile = rule.type === 'model_quality' ? rule.reference?.kind === 'profile' : rule.type !== 'volume' && (rule.reference === undefined || rule.reference.kind === 'profile');
+      const required = needsProfile(rule);
       let profile: ReferenceProfile | undefined;
       try {
         profile = rule.type === 'volume' ? undefined : await profileOf(rule.model, version);
       } catch (err) {
-        if (needsProfile) throw err;
+        if (required) throw err;
       }
-      if (needsProfile && !profile) {
+      if (required && !profile) {
         throw new RuleError([{ key: 'reference', message: `no reference profile for model "${rule.model}"${version ? ` version "${version}"` : ''}; build one with: driftbeat reference build --model ${rule.model} --version ${version ?? '<version>'} <training data>` }], 'ERR_RULE_NO_PROFILE');
       }
       plans[i] = planRule(rule, window, profile, i, deps.planOptions);
@@ -252,12 +260,28 @@ export interface RuleRunnerOptions {
 /** The longest a single setTimeout may wait (Node clamps larger values to 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-export class RuleRunner implements AgentService {
+/** What the rule engine needs of an output; agent/outputs.ts `Outputs` implements it. */
+export interface RuleOutputs {
+  ruleBackend(): Promise<Backend>;
+  referenceStore(): Promise<ReferenceStore>;
+  resultsWriter(): Promise<ResultsWriter>;
+}
+
+/** What the runner is started in: the running agent (agent/agent.ts `Agent`). */
+export interface RuleHost {
+  config: Config;
+  logger: Logger;
+  /** The agent's own connection to the output, left open by the runner's stop(). */
+  outputs: RuleOutputs;
+}
+
+/** Started by the rules-and-alerts service of the agent (agent/alerts/service.ts). */
+export class RuleRunner {
   readonly name = 'rules';
   readonly #opts: RuleRunnerOptions;
   readonly #listeners: ResultsListener[] = [];
   #rules: Rule[] = [];
-  #deps: { backend: Backend; references: ReferenceStore; results: ResultsWriter; close: () => Promise<void> } | undefined;
+  #deps: { backend: Backend; references: ReferenceStore; results: ResultsWriter } | undefined;
   #logger: Logger | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> = Promise.resolve();
@@ -285,20 +309,18 @@ export class RuleRunner implements AgentService {
     await this.#running.catch(() => undefined);
   }
 
-  async start(agent: Agent): Promise<void> {
+  async start(host: RuleHost): Promise<void> {
     if (this.#started || this.#stopped) return;
     this.#started = true;
-    this.#logger = agent.logger.child({ component: 'rules' });
-    const config = agent.config;
+    this.#logger = host.logger.child({ component: 'rules' });
+    const config = host.config;
     this.#config = config;
     if (!this.#replaced) this.#rules = this.#opts.rules ?? (config.rules.path ? loadRulesOrThrow(config, this.#logger) : []);
     this.#rules = this.#rules.filter((r) => r.enabled);
-    const built = await buildDeps(config, agent.outputs);
     this.#deps = {
-      backend: this.#opts.backend ?? built.backend,
-      references: this.#opts.references ?? built.references,
-      results: this.#opts.results ?? built.results,
-      close: built.close,
+      backend: this.#opts.backend ?? await host.outputs.ruleBackend(),
+      references: this.#opts.references ?? await host.outputs.referenceStore(),
+      results: this.#opts.results ?? await host.outputs.resultsWriter(),
     };
     this.#logger.info({ rules: this.#rules.length }, `rule runner: ${this.#rules.length} rule(s) on the ${this.#deps.backend.name} backend`);
     // Catch-up runs in the background: start() must not wait for a long evaluation.
@@ -329,7 +351,6 @@ export class RuleRunner implements AgentService {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running.catch(() => undefined);
-    await this.#deps?.close().catch(() => undefined);
   }
 
   /**
@@ -419,3 +440,10 @@ function loadRulesOrThrow(config: Config, logger: Logger | undefined): Rule[] {
   return r.rules;
 }
 
+/** A backend, reference store and results writer, and how to let them go (agent/outputs.ts `openRuleDeps`). */
+export interface RuleDeps {
+  backend: Backend;
+  references: ReferenceStore;
+  results: ResultsWriter;
+  close: () => Promise<void>;
+}

@@ -17,7 +17,10 @@ import { predictionsStream } from '../../normalize/document.ts';
 import { referenceDocId } from '../../reference/profile.ts';
 import { qualitySearch } from './quality.ts';
 import { cappedSizes, DEFAULT_MAX_BUCKETS, packQueries } from './buckets.ts';
-import { segmentKey, sortBuckets, type Bucket, type Payload, type Query, type SegmentAnswers, type Side } from '../../rules/query.ts';
+import { segmentKey, sortBuckets, type Bucket, type Payload, type Query, type SegmentAnswers } from '../../rules/query.ts';
+import { eachSegment, filterOf, keyOf, nest, type CompiledSearch, type EsJson } from './search.ts';
+
+export { eachSegment, filterOf, nest, type CompiledSearch, type EsJson } from './search.ts';
 
 export interface EsOptions {
   /** Index prefix (output.elasticsearch.index_prefix). */
@@ -30,34 +33,12 @@ export interface EsOptions {
   capped?: boolean;
 }
 
-export interface CompiledSearch {
-  header: estypes.MsearchMultisearchHeader;
-  body: estypes.MsearchMultisearchBody;
-  /** Query ids answered by this search. */
-  ids: string[];
-  /** The queries it answers (aggregation searches), so that a refused body can be compiled again. */
-  queries?: Query[];
-  parse(response: EsJson): Map<string, SegmentAnswers>;
-}
-
-export type EsJson = Record<string, unknown>;
-
 const SEGMENT_SIZE = 1000;
 /** Elasticsearch's default index.max_result_window: a larger `size` is refused. */
 export const MAX_RESULT_WINDOW = 10_000;
 
 /** The value of a field when it is a number, else none (null: the document is left out of the statistic). */
 export const NUMERIC_ONLY_SCRIPT = "if (!doc.containsKey(params.field)) { return null; } def v = doc[params.field]; if (v.size() == 0) { return null; } def x = v[0]; return x instanceof Number ? ((Number) x).doubleValue() : null;";
-
-export function filterOf(side: Side): estypes.QueryDslQueryContainer[] {
-  const f: estypes.QueryDslQueryContainer[] = [
-    { term: { 'model.name': side.model } },
-    { range: { '@timestamp': { gte: side.from, lt: side.to, format: 'strict_date_optional_time' } } },
-  ];
-  if (side.version !== undefined) f.push({ term: { 'model.version': side.version } });
-  for (const [k, v] of Object.entries(side.segment ?? {})) f.push({ term: { [k]: v } });
-  return f;
-}
 
 /** A model without documents yet is an empty window (no_data, or a volume alarm), not an error. */
 function header(prefix: string, model: string): estypes.MsearchMultisearchHeader {
@@ -123,33 +104,6 @@ function aggsFor(q: Query, name: string, prefix: string): Record<string, estypes
     case 'quality':
       return {}; // a search of its own (quality.ts)
   }
-}
-
-export function nest(groupBy: readonly string[], inner: Record<string, estypes.AggregationsAggregationContainer>, size: number): Record<string, estypes.AggregationsAggregationContainer> {
-  let aggs = inner;
-  for (let i = groupBy.length - 1; i >= 0; i--) {
-    aggs = { [`seg${i}`]: { terms: { field: groupBy[i]!, size }, aggs } };
-  }
-  return aggs;
-}
-
-/** Walks nested segment buckets: calls `fn` with each segment key and its aggregations. */
-export function eachSegment(aggs: EsJson | undefined, groupBy: readonly string[], depth: number, keys: string[], fn: (seg: string, aggs: EsJson, docCount: number | undefined) => void, docCount?: number): void {
-  if (!aggs) return;
-  if (depth === groupBy.length) {
-    fn(segmentKey(groupBy, keys), aggs, docCount);
-    return;
-  }
-  const seg = aggs[`seg${depth}`] as { buckets?: EsJson[] } | undefined;
-  for (const b of seg?.buckets ?? []) {
-    eachSegment(b, groupBy, depth + 1, [...keys, keyOf(b)], fn, Number(b.doc_count));
-  }
-}
-
-/** A bucket's key as text: booleans by key_as_string ("true"), numbers as JavaScript prints them. */
-function keyOf(b: EsJson): string {
-  if (typeof b.key === 'number' && (b.key_as_string === 'true' || b.key_as_string === 'false')) return b.key_as_string;
-  return String(b.key);
 }
 
 function bucketsOf(agg: unknown): { buckets: Bucket[]; other: number } {

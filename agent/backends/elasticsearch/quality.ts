@@ -9,7 +9,7 @@ import type { estypes } from '@elastic/elasticsearch';
 import { outcomesIndex } from '../../quality/outcome.ts';
 import type { Query, SegmentAnswers } from '../../rules/plan.ts';
 import { emptyQualityAnswer, type QualityAnswer } from '../../rules/quality.ts';
-import { eachSegment, filterOf, nest, type CompiledSearch, type EsJson } from './body.ts';
+import { eachSegment, filterOf, nest, type CompiledSearch, type EsJson } from './search.ts';
 
 type QualityQuery = Extract<Query, { kind: 'quality' }>;
 

@@ -33,7 +33,7 @@ export function loadWatchSource(configFile: string, options: { rulesPath?: strin
 
 /** Profiles from the configured store, each read bounded in time; failures become warnings. */
 export async function storeProfiles(config: Config): Promise<{ lookup: ProfileLookup; close: () => Promise<void> }> {
-  const { buildDeps } = await import('../../rules/deps.ts');
+  const { openRuleDeps: buildDeps } = await import('../../outputs.ts');
   let deps: Awaited<ReturnType<typeof buildDeps>> | undefined;
   const lookup: ProfileLookup = async (model, version) => {
     deps ??= await buildDeps(config);

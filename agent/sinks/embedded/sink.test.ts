@@ -1,7 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SinkError } from '../../errors.ts';
 import { registry } from '../../telemetry/metrics.ts';
@@ -11,12 +9,11 @@ import { EmbeddedSink } from './sink.ts';
 import { openStore } from './store.ts';
 import { DOCUMENT_MIGRATIONS } from './schema.ts';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { makeBatch, makeDoc } from './testdocs.ts';
+import { makeBatch, makeDoc } from '../../../demo/documents.ts';
+import { workspace, type AfterHook } from '../../../test/support/workspace.ts';
 
-function tempDb(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-embedded-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return join(dir, 'store.duckdb');
+function tempDb(t: AfterHook): string {
+  return join(workspace('embedded', t), 'store.duckdb');
 }
 
 async function metric(name: string): Promise<number> {
