@@ -2,19 +2,24 @@
 #   docker run -v $PWD/driftbeat.yml:/etc/driftbeat/driftbeat.yml:ro -v /var/log/model:/logs:ro driftbeat
 # Debian slim rather than Alpine: DuckDB's prebuilt binaries need glibc.
 
-# Build stage: compile the TypeScript to dist/ (agent/cli/build.mjs needs the dev dependencies),
-# then drop the dev dependencies.
+# Build stage: compile the TypeScript to dist/ with tsc (a dev dependency), drop the dev
+# dependencies, then lay out the installed package in /app: the compiled modules at the paths of
+# the sources (agent/, demo/, bench/generate.js), package.json, the production node_modules and the
+# data files the agent reads (kibana/, rules/, demo/rules/). No TypeScript in the image.
 FROM node:20-bookworm-slim AS build
-WORKDIR /app
+WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
 COPY agent ./agent
 COPY rules ./rules
 COPY kibana ./kibana
 COPY demo ./demo
-# The demo model's seeded generator (demo --write-only in docker-compose.yml).
-COPY bench/generate.ts ./bench/generate.ts
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
+RUN mkdir -p /app/demo \
+ && cp -r dist/. /app/ \
+ && cp -r package.json node_modules kibana rules /app/ \
+ && cp -r demo/rules /app/demo/
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
@@ -26,6 +31,7 @@ RUN mkdir -p /logs /var/lib/driftbeat /etc/driftbeat \
 
 USER node
 EXPOSE 5066
-# --max-semi-space-size=4: see agent/cli/driftbeat.js (less memory, same throughput).
+# The compiled bin (dist/agent/cli/driftbeat.js in a checkout). --max-semi-space-size=4: see
+# agent/cli/driftbeat.ts (less memory, same throughput).
 ENTRYPOINT ["node", "--max-semi-space-size=4", "agent/cli/driftbeat.js"]
 CMD ["run", "-c", "/etc/driftbeat/driftbeat.yml"]

@@ -10,14 +10,14 @@
  * - sink: the EmbeddedSink alone on prepared documents: a fresh file, then the same documents again
  *   (all duplicates, the replay-after-restart case).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedSink } from '../agent/sinks/embedded/sink.ts';
 import { openStore } from '../agent/sinks/embedded/store.ts';
-import { makeBatch } from '../agent/sinks/embedded/testdocs.ts';
-import { writeLinesOnce } from './generate.ts';
+import { makeBatch } from '../demo/documents.ts';
+import { writeLinesOnce } from '../demo/generate.ts';
 import { arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
 

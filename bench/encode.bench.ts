@@ -12,7 +12,7 @@ import { createNormalizeContext } from '../agent/normalize/normalize.ts';
 import { encodePacked } from '../agent/pipeline/encode-batch.ts';
 import { PackedLines, SlabPool, type PackedData } from '../agent/pipeline/packed.ts';
 import { BulkEncoder } from '../agent/sinks/elasticsearch/encode.ts';
-import { generateLines } from './generate.ts';
+import { generateLines } from '../demo/generate.ts';
 import { machineLine } from './machine.ts';
 
 const argv = process.argv.slice(2);

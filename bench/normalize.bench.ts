@@ -11,7 +11,7 @@ import { cpus, hostname, loadavg } from 'node:os';
 import { InputSchema } from '../agent/config/schema.ts';
 import { createNormalizeContext, normalizeLine, type NormalizeContext } from '../agent/normalize/normalize.ts';
 import { createReferenceInfo, type FeatureType } from '../agent/normalize/reference-info.ts';
-import { FEATURE_TYPES, NOTE_WORDS, generateLines } from './generate.ts';
+import { FEATURE_TYPES, NOTE_WORDS, generateLines } from '../demo/generate.ts';
 
 const argv = process.argv.slice(2);
 const seedAt = argv.indexOf('--seed');

@@ -35,7 +35,7 @@ import { evaluateRules } from '../agent/rules/runner.ts';
 import { startEngine } from '../test/engine/launch.mjs';
 import { runSetup } from '../agent/assets/setup.ts';
 import { loadConfig } from '../agent/config/load.ts';
-import { allDrift, createGenerator, writeLines } from './generate.ts';
+import { allDrift, createGenerator, writeLines } from '../demo/generate.ts';
 import { machineLine } from './machine.ts';
 
 function arg(name: string, def: string): string {

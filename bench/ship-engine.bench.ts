@@ -9,12 +9,12 @@
  *
  * Not a timed test: it prints figures, it fails only if lines are lost.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEngine } from '../test/engine/launch.mjs';
-import { writeLines } from './generate.ts';
+import { writeLines } from '../demo/generate.ts';
 import { arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
 
@@ -36,7 +36,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<number | stri
 async function main(): Promise<void> {
   process.stdout.write(`${machineLine()}\nload average ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
   // Compiled, as production runs it (as bench/ship.bench.ts does).
-  if (spawnSync(process.execPath, [join(ROOT, 'agent', 'cli', 'build.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] }).status !== 0) throw new Error('agent/cli/build.mjs failed');
+  buildAgent();
   const work = mkdtempSync(join(tmpdir(), 'driftbeat-bench-engine-'));
   const engine = await startEngine({ port: 0 });
   try {
@@ -54,7 +54,6 @@ path: { data: "${join(work, 'data')}" }
 http: { enabled: false }
 logging: { level: ${process.env.BENCH_LOG_LEVEL ?? 'error'} }
 `);
-    buildAgent();
     if ((await run([CLI, 'setup', '-c', cfg, '--templates'])) !== 0) throw new Error('driftbeat setup failed');
     process.stdout.write(`engine: OpenSearch ${engine.version} (its own JVM, pid ${engine.pid}); input: ${LINES.toLocaleString('en-US')} lines, ${(bytes / 1e6).toFixed(1)} MB; agent: driftbeat run --once\n`);
     const usageFile = join(work, 'usage.json');

@@ -18,13 +18,13 @@
  * --runs N repeats the measurement and prints every run and the best (the machine may be shared).
  * Not a timed test: it prints figures, it fails only if lines are lost.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createGenerator, writeLinesOnce } from './generate.ts';
+import { createGenerator, writeLinesOnce } from '../demo/generate.ts';
 import { arg, buildAgent, CLI, MiB, ROOT, SOURCE_CLI } from './args.ts';
 import { machineLine } from './machine.ts';
 

@@ -2,7 +2,7 @@
  * The `driftbeat demo` subcommand: the whole demo (default), or only the demo model writing
  * prediction logs in real time (`--write-only --out DIR`, what docker-compose.yml's demo-model
  * service runs). agent/cli/demo.ts wires it to commander.
- * The demo model uses bench/generate.ts: an image that runs `demo` must contain that file.
+ * The demo model uses demo/generate.ts, the seeded generator that tests and benchmarks share.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';

@@ -1,7 +1,7 @@
 /**
  * The demo model: a card-fraud model served in two versions (1.4.2, the champion, takes most of the
  * traffic; 1.5.0, the challenger, the rest), each writing its own JSON-lines prediction log, as two
- * model servers would. The records come from the seeded generator of bench/generate.ts (numeric,
+ * model servers would. The records come from the seeded generator of demo/generate.ts (numeric,
  * categorical, boolean and free-text features, a score and a label).
  *
  * Changes are scheduled by time of day (UTC), one after the other, so that each alert fires and
@@ -21,7 +21,7 @@
  */
 import { appendFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createGenerator, type DriftSpec, type Generator } from '../bench/generate.ts';
+import { createGenerator, type DriftSpec, type Generator } from './generate.ts';
 
 export const DEMO_MODEL = 'fraud';
 export const HOUR_MS = 3_600_000;

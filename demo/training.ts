@@ -5,7 +5,7 @@
  * real training set.
  */
 import { writeFileSync } from 'node:fs';
-import { createGenerator, FEATURE_TYPES } from '../bench/generate.ts';
+import { createGenerator, FEATURE_TYPES } from './generate.ts';
 
 export const TRAINING_COLUMNS = [...Object.keys(FEATURE_TYPES), 'score', 'label'] as const;
 

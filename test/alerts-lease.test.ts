@@ -3,10 +3,8 @@
  * one evaluates, the other stands by and takes over within the lease time when the first stops;
  * alerts are neither lost nor sent twice across the handover.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigSchema, ElasticsearchOutputSchema } from '../agent/config/schema.ts';
@@ -18,9 +16,9 @@ import { silentLogger } from '../agent/telemetry/logger.ts';
 import { at, result } from './support/alert-results.ts';
 import { testEngine } from './support/engine.ts';
 import { startRecorder } from './support/http-recorder.ts';
+import { workspace } from './support/workspace.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'driftbeat-lease-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = workspace('lease');
 
 const TTL = 1000;
 

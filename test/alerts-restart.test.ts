@@ -2,10 +2,8 @@
  * The alert path end to end across a restart: AlertManager + outbox + a real HTTP server standing
  * in for Slack, with the state in the embedded DuckDB store and in the real engine (test/engine).
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigSchema, ElasticsearchOutputSchema } from '../agent/config/schema.ts';
 import { EngineClient } from '../agent/engine/client.ts';
@@ -17,9 +15,9 @@ import { silentLogger } from '../agent/telemetry/logger.ts';
 import { at, result } from './support/alert-results.ts';
 import { startRecorder, type Recorder } from './support/http-recorder.ts';
 import { testEngine } from './support/engine.ts';
+import { workspace } from './support/workspace.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'driftbeat-alerts-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = workspace('alerts');
 
 const rules: AlertRule[] = [{ name: 'fraud-country', notify: ['slack-ml'] }];
 

@@ -7,12 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { REPO_ROOT } from './support/agent-process.ts';
-import { BIN, ensureBuilt } from './support/build.ts';
+import { CLI as BIN, ensureBuilt, REPO_ROOT } from './support/agent-process.ts';
 
 ensureBuilt();
 const DIST = join(REPO_ROOT, 'dist');
@@ -27,8 +26,6 @@ function filesUnder(dir: string): string[] {
 
 /** Runs the bin as a shell does: the file itself, its shebang picks node and the V8 flag. */
 function runBin(args: string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  // npm marks a package's bin executable when it links it; tsc writes 644.
-  chmodSync(BIN, 0o755);
   return spawnSync(BIN, args, { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
 }
 

@@ -32,7 +32,7 @@ test('every command has --help with examples', () => {
 test('exit codes: 2 for usage errors and invalid config, 1 for runtime failures, 0 for success', async () => {
   const usage = startAgent(['no-such-command']);
   assert.equal(await usage.exited, 2);
-  const badConfig = startAgent(['run', '-c', 'agent/config/testdata/bad_types.yml', '--check']);
+  const badConfig = startAgent(['run', '-c', 'test/fixtures/config/bad_types.yml', '--check']);
   assert.equal(await badConfig.exited, 2);
   assert.match(badConfig.output(), /bad_types\.yml:8:20: output\.elasticsearch\.bulk_max_docs: expected a value > 0/);
   const missing = startAgent(['run', '-c', '/nonexistent/driftbeat.yml']);

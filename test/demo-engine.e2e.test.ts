@@ -4,18 +4,16 @@
  * `_field_caps` of the data view's pattern, aggregatable where the panel aggregates it.
  * (Kibana itself cannot run here; the engine's field capabilities are what Kibana reads.)
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildKibanaObjects, type SavedObject } from '../agent/assets/kibana.ts';
 import { DEMO_INDEX_PREFIX, runDemo } from '../demo/run.ts';
 import { testEngine } from './support/engine.ts';
+import { workspace } from './support/workspace.ts';
 
 const engine = await testEngine();
-const dir = mkdtempSync(join(tmpdir(), 'driftbeat-demo-engine-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = workspace('demo-engine');
 
 const sink = { write: () => true };
 

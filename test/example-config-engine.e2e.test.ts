@@ -4,21 +4,20 @@
  * CLI: `driftbeat setup`, `reference build` for both versions, `run --once`, `rules test`. Nothing
  * may be refused by the engine and no rule may end in `error`.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ModelWriter } from '../demo/model.ts';
 import { writeTrainingCsv } from '../demo/training.ts';
 import { cliArgs, REPO_ROOT } from './support/agent-process.ts';
 import { testEngine } from './support/engine.ts';
+import { workspace } from './support/workspace.ts';
 
 const engine = await testEngine();
-const dir = mkdtempSync(join(tmpdir(), 'driftbeat-example-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = workspace('example');
 
 const HOUR = 3_600_000;
 

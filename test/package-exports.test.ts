@@ -1,13 +1,12 @@
 /**
  * `driftbeat/stats` is public API (package.json exports): a plain Node program, without tsx,
  * imports it by package name and gets the statistics (from dist/, which `npm ci` builds; built
- * from the current sources first, test/support/build.ts).
+ * from the current sources first, test/support/agent-process.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { REPO_ROOT } from './support/agent-process.ts';
-import { ensureBuilt } from './support/build.ts';
+import { ensureBuilt, REPO_ROOT } from './support/agent-process.ts';
 
 ensureBuilt();
 

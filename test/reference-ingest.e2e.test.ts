@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { writeLines } from '../bench/generate.ts';
+import { writeLines } from '../demo/generate.ts';
 import { startAgent } from './support/agent-process.ts';
 
 test('reference build, then ingest fills OOV counts from the training vocabulary', { timeout: 120_000 }, async () => {

@@ -4,10 +4,9 @@
  * read from `<prefix>-reference` by the Elasticsearch reference store; a version without a profile
  * is `no_reference`, and a newer profile of another version changes nothing for the champion.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSetup } from '../agent/assets/setup.ts';
 import { loadConfig } from '../agent/config/load.ts';
@@ -17,10 +16,10 @@ import { evaluateRules } from '../agent/rules/runner.ts';
 import { silentLogger } from '../agent/telemetry/logger.ts';
 import { buildDataset, START, WINDOW } from './fixtures/plans/dataset.ts';
 import { testEngine } from './support/engine.ts';
+import { workspace } from './support/workspace.ts';
 
 const engine = await testEngine();
-const dir = mkdtempSync(join(tmpdir(), 'driftbeat-per-version-engine-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = workspace('per-version-engine');
 
 test('each model.version segment uses its own profile on the real engine; a version without one is no_reference', async (t) => {
   const prefix = engine.prefix(t);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateLines, writeLines } from '../bench/generate.ts';
+import { generateLines, writeLines } from '../demo/generate.ts';
 import { InputSchema, type InputConfig } from '../agent/config/schema.ts';
 import { buildReference } from '../agent/reference/build.ts';
 import { EmbeddedReferenceStore } from '../agent/reference/store-embedded.ts';

@@ -3,9 +3,9 @@
 // Node 20's runner does not expand globs nor find .ts files itself, so we list them here.
 // Usage: node test/run.mjs [substring-filter ...]
 //
-// When a listed file runs the compiled package (imports test/support/build.ts), dist/ is built
-// here first (`npm run build`), once, and DRIFTBEAT_TEST_BUILT=1 handed down: the files test the
-// sources as they are now, never an older build.
+// When a listed file runs the compiled CLI or package (imports test/support/agent-process.ts),
+// dist/ is built here first (`npm run build`), once, and DRIFTBEAT_TEST_BUILT=1 handed down: the
+// files test the sources as they are now, never an older build.
 //
 // When a listed file uses the real engine (imports test/support/engine.ts), one OpenSearch is
 // started here for the whole run (test/engine/), its URL handed down in DRIFTBEAT_TEST_ENGINE_URL,
@@ -43,7 +43,7 @@ const engineFiles = files.filter(usesEngine);
 console.log(`running ${files.length} test files (${engineFiles.length} against the real engine):\n  ${files.map((f) => (engineFiles.includes(f) ? `${f}  [engine]` : f)).join('\n  ')}`);
 
 const env = { ...process.env, FORCE_COLOR: '0' };
-if (files.some((f) => /support\/build\.ts['"]/.test(readFileSync(join(root, f), 'utf8')))) {
+if (files.some((f) => /support\/agent-process\.ts['"]/.test(readFileSync(join(root, f), 'utf8')))) {
   const t0 = Date.now();
   const b = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit', env });
   if (b.status !== 0) {

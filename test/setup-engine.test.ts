@@ -4,10 +4,8 @@
  * results, alert state (alerts, cursors, silences), alert history, the lease and reference
  * profiles. A template that disagrees with its writer makes the engine refuse the writes here.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSetup } from '../agent/assets/setup.ts';
 import { templatePlanFor } from '../agent/assets/templates.ts';
@@ -16,16 +14,16 @@ import type { Config } from '../agent/config/schema.ts';
 import { createNormalizeContext, normalizeLine } from '../agent/normalize/normalize.ts';
 import { openOutputs } from '../agent/outputs.ts';
 import { buildReference } from '../agent/reference/build.ts';
-import { csvRows, writeCsv } from '../agent/reference/testdata.ts';
+import { csvRows, writeCsv } from './fixtures/training-csv.ts';
 import type { RuleResult } from '../agent/rules/result.ts';
 import type { OutEvent } from '../agent/sinks/sink.ts';
 import { silentLogger } from '../agent/telemetry/logger.ts';
 import { predictionLine } from './support/agent-process.ts';
 import { testEngine } from './support/engine.ts';
+import { workspace } from './support/workspace.ts';
 
 const engine = await testEngine();
-const dir = mkdtempSync(join(tmpdir(), 'driftbeat-setup-engine-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = workspace('setup-engine');
 
 function config(prefix: string): Config {
   const text = `

@@ -1,6 +1,8 @@
 /**
  * The shape of agent/ (issue 14, "What must hold"): no source file over 500 lines, no function over
- * 80 lines, no import cycle, and no import against the layers of agent/README.md. Read with the
+ * 80 lines, no import cycle, no import against the layers of agent/README.md, no import between
+ * test/, bench/ and demo/ against the rules below, and no test data inside agent/ (it would be
+ * compiled into dist/). Read with the
  * TypeScript compiler API, so a string or a comment that looks like an import does not count.
  *
  * Every violation is printed (file:line and what to do), so one run lists all the work left.
@@ -60,12 +62,15 @@ interface Import {
   typeOnly: boolean;
 }
 
-function listSources(dir: string, out: string[] = []): string[] {
+/** Files under `dir` whose name matches `pattern` (TypeScript by default); folders too with `withDirs`. */
+function listSources(dir: string, out: string[] = [], pattern = /(?<!\.d)\.ts$/, withDirs = false): string[] {
   for (const name of readdirSync(join(ROOT, dir))) {
     const p = `${dir}/${name}`;
-    if (name === 'testdata' || name === 'node_modules') continue;
-    if (statSync(join(ROOT, p)).isDirectory()) listSources(p, out);
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
+    if (name === 'node_modules' || name === 'target' || name.startsWith('.')) continue;
+    if (statSync(join(ROOT, p)).isDirectory()) {
+      if (withDirs) out.push(p);
+      listSources(p, out, pattern, withDirs);
+    } else if (pattern.test(name)) out.push(p);
   }
   return out;
 }
@@ -74,7 +79,7 @@ const isTest = (p: string) => p.endsWith('.test.ts');
 
 function parse(path: string): SourceFile {
   const text = readFileSync(join(ROOT, path), 'utf8');
-  const sf = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const sf = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, path.endsWith('.mjs') ? ts.ScriptKind.JS : ts.ScriptKind.TS);
   return { path, lines: text.endsWith('\n') ? text.split('\n').length - 1 : text.split('\n').length, sf };
 }
 
@@ -107,9 +112,19 @@ function longFunctions(file: SourceFile): { key: string; line: number; name: str
   return out;
 }
 
-/** The agent files a file imports (relative specifiers only; packages are not layers). */
-function importsOf(file: SourceFile): Import[] {
+/** The files a file imports (relative specifiers only; packages are not layers); `dynamic` adds import('...'). */
+function importsOf(file: SourceFile, dynamic = false): Import[] {
   const out: Import[] = [];
+  if (dynamic) {
+    const visit = (node: ts.Node) => {
+      if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0]) && node.arguments[0].text.startsWith('.')) {
+        const to = relative(ROOT, resolve(ROOT, dirname(file.path), node.arguments[0].text)).split('\\').join('/');
+        out.push({ from: file.path, to, line: lineOf(file.sf, node.getStart(file.sf)), typeOnly: false });
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(file.sf);
+  }
   for (const st of file.sf.statements) {
     if (!(ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) || !st.moduleSpecifier || !ts.isStringLiteral(st.moduleSpecifier)) continue;
     const spec = st.moduleSpecifier.text;
@@ -185,7 +200,9 @@ function cycles(files: string[], imports: Import[]): string[][] {
 }
 
 const sources = listSources('agent').filter((p) => !isTest(p)).map(parse);
-const imports = sources.flatMap(importsOf);
+/** Static imports make the cycles (a cycle is a load-order problem); layers count import('...') too. */
+const imports = sources.flatMap((f) => importsOf(f));
+const allImports = sources.flatMap((f) => importsOf(f, true));
 
 /** One break of a rule: a key that survives line shifts (for KNOWN) and the message to print. */
 interface Violation {
@@ -224,7 +241,39 @@ function cycleViolations(): Violation[] {
   return cycles(sources.map((f) => f.path), imports).map((c) => ({ key: `cycle ${c.join(' <-> ')}`, message: `import cycle: ${c.join(' <-> ')}: move what both need into a third file` }));
 }
 
-const violations = [...sizeViolations(), ...layerViolationsOf(imports), ...cycleViolations()];
+/** Top-level folders that must not import each other (issue 14): seeded data is shared through demo/. */
+const TOP_RULES: { from: string; not: string[]; why: string }[] = [
+  { from: 'test', not: ['bench'], why: 'tests share seeded data through demo/ (demo/generate.ts), not through the benchmarks' },
+  { from: 'bench', not: ['test'], why: 'benchmarks must run without the test tree' },
+  { from: 'demo', not: ['bench', 'test'], why: 'the demo ships with the product; the benchmarks and tests do not' },
+  { from: 'agent', not: ['bench', 'test'], why: 'the product must not depend on its tests or benchmarks (demo/ ships with it: `driftbeat demo`)' },
+];
+
+/** Imports across the top-level folders, from every .ts and .mjs file (tests included). */
+function topLevelViolations(): Violation[] {
+  const out: Violation[] = [];
+  for (const top of ['agent', 'test', 'bench', 'demo']) {
+    const files = listSources(top, [], /\.(ts|mjs)$/).filter((p) => top !== 'agent' || !isTest(p));
+    for (const path of files) {
+      const file = parse(path);
+      for (const imp of importsOf(file, true)) {
+        const to = imp.to.split('/')[0]!;
+        const rule = TOP_RULES.find((r) => r.from === top && r.not.includes(to));
+        if (rule) out.push({ key: `${path}: imports ${imp.to}`, message: `${path}:${imp.line}: ${top}/ imports ${imp.to}: ${rule.why}` });
+      }
+    }
+  }
+  return out;
+}
+
+/** Test data belongs in test/fixtures or test/support: what is under agent/ is compiled into dist/. */
+function testDataViolations(): Violation[] {
+  return listSources('agent', [], /./, true)
+    .filter((p) => /(^|\/)(testdata|fixtures)(\/|$)|test-?data|testdocs/i.test(p))
+    .map((p) => ({ key: `test data ${p}`, message: `${p}: test data inside agent/ ends up in dist/: move it to test/fixtures/` }));
+}
+
+const violations = [...sizeViolations(), ...layerViolationsOf(allImports), ...cycleViolations(), ...topLevelViolations(), ...testDataViolations()];
 if (violations.length > 0) console.log(`shape of agent/: ${violations.length} violation(s)\n  ${violations.map((v) => v.message).join('\n  ')}`);
 
 /**
@@ -266,6 +315,15 @@ const KNOWN = new Set<string>([
   'cycle agent/assets/kibana-quality.ts <-> agent/assets/kibana.ts',
   'cycle agent/backends/elasticsearch/body.ts <-> agent/backends/elasticsearch/quality.ts',
   'cycle agent/reference/build.ts <-> agent/reference/csv-check.ts',
+  // The one OpenSearch launcher lives in test/engine (test/run.mjs starts it for the suite); the two
+  // engine benchmarks start it too. Moving it out of test/ is the cli/hot helpers' call.
+  'bench/rules.bench.ts: imports test/engine/launch.mjs',
+  'bench/ship-engine.bench.ts: imports test/engine/launch.mjs',
+  'demo/command.ts: imports test/engine/launch.mjs',
+  // reference build's command loads the remote-agent client lazily; the cli branch moves the command into agent/cli/.
+  'agent/reference/command.ts: imports agent/cli/remote.ts',
+  // agent/cli/remote.ts (how a command reaches the running agent) is used by run's wiring too: it belongs below cli/.
+  'agent/agent.ts: imports agent/cli/remote.ts',
 ]);
 const fixed = [...KNOWN].filter((k) => !violations.some((v) => v.key === k));
 if (fixed.length > 0) console.log(`shape of agent/: fixed since, remove from KNOWN:\n  ${fixed.join('\n  ')}`);
@@ -279,7 +337,8 @@ test('agent/ has the shape issue 14 asks for: no known violation left', {
   todo: 'issue 14: the hot, cli, watch, rules, join and rotate branches fix these (KNOWN lists them; each is printed with its file:line above): ' +
     'sizes in agent.ts, assets/{kibana,setup,watches}.ts, backends/embedded/{backend,sql}.ts, cli/commands.ts, normalize/normalize.ts, reference/build.ts, rules/{evaluate,plan,schema}.ts, sinks/elasticsearch/sink.ts, sources/file/source.ts; ' +
     'layers normalize -> sinks, notify -> alerts, results -> rules (3 files); ' +
-    'cycles rules/quality-schema <-> schema, rules/plan <-> quality, sinks/embedded/schema <-> store, assets/kibana-quality <-> kibana, backends/elasticsearch/body <-> quality, reference/build <-> csv-check',
+    'cycles rules/quality-schema <-> schema, rules/plan <-> quality, sinks/embedded/schema <-> store, assets/kibana-quality <-> kibana, backends/elasticsearch/body <-> quality, reference/build <-> csv-check; ' +
+    'agent.ts and reference/command.ts -> cli/remote.ts; bench/{rules,ship-engine}.bench.ts and demo/command.ts -> test/engine/launch.mjs',
 }, () => {
   assert.deepEqual(violations.map((v) => v.message), []);
 });

@@ -108,7 +108,7 @@ notifiers:
     assert.ok(report.ok);
     assert.ok(stack.calls().filter((c) => c.startsWith('PUT')).every((c) => c.endsWith('?active=false')));
     assert.ok([...stack.watches.values()].every((w) => !w.active));
-    assert.ok(lines.some((l) => /license \(basic, active\) does not include Watcher: the 5 watch\(es\) are created inactive/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /license \(basic, active\) does not include Watcher: the 6 watch\(es\) are created inactive/.test(l)), lines.join('\n'));
 
     stack.requests.length = 0;
     stack.license = { type: 'platinum', status: 'active' };

@@ -1,15 +1,13 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { step } from './lifecycle.ts';
 import { toEvent } from './state.ts';
 import { openEmbeddedStateStore } from './state-embedded.ts';
 import { at, result } from '../../test/support/alert-results.ts';
+import { workspace } from '../../test/support/workspace.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'driftbeat-state-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = workspace('state');
 
 test('alert states, cursors, silences and history survive closing and reopening the DuckDB file', async () => {
   const file = join(dir, 'driftbeat.duckdb');

@@ -6,7 +6,7 @@
  *   - label coverage (the label_coverage every model_quality result carries, per rule);
  *   - the confusion matrix of the last day (actual x predicted class), a panel time range of its own.
  */
-import { count, dataView, dateHistogram, IDS, metric, terms, type LensSpec, type SavedObject } from './kibana.ts';
+import { count, dataView, dateHistogram, IDS, metric, terms, type LensSpec, type SavedObject } from './kibana-objects.ts';
 
 export const OUTCOMES_VIEW = 'driftbeat-outcomes';
 

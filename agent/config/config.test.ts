@@ -10,7 +10,7 @@ import { interpolateEnv } from './yaml.ts';
 import { parseBytes, parseDuration } from './units.ts';
 import { redact, clearSecrets } from '../telemetry/redact.ts';
 
-const dir = 'agent/config/testdata';
+const dir = 'test/fixtures/config';
 
 function problemsOf(file: string, env: NodeJS.ProcessEnv = {}): string[] {
   try {

@@ -1,7 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { NotifierSchema } from '../config/schema.ts';
@@ -13,9 +12,10 @@ import { DeliveryError } from './notifier.ts';
 import { messages } from '../../test/support/alert-results.ts';
 import { startRecorder } from '../../test/support/http-recorder.ts';
 import { header, part, startSmtp } from '../../test/support/smtp.ts';
+import { workspace } from '../../test/support/workspace.ts';
 
-const tmp = mkdtempSync(join(tmpdir(), 'driftbeat-notify-'));
-after(() => { rmSync(tmp, { recursive: true, force: true }); clearSecrets(); });
+const tmp = workspace('notify');
+after(() => clearSecrets());
 
 function captureLogger() {
   const lines: string[] = [];

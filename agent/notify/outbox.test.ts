@@ -1,7 +1,6 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { NotifierSchema } from '../config/schema.ts';
@@ -12,9 +11,9 @@ import type { Notifier } from './notifier.ts';
 import { deliveryDelay, Outbox } from './outbox.ts';
 import { messages } from '../../test/support/alert-results.ts';
 import { startRecorder } from '../../test/support/http-recorder.ts';
+import { workspace } from '../../test/support/workspace.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'driftbeat-outbox-'));
-after(() => rmSync(root, { recursive: true, force: true }));
+const root = workspace('outbox');
 let n = 0;
 const freshDir = () => join(root, `o${n++}`);
 const FAST = { max_attempts: 5, initial_backoff: '10ms', max_backoff: '40ms' };

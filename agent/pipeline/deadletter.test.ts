@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { InputSchema } from '../config/schema.ts';
@@ -13,12 +12,7 @@ import { DEAD_LETTER_FILE, DEAD_LETTER_LINE_BYTES, FileDeadLetter, LogSampler } 
 import { encodePacked } from './encode-batch.ts';
 import { PackedLines, SlabPool } from './packed.ts';
 import { Pipeline } from './pipeline.ts';
-
-function tempDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-dl-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { workspace } from '../../test/support/workspace.ts';
 
 const input = InputSchema.parse({ paths: ['/x/*.jsonl'], model: { name: 'fraud' } });
 // Under max_line_bytes (1 MiB), so normalize sees it: 40 KiB that are not JSON.
@@ -33,7 +27,7 @@ const nullSink: Sink = {
 
 test('the dead letter keeps the first 16 KiB of a long rejected line, as the README says (was 2,048 bytes)', async (t) => {
   assert.equal(DEAD_LETTER_LINE_BYTES, 16 * 1024);
-  const dir = tempDir(t);
+  const dir = workspace('dl', t);
   const dl = new FileDeadLetter(dir);
   const ctx = createNormalizeContext(input, { hostName: 'h' });
   const p = new Pipeline({
@@ -62,7 +56,7 @@ test('dead-lettered lines are logged: the first ones each, then one per interval
   const records: Record<string, unknown>[] = [];
   const destination = new Writable({ write(chunk: Buffer, _e, cb) { records.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb(); } });
   let now = 1_000_000;
-  const dl = new FileDeadLetter(tempDir(t), { logger: createLogger({ destination }), logFirst: 3, logIntervalMs: 10_000, now: () => now });
+  const dl = new FileDeadLetter(workspace('dl', t), { logger: createLogger({ destination }), logFirst: 3, logIntervalMs: 10_000, now: () => now });
   for (let i = 0; i < 50; i++) {
     dl.write({ reason: `not valid JSON #${i}`, file: '/x/a.jsonl', offset: i * 10, line: `bad ${i}` });
     now += 100; // 50 lines over 5 s

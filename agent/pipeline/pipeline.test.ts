@@ -200,7 +200,8 @@ test('pipeline with the worker: a batch answered late holds back the acks of lat
   for (; k < lines.length && !paused; k += 20) paused = p.onLines('fraud', lines.slice(k, k + 20));
   assert.ok(paused instanceof Promise, 'onLines returns a promise once the budget is full');
   // Later batches are delivered while the first is held, but nothing is acknowledged.
-  for (let t = 0; t < 200 && sink.items.length < 20; t++) await new Promise((r) => setTimeout(r, 5));
+  // Bounded wait (at most 10 s: a loaded machine can take seconds to start the worker).
+  for (let t = 0; t < 2000 && sink.items.length < 20; t++) await new Promise((r) => setTimeout(r, 5));
   assert.ok(sink.items.length >= 20, 'a later batch was sent while the first was held');
   assert.equal(acks.length, 0);
   release();

@@ -16,6 +16,7 @@
 import type { Logger } from 'pino';
 import type { JoinConfig } from '../config/schema.ts';
 import { backoffDelay } from '../lib/backoff.ts';
+import type { PredictionDocument } from '../normalize/document.ts';
 import type { Batch, DeadLetterWriter, DeliveryReport, Sink } from '../sinks/sink.ts';
 import { outcomesGivenUp, outcomesJoined, outcomesPending, outcomesRefused } from './metrics.ts';
 import type { FeedbackEvent } from './feedback.ts';
@@ -23,7 +24,7 @@ import { buildOutcome, type OutcomeDocument } from './outcome.ts';
 import type { PendingSet } from './pending.ts';
 import type { OutcomeStore } from './store.ts';
 
-/** Ids per lookup request (a terms query or an IN list). */
+/** Ids per lookup request (a terms query or an IN list) unless the store says otherwise (OutcomeStore.lookupChunk). */
 export const LOOKUP_CHUNK = 1000;
 
 export class AckGate {
@@ -154,37 +155,60 @@ export class JoinSink implements Sink {
     });
   }
 
+  /**
+   * Joins `events` chunk by chunk: one lookup per chunk, one write per chunk, and the lookup of a
+   * chunk runs while the previous chunk's write is in flight (writes stay in order, one at a time).
+   */
   async #join(events: readonly FeedbackEvent[], fromPending: boolean): Promise<void> {
-    const { store, pending, join, model, gate } = this.#o;
+    const { store, pending, model, gate } = this.#o;
     const now = this.#now();
-    for (let i = 0; i < events.length; i += LOOKUP_CHUNK) {
-      await this.#yield();
-      const chunk = events.slice(i, i + LOOKUP_CHUNK);
-      const found = await store.findPredictions(model, [...new Set(chunk.map((e) => e.id))]);
-      const docs: OutcomeDocument[] = [];
-      for (const ev of chunk) {
-        const pred = found.get(ev.id);
-        if (!pred) {
-          if (!fromPending) pending.add(ev, now);
-          continue;
-        }
-        const r = buildOutcome(pred, ev, join, now);
-        if (r.ok) docs.push(r.doc);
-        else {
-          this.stats.refused++;
-          outcomesRefused.inc({ model });
-          this.#o.deadLetter.write({ reason: r.reason, file: ev.path, offset: ev.offset, model, doc: { id: ev.id, actual: ev.actual } });
-        }
-        // Joined (or refused) now: an older waiting outcome of this prediction is settled by it.
-        const waiting = pending.get(ev.id);
-        if (waiting && (waiting.event === ev || ev.ts >= waiting.event.ts)) pending.delete(ev.id);
+    const size = store.lookupChunk ?? LOOKUP_CHUNK;
+    let writing: Promise<void> = Promise.resolve();
+    try {
+      for (let i = 0; i < events.length; i += size) {
+        await this.#yield();
+        const chunk = events.slice(i, i + size);
+        const found = await store.findPredictions(model, [...new Set(chunk.map((e) => e.id))]);
+        const docs = this.#settle(chunk, found, fromPending, now);
+        await writing;
+        writing = store.writeOutcomes(model, docs).then(() => {
+          this.stats.joined += docs.length;
+          outcomesJoined.inc({ model }, docs.length);
+        });
+        // Handled here so that a failure while the next lookup runs is not an unhandled rejection;
+        // the await below (or the next turn's) still throws it.
+        writing.catch(() => undefined);
       }
-      await store.writeOutcomes(model, docs);
-      this.stats.joined += docs.length;
-      outcomesJoined.inc({ model }, docs.length);
+      await writing;
+    } finally {
+      await writing.catch(() => undefined);
     }
     outcomesPending.set({ model }, pending.size);
     if (fromPending) gate.forward();
+  }
+
+  /** The outcome documents of one chunk; what has no stored prediction waits, what cannot be compared is dead-lettered. */
+  #settle(chunk: readonly FeedbackEvent[], found: Map<string, PredictionDocument>, fromPending: boolean, now: number): OutcomeDocument[] {
+    const { pending, join, model } = this.#o;
+    const docs: OutcomeDocument[] = [];
+    for (const ev of chunk) {
+      const pred = found.get(ev.id);
+      if (!pred) {
+        if (!fromPending) pending.add(ev, now);
+        continue;
+      }
+      const r = buildOutcome(pred, ev, join, now);
+      if (r.ok) docs.push(r.doc);
+      else {
+        this.stats.refused++;
+        outcomesRefused.inc({ model });
+        this.#o.deadLetter.write({ reason: r.reason, file: ev.path, offset: ev.offset, model, doc: { id: ev.id, actual: ev.actual } });
+      }
+      // Joined (or refused) now: an older waiting outcome of this prediction is settled by it.
+      const waiting = pending.get(ev.id);
+      if (waiting && (waiting.event === ev || ev.ts >= waiting.event.ts)) pending.delete(ev.id);
+    }
+    return docs;
   }
 
   async #yield(): Promise<void> {

@@ -111,6 +111,7 @@ export class ElasticsearchOutcomeStore implements OutcomeStore {
       index: predictionsStream(this.#prefix, model),
       ignore_unavailable: true,
       size: ids.length,
+      track_total_hits: false,
       query: { terms: { 'event.id': [...ids] } },
       _source: ['@timestamp', 'event', 'model', 'prediction', 'labels', 'host'],
     });

@@ -7,6 +7,8 @@ import type { OutcomeDocument } from './outcome.ts';
 
 export interface OutcomeStore {
   readonly name: string;
+  /** Ids per lookup and outcomes per write (joiner.ts LOOKUP_CHUNK when absent). */
+  readonly lookupChunk?: number;
   /** Creates the outcomes table or index when missing. */
   init(model: string): Promise<void>;
   /** The stored predictions of `model` among `ids` (one batched lookup); absent ids are not stored yet. */

@@ -1,7 +1,6 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { InputSchema } from '../config/schema.ts';
@@ -9,10 +8,10 @@ import { tokenize } from '../normalize/tokenize.ts';
 import { buildReference, buildReferenceDetailed, vocabularySql } from './build.ts';
 import { MAX_SAMPLE, type FieldProfile, type ReferenceProfile } from './profile.ts';
 import { createProgressReporter } from './progress.ts';
-import { csvRows, writeCsv } from './testdata.ts';
+import { csvRows, writeCsv } from '../../test/fixtures/training-csv.ts';
+import { workspace } from '../../test/support/workspace.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-build-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = workspace('reference-build');
 
 /**
  * Expected numbers for csvRows(), computed independently with numpy 2.4.6 on the CSV that

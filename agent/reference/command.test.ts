@@ -1,7 +1,6 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { testEngine } from '../../test/support/engine.ts';
@@ -10,10 +9,10 @@ import { referenceBuildCommand } from './command.ts';
 import { registerReferenceBuild } from '../cli/reference-build.ts';
 import type { ReferenceProfile } from './profile.ts';
 import { EmbeddedReferenceStore } from './store-embedded.ts';
-import { csvRows, writeCsv } from './testdata.ts';
+import { csvRows, writeCsv } from '../../test/fixtures/training-csv.ts';
+import { workspace } from '../../test/support/workspace.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-cmd-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = workspace('reference-cmd');
 
 const data = join(dir, 'train.csv');
 writeCsv(data, csvRows());

@@ -1,7 +1,5 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputSchema } from '../config/schema.ts';
 import type { PredictionDocument } from '../normalize/document.ts';
@@ -10,10 +8,10 @@ import { lookupReference } from '../normalize/reference-info.ts';
 import { buildReference } from './build.ts';
 import { loadReferenceInfo } from './load-info.ts';
 import { EmbeddedReferenceStore } from './store-embedded.ts';
-import { csvRows, writeCsv } from './testdata.ts';
+import { csvRows, writeCsv } from '../../test/fixtures/training-csv.ts';
+import { workspace } from '../../test/support/workspace.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-info-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = workspace('reference-info');
 
 test('the agent loads stored vocabularies and types: OOV counted at ingest, a version without a profile uses the latest', async () => {
   const input = InputSchema.parse({ paths: ['x'], model: { name: 'fraud', version_field: 'v' }, fields: { id: 'request_id', text: ['note'] } });

@@ -1,7 +1,5 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testEngine } from '../../test/support/engine.ts';
 import { ElasticsearchOutputSchema, InputSchema } from '../config/schema.ts';
@@ -9,10 +7,10 @@ import { EngineClient } from '../engine/client.ts';
 import { buildReference } from './build.ts';
 import { referenceDocId, type ReferenceProfile } from './profile.ts';
 import { ElasticsearchReferenceStore } from './store-elasticsearch.ts';
-import { csvRows, writeCsv } from './testdata.ts';
+import { csvRows, writeCsv } from '../../test/fixtures/training-csv.ts';
+import { workspace } from '../../test/support/workspace.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-es-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = workspace('reference-es');
 
 const engine = await testEngine();
 const clientFor = () => new EngineClient(ElasticsearchOutputSchema.parse({ hosts: [engine.url] }));

@@ -1,17 +1,15 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputSchema } from '../config/schema.ts';
 import { openStore } from '../sinks/embedded/store.ts';
 import { buildReference } from './build.ts';
 import type { ReferenceProfile } from './profile.ts';
 import { EmbeddedReferenceStore } from './store-embedded.ts';
-import { csvRows, writeCsv } from './testdata.ts';
+import { csvRows, writeCsv } from '../../test/fixtures/training-csv.ts';
+import { workspace } from '../../test/support/workspace.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reference-embedded-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = workspace('reference-embedded');
 
 const input = InputSchema.parse({ paths: ['x'], model: { name: 'fraud' }, fields: { id: 'request_id', text: ['note'] } });
 

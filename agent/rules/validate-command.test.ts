@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { validateRulesCommand, validateRulesWithConfig } from './validate-command.ts';
 import { InputSchema } from '../config/schema.ts';
 import { buildReference } from '../reference/build.ts';
-import { csvRows, writeCsv } from '../reference/testdata.ts';
+import { csvRows, writeCsv } from '../../test/fixtures/training-csv.ts';
 import { EmbeddedReferenceStore } from '../reference/store-embedded.ts';
 import { openStore } from '../sinks/embedded/store.ts';
 

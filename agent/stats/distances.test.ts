@@ -21,7 +21,7 @@ import {
   hellingerFromCounts,
   histogramShares,
 } from './index.ts';
-import { close, normal, repeat } from './test-data.ts';
+import { close, normal, repeat } from '../../test/fixtures/stats-samples.ts';
 
 function assertClose(actual: number, expected: number, rel: number, what: string): void {
   assert.ok(close(actual, expected, rel), `${what}: got ${actual}, expected ${expected} (rel ${rel})`);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { driftTest, defaultMethod, isDrifted, DEFAULT_THRESHOLDS, seededSample, SeededReservoir, ks, type DriftMethod } from './index.ts';
-import { normal, repeat } from './test-data.ts';
+import { normal, repeat } from '../../test/fixtures/stats-samples.ts';
 
 const cycle = <T>(values: T[], n: number): T[] => Array.from({ length: n }, (_, i) => values[i % values.length]!);
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ks, kolmogorovSf, KS_MAX_EXACT_N } from './index.ts';
-import { close, normal, rounded } from './test-data.ts';
+import { close, normal, rounded } from '../../test/fixtures/stats-samples.ts';
 
 function assertClose(actual: number, expected: number, rel: number, what: string): void {
   assert.ok(close(actual, expected, rel), `${what}: got ${actual}, expected ${expected} (rel ${rel})`);

@@ -11,7 +11,7 @@ import {
   rocAucFromHistograms,
   sortLabels,
 } from './quality.ts';
-import { close } from './test-data.ts';
+import { close } from '../../test/fixtures/stats-samples.ts';
 
 // Rows and expected values from test/fixtures/quality/gen.py: every expected number sits beside the
 // scikit-learn/numpy call that produced it (`call` in the JSON, e.g. "M.f1_score(y, p, average='macro')").

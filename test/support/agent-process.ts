@@ -2,20 +2,31 @@
  * Runs the real `driftbeat` command as a child process, so tests can SIGKILL and restart it,
  * and writes prediction lines the way a model server does (appends, rename and copytruncate).
  *
- * The one place tests start the CLI: from the TypeScript sources through tsx, so a test always
- * runs the code as it is now, built or not. test/build.test.ts runs the compiled bin (dist/).
+ * The one place tests start the CLI: the compiled bin, as production runs it, built from the
+ * sources as they are now. test/run.mjs builds dist/ once (`npm run build`) before the files that
+ * import this module and says so in DRIFTBEAT_TEST_BUILT; a file run alone builds it at its first
+ * command. (Run several files through test/run.mjs: parallel files that each build would race.)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, copyFileSync, renameSync, truncateSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** The CLI's entry in the sources (compiled to dist/agent/cli/driftbeat.js, the package's bin). */
-export const CLI_SOURCE = fileURLToPath(new URL('../../agent/cli/driftbeat.ts', import.meta.url));
+/** The package's bin (package.json `bin.driftbeat`), compiled from agent/cli/driftbeat.ts. */
+export const CLI = fileURLToPath(new URL('../../dist/agent/cli/driftbeat.js', import.meta.url));
 
-/** The node arguments that run `driftbeat <args>` from the sources: spawn(process.execPath, cliArgs([...])). */
+/** Runs `npm run build` unless this test run already did; throws with tsc's output when it fails. */
+export function ensureBuilt(): void {
+  if (process.env.DRIFTBEAT_TEST_BUILT === '1') return;
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  process.env.DRIFTBEAT_TEST_BUILT = '1';
+}
+
+/** The node arguments that run `driftbeat <args>`: spawn(process.execPath, cliArgs([...])). */
 export function cliArgs(args: string[]): string[] {
-  return ['--import', import.meta.resolve('tsx'), CLI_SOURCE, ...args];
+  ensureBuilt();
+  return [CLI, ...args];
 }
 
 export interface AgentProcess {

@@ -4,7 +4,7 @@
  * evaluateQuality() judges them. The shared prelude (walk, refOf, segName, breach) is scripts.ts'.
  *
  * Input chain: `current` is the count of predictions (label coverage's denominator), `outcomes`
- * the outcome search of the window, `reference_outcomes` the same search on the reference window
+ * the outcome search of the window, `reference` the same search on the reference window
  * or segment (reference offset / segment). A profile's validation metrics come in params.ref_metrics.
  *
  * Params: task, positive, bins, metrics [{ metric, field, min, max, max_drop, max_increase }],
@@ -13,7 +13,12 @@
 
 /** qm(): qualityMetrics() of one segment's outcome aggregations (null: no outcome). */
 export const QUALITY_FUNCTIONS = `
-List qwalk(def resp, List gb) { if (resp == null || resp.aggregations == null) { return gb.isEmpty() ? [[null], [new HashMap()], [0L]] : [[], [], []]; } return walk(resp, gb); }
+// A search of no index (no outcome yet) answers without aggregations: no segment, or one empty segment without group_by.
+List qwalk(def resp, List gb) {
+  if (resp == null) { return gb.isEmpty() ? [[null], [new HashMap()], [0L]] : [[], [], []]; }
+  if (resp.aggregations == null && !gb.isEmpty()) { return [[], [], []]; }
+  return walk(resp, gb);
+}
 double qdiv(double a, double b) { return b == 0 ? 0.0 : a / b; }
 void qclass(def a, Map v, String pos, long labelled) {
   Map tp = new HashMap(); Map sup = new HashMap(); Map pred = new HashMap(); long correct = 0;
@@ -78,7 +83,7 @@ def qlimit(def m, def rx) {
 export const QUALITY_MAIN = `
 List c = qwalk(ctx.payload.current, params.group_by);
 List o = qwalk(ctx.payload.outcomes, params.group_by);
-List r = ctx.payload.reference_outcomes != null ? qwalk(ctx.payload.reference_outcomes, params.ref_group_by) : null;
+List r = ctx.payload.reference != null ? qwalk(ctx.payload.reference, params.ref_group_by) : null;
 List breaches = [];
 List segs = [];
 for (int i = 0; i < o[0].size(); i++) { int j = refOf(o[1][i], c[1], params.group_by); segs.add([o[1][i], o[0][i], o[2][i], j >= 0 ? c[2][j] : 0L]); }

@@ -22,7 +22,7 @@ import {
   isDrifted, jensenShannonFromCounts, klDivergenceFromCounts, ks, ksStatisticSorted, lInfinity, lInfinityFromCounts, normalCdf, populationStd,
   psiFromCounts, referenceQuantileEdges, sturgesEdges, wassersteinNormed, zTestFromCounts,
 } from '../../stats/index.ts';
-import { close, normal, rounded } from '../../stats/test-data.ts';
+import { close, normal, rounded } from '../../../test/fixtures/stats-samples.ts';
 import { testEngine } from '../../../test/support/engine.ts';
 import { painlessCalls, runWatchScript } from '../../../test/support/painless-engine.ts';
 

@@ -125,7 +125,9 @@ describe('watches of the example rules', () => {
         // A per-version rule runs one plan per profiled version (rules/segments.ts); the watch is that of the profile's version.
         const agentRule = withProfile && perVersionProfile(r) ? versionRule(r, profile.version) : r;
         const plan = planRule(agentRule, window, withProfile || r.type === 'unseen_categories' ? profile : undefined, 0);
-        const compiled = (side: 'cur' | 'ref') => compileSearches(plan.phase1.filter((q) => q.id.split('/')[1] === side)).find((s) => s.ids.includes(`0/${side}/count/`));
+        // model_quality's reference side is its outcome search alone (label coverage needs no reference count).
+        const sideId = (side: 'cur' | 'ref') => (side === 'ref' && r.type === 'model_quality' ? '0/ref/quality/' : `0/${side}/count/`);
+        const compiled = (side: 'cur' | 'ref') => compileSearches(plan.phase1.filter((q) => q.id.split('/')[1] === side)).find((s) => s.ids.includes(sideId(side)));
         const s = watchSearches(w.body);
         assert.deepEqual(atFire(s.current, fire), compiled('cur')!.body, `${r.name}: current search`);
         if (plan.reference) assert.deepEqual(atFire(s.reference, fire), compiled('ref')!.body, `${r.name}: reference search`);
@@ -227,7 +229,7 @@ describe('watches export', () => {
       }
       assert.equal(res.exitCode, 0, res.stderr);
       const files = readdirSync(join(dir, 'out')).sort();
-      assert.deepEqual(files, ['driftbeat-fraud-challenger-score-shift.json', 'driftbeat-fraud-note-oov.json', 'driftbeat-fraud-score-stats.json', 'driftbeat-fraud-unseen-categories.json', 'driftbeat-fraud-volume.json']);
+      assert.deepEqual(files, ['driftbeat-fraud-challenger-score-shift.json', 'driftbeat-fraud-note-oov.json', 'driftbeat-fraud-quality.json', 'driftbeat-fraud-score-stats.json', 'driftbeat-fraud-unseen-categories.json', 'driftbeat-fraud-volume.json']);
       const all = files.map((f) => readFileSync(join(dir, 'out', f), 'utf8')).join('\n');
       assert.ok(!/sekr1tpath|sekr1tpass/.test(all), 'no Slack or email secret in the exported JSON');
       const challenger = JSON.parse(readFileSync(join(dir, 'out', 'driftbeat-fraud-challenger-score-shift.json'), 'utf8')) as WatchBody;
@@ -235,7 +237,7 @@ describe('watches export', () => {
       assert.ok(!/\$\{/.test(all), 'no ${ENV} text left for Watcher, which would send it literally');
       assert.ok(!/sekr1t/.test(`${res.text}${res.stderr ?? ''}`), 'the value is never printed');
       assert.match(res.stderr ?? '', /fraud-missing-spike: no watch/);
-      assert.match(res.text, /5 watch\(es\) written/);
+      assert.match(res.text, /6 watch\(es\) written/);
       assert.deepEqual(Object.keys(JSON.parse(json.text) as object).sort(), files.map((f) => f.replace(/\.json$/, '')));
     } finally {
       rmSync(dir, { recursive: true, force: true });

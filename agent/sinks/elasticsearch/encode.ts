@@ -164,3 +164,35 @@ export function itemReason(o: ItemOutcome): string {
   const type = o.errorType ?? `http_${o.status}`;
   return o.errorReason ? `${type}: ${o.errorReason}` : type;
 }
+
+/** What one bulk answer means for the items of its request (classifyResponse). */
+export interface ResponsePlan {
+  indexed: number;
+  duplicates: number;
+  /**
+   * The failed items in request order (index into the send, outcome): kind `permanent` goes to
+   * the dead letter now, kind `retryable` is sent again if its retry budget allows.
+   */
+  failed: Array<{ item: number; outcome: ItemOutcome }>;
+  /** The first item refused for lack of rights: the send stops (offsets kept). */
+  fatal: ItemOutcome | undefined;
+}
+
+/**
+ * Sorts the items of one request by what their bulk answer says (pure: no retry budget, no I/O).
+ * `chunk[j]` is the send's index of the request's j-th item; `parsed` its parseBulkResponse.
+ */
+export function classifyResponse(chunk: readonly number[], parsed: BulkOutcome): ResponsePlan {
+  const plan: ResponsePlan = { indexed: 0, duplicates: 0, failed: [], fatal: undefined };
+  for (let j = 0; j < chunk.length; j++) {
+    const o = parsed.items[j]!;
+    switch (o.kind) {
+      case 'created': plan.indexed++; break;
+      case 'duplicate': plan.duplicates++; break;
+      case 'fatal': plan.fatal ??= o; break;
+      case 'permanent':
+      case 'retryable': plan.failed.push({ item: chunk[j]!, outcome: o }); break;
+    }
+  }
+  return plan;
+}

@@ -13,12 +13,12 @@ import { SinkError } from '../../errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { silentLogger } from '../../telemetry/logger.ts';
 import * as metrics from '../../telemetry/metrics.ts';
-import type { PredictionDocument } from '../../normalize/document.ts';
-import type { Batch, DeadLetterWriter, DeliveryReport, EncodedItems, OutEvent, Sink } from '../sink.ts';
+import type { Batch, DeadLetterWriter, DeliveryReport, Sink } from '../sink.ts';
 import { EngineClient, EngineUnsupportedError } from '../../engine/client.ts';
 import { describeRequestError, isAbortError } from './client.ts';
 import { deadLetterIndex } from './config.ts';
-import { BulkEncoder, itemReason, parseBulkResponse, type ItemOutcome } from './encode.ts';
+import { Delivery, Encoded, PreEncoded, type Dead } from './delivery.ts';
+import { BulkEncoder, classifyResponse, itemReason, parseBulkResponse, type ItemOutcome, type ResponsePlan } from './encode.ts';
 import { backoffDelay } from '../../lib/backoff.ts';
 import { decideRequest, type RequestDecision } from './retry.ts';
 
@@ -53,12 +53,6 @@ export interface ConnectionCheck {
 
 // Only the fields a bulk classification reads: a 2000-item response shrinks ~5x.
 const BULK_FILTER_PATH = 'errors,items.*.status,items.*.error.type,items.*.error.reason';
-
-interface Dead {
-  ev: OutEvent;
-  outcome: ItemOutcome;
-  reason: string;
-}
 
 export class ElasticsearchSink implements Sink {
   readonly name: string;
@@ -116,123 +110,79 @@ export class ElasticsearchSink implements Sink {
     }
   }
 
+  /** One request at a time until every item is settled; what an answer means is decided by pure functions. */
   async send(batch: Batch, signal?: AbortSignal): Promise<DeliveryReport> {
-    const report: DeliveryReport = { indexed: 0, duplicates: 0, deadLettered: 0, retries: 0 };
     const items = batch.encoded ? new PreEncoded(batch.encoded) : new Encoded(this.encoder.encodeAll(batch.events), batch.events);
-    const count = items.count;
-    if (count === 0) return report;
-    const output = this.name;
-    const maxRetries = this.config.maxRetries;
-    const attempts = new Uint32Array(count);
-    const dead: Dead[] = [];
-
-    const kill = (i: number, outcome: ItemOutcome, reason: string) => {
-      const ev = items.event(i);
-      dead.push({ ev, outcome, reason });
-      this.deadLetter.write({ reason, file: ev.doc.log?.file?.path, offset: ev.doc.log?.offset, doc: ev.doc, model: ev.doc.model?.name });
-      metrics.deadLetters.inc({ reason: outcome.errorType ?? `http_${outcome.status}` });
-      report.deadLettered++;
-    };
-    /** Counts one more attempt for an item; false (and dead-lettered) when its budget is spent. */
-    const mayRetry = (i: number, outcome: ItemOutcome): boolean => {
-      attempts[i]!++;
-      if (maxRetries >= 0 && attempts[i]! > maxRetries) {
-        kill(i, outcome, `gave up after ${maxRetries} retries: ${itemReason(outcome)}`);
-        return false;
-      }
-      return true;
-    };
-
-    const all = new Array<number>(count);
-    for (let i = 0; i < all.length; i++) all[i] = i;
-    let queue: number[][] = [all];
-    let again: number[] = [];
-    let backoffAttempt = 0;
-
-    while (queue.length > 0 || again.length > 0) {
-      if (queue.length === 0) {
-        await this.wait(backoffAttempt++, signal, again.length);
-        report.retries += again.length;
-        queue = [again];
-        again = [];
+    const delivery = new Delivery(items, this.config.maxRetries, (d) => this.toDeadLetter(d));
+    if (items.count === 0) return delivery.report;
+    while (!delivery.done) {
+      const chunk = delivery.next();
+      if (chunk === undefined) {
+        await this.wait(delivery.backoffAttempt++, signal, delivery.waitingRetries);
+        delivery.requeue();
         continue;
       }
-      const chunk = queue.shift()!;
-      if (signal?.aborted) throw this.aborted(signal, count - report.indexed - report.duplicates - report.deadLettered);
-
-      const body = items.body(chunk);
+      if (signal?.aborted) throw this.aborted(signal, delivery.unsettled);
       let response: unknown;
       try {
         response = (await this.client.request(
-          { method: 'POST', path: '/_bulk', bulkBody: body, querystring: { filter_path: BULK_FILTER_PATH } },
+          { method: 'POST', path: '/_bulk', bulkBody: items.body(chunk), querystring: { filter_path: BULK_FILTER_PATH } },
           signal ? { signal } : {},
         )).body;
       } catch (err) {
-        if (signal?.aborted && isAbortError(err)) throw this.aborted(signal, count - report.indexed - report.duplicates - report.deadLettered);
-        const d = decideRequest(describeRequestError(err), { output, prefix: this.config.indexPrefix });
-        metrics.outputErrors.inc({ output, kind: d.kind });
-        if (d.action === 'fatal') throw this.fatal(d);
-        if (d.action === 'split') {
-          if (chunk.length === 1) {
-            const i = chunk[0]!;
-            kill(i, { kind: 'permanent', status: 413, errorType: 'request_entity_too_large' },
-              `request_entity_too_large: document of ${items.bytes(i)} bytes exceeds the cluster's http.max_content_length`);
-          } else {
-            const mid = chunk.length >>> 1;
-            queue.unshift(chunk.slice(0, mid), chunk.slice(mid));
-            this.log.warn({ output, 'bulk.documents': chunk.length }, d.message);
-          }
-          continue;
-        }
-        const outcome: ItemOutcome = { kind: 'retryable', status: describeRequestError(err).status ?? 0, errorType: d.kind };
-        const left = chunk.filter((i) => mayRetry(i, outcome));
-        if (left.length === 0) continue;
-        metrics.retries.inc({ output, cause: d.kind });
-        report.retries++;
-        await this.wait(backoffAttempt++, signal, left.length, d);
-        queue.unshift(left);
+        await this.onRequestFailure(delivery, chunk, err, signal);
         continue;
       }
-
-      const parsed = parseBulkResponse(response, chunk.length);
-      let fatal: ItemOutcome | undefined;
-      let indexed = 0;
-      let duplicates = 0;
-      let retried = 0;
-      let retryCause = '';
-      for (let j = 0; j < chunk.length; j++) {
-        const i = chunk[j]!;
-        const o = parsed.items[j]!;
-        switch (o.kind) {
-          case 'created': indexed++; break;
-          case 'duplicate': duplicates++; break;
-          case 'permanent': kill(i, o, itemReason(o)); break;
-          case 'fatal': fatal ??= o; break;
-          case 'retryable':
-            if (mayRetry(i, o)) {
-              again.push(i);
-              retried++;
-              retryCause = o.errorType ?? `http_${o.status}`;
-            }
-            break;
-        }
-      }
-      report.indexed += indexed;
-      report.duplicates += duplicates;
-      if (indexed) metrics.docsIndexed.inc({ output }, indexed);
-      if (duplicates) metrics.docsDuplicate.inc({ output }, duplicates);
-      if (retried) {
-        metrics.retries.inc({ output, cause: `item_${retryCause}` }, retried);
-      } else if (again.length === 0) {
-        backoffAttempt = 0;
-      }
-      if (fatal) {
-        throw new SinkError('ERR_SINK_AUTH', `output "${this.name}": Elasticsearch refused documents with ${itemReason(fatal)}; grant create_doc and auto_configure on ${this.config.indexPrefix}-* to the user or API key`, { permanent: true });
-      }
+      this.onResponse(delivery, classifyResponse(chunk, parseBulkResponse(response, chunk.length)));
     }
+    if (delivery.dead.length > 0) await this.indexDeadLetters(delivery.dead, signal);
+    return delivery.report;
+  }
 
-    if (dead.length > 0) await this.indexDeadLetters(dead, signal);
-    return report;
+  /** The whole request failed: stop (fatal), split it (413), or retry its items after a backoff. */
+  private async onRequestFailure(delivery: Delivery, chunk: number[], err: unknown, signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted && isAbortError(err)) throw this.aborted(signal, delivery.unsettled);
+    const output = this.name;
+    const failure = describeRequestError(err);
+    const d = decideRequest(failure, { output, prefix: this.config.indexPrefix });
+    metrics.outputErrors.inc({ output, kind: d.kind });
+    if (d.action === 'fatal') throw this.fatal(d);
+    if (d.action === 'split') {
+      if (chunk.length === 1) {
+        const i = chunk[0]!;
+        delivery.kill(i, { kind: 'permanent', status: 413, errorType: 'request_entity_too_large' },
+          `request_entity_too_large: document of ${delivery.items.bytes(i)} bytes exceeds the cluster's http.max_content_length`);
+      } else {
+        const mid = chunk.length >>> 1;
+        delivery.sendFirst(chunk.slice(0, mid), chunk.slice(mid));
+        this.log.warn({ output, 'bulk.documents': chunk.length }, d.message);
+      }
+      return;
+    }
+    const outcome: ItemOutcome = { kind: 'retryable', status: failure.status ?? 0, errorType: d.kind };
+    const left = chunk.filter((i) => delivery.mayRetry(i, outcome));
+    if (left.length === 0) return;
+    metrics.retries.inc({ output, cause: d.kind });
+    delivery.report.retries++;
+    await this.wait(delivery.backoffAttempt++, signal, left.length, d);
+    delivery.sendFirst(left);
+  }
+
+  /** A bulk answer: settle its items, count them, stop if the engine refused them for lack of rights. */
+  private onResponse(delivery: Delivery, plan: ResponsePlan): void {
+    const output = this.name;
+    const { retried, cause } = delivery.settle(plan);
+    if (plan.indexed) metrics.docsIndexed.inc({ output }, plan.indexed);
+    if (plan.duplicates) metrics.docsDuplicate.inc({ output }, plan.duplicates);
+    if (retried) metrics.retries.inc({ output, cause: `item_${cause}` }, retried);
+    if (plan.fatal) {
+      throw new SinkError('ERR_SINK_AUTH', `output "${this.name}": Elasticsearch refused documents with ${itemReason(plan.fatal)}; grant create_doc and auto_configure on ${this.config.indexPrefix}-* to the user or API key`, { permanent: true });
+    }
+  }
+
+  private toDeadLetter({ ev, outcome, reason }: Dead): void {
+    this.deadLetter.write({ reason, file: ev.doc.log?.file?.path, offset: ev.doc.log?.offset, doc: ev.doc, model: ev.doc.model?.name });
+    metrics.deadLetters.inc({ reason: outcome.errorType ?? `http_${outcome.status}` });
   }
 
   async stop(): Promise<void> {
@@ -294,70 +244,5 @@ export class ElasticsearchSink implements Sink {
       const f = describeRequestError(err);
       this.log.warn({ output: this.name }, `output "${this.name}": could not write to the dead-letter index ${deadLetterIndex(this.config.indexPrefix)} (${f.detail ?? f.status ?? 'error'}); the documents are in the local dead letter`);
     }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// the items of one send(): encoded here from documents, or handed over already encoded
-
-interface BulkItems {
-  readonly count: number;
-  /** The request body for these items (in this order). */
-  body(chunk: readonly number[]): string | Buffer;
-  /** Encoded size of item i in bytes. */
-  bytes(i: number): number;
-  /** Item i as an event, for the dead letter (only called on failures). */
-  event(i: number): OutEvent;
-}
-
-class Encoded implements BulkItems {
-  readonly count: number;
-  constructor(private readonly lines: string[], private readonly events: readonly OutEvent[]) {
-    this.count = events.length;
-  }
-  body(chunk: readonly number[]): string {
-    let body = '';
-    for (const i of chunk) body += this.lines[i];
-    return body;
-  }
-  bytes(i: number): number {
-    return Buffer.byteLength(this.lines[i]!);
-  }
-  event(i: number): OutEvent {
-    return this.events[i]!;
-  }
-}
-
-class PreEncoded implements BulkItems {
-  readonly count: number;
-  constructor(private readonly e: EncodedItems) {
-    this.count = e.ends.length;
-  }
-  private start(i: number): number {
-    return i === 0 ? 0 : this.e.ends[i - 1]!;
-  }
-  body(chunk: readonly number[]): Buffer {
-    const { body, ends } = this.e;
-    // The whole batch in order (nearly always): the buffer as it came, no copy.
-    if (chunk.length === ends.length && chunk[0] === 0 && chunk[chunk.length - 1] === ends.length - 1) return body.subarray(0, ends[ends.length - 1]!);
-    const parts = new Array<Buffer>(chunk.length);
-    let size = 0;
-    for (let j = 0; j < chunk.length; j++) {
-      const i = chunk[j]!;
-      parts[j] = body.subarray(this.start(i), ends[i]!);
-      size += parts[j]!.length;
-    }
-    return Buffer.concat(parts, size);
-  }
-  bytes(i: number): number {
-    return this.e.ends[i]! - this.start(i);
-  }
-  /** Decodes the item back: its action line holds the _id, its source line the document. */
-  event(i: number): OutEvent {
-    const text = this.e.body.toString('utf8', this.start(i), this.e.ends[i]!);
-    const nl = text.indexOf('\n');
-    const action = JSON.parse(text.slice(0, nl)) as { create?: { _id?: string } };
-    const doc = JSON.parse(text.slice(nl + 1)) as PredictionDocument;
-    return { id: action.create?._id ?? doc.event?.id ?? '', doc, bytes: text.length };
   }
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { encodeBatch, timestampText } from './encode.ts';
 import { classifyStoreError } from './retry.ts';
 import { EmbeddedStoreError } from './store.ts';
-import { makeBatch, makeDoc } from './testdocs.ts';
+import { makeBatch, makeDoc } from '../../../demo/documents.ts';
 
 test('encodeBatch keeps the first of repeated ids and counts the rest', () => {
   const batch = makeBatch(0, 3);

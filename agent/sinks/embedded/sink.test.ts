@@ -1,7 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SinkError } from '../../errors.ts';
 import { registry } from '../../telemetry/metrics.ts';
@@ -11,12 +9,11 @@ import { EmbeddedSink } from './sink.ts';
 import { openStore } from './store.ts';
 import { DOCUMENT_MIGRATIONS } from './schema.ts';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { makeBatch, makeDoc } from './testdocs.ts';
+import { makeBatch, makeDoc } from '../../../demo/documents.ts';
+import { workspace, type AfterHook } from '../../../test/support/workspace.ts';
 
-function tempDb(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-embedded-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return join(dir, 'store.duckdb');
+function tempDb(t: AfterHook): string {
+  return join(workspace('embedded', t), 'store.duckdb');
 }
 
 async function metric(name: string): Promise<number> {
@@ -57,6 +54,18 @@ test('overlapping batches and repeats inside one batch count as duplicates', asy
   assert.deepEqual(perDoc, [{ n: 100, c: 100 }]);
   const text = await store.all<{ n: number }>('SELECT count(*) AS n FROM prediction_text');
   assert.equal(text[0]!.n, 100);
+});
+
+test('batches in flight at once (the pipeline sends up to max_in_flight): overlapping ids are stored once', async (t) => {
+  const sink = new EmbeddedSink({ path: tempDb(t) });
+  t.after(() => sink.stop());
+  await sink.start();
+  // A re-read after a crash sends the same lines again while later batches are already in flight.
+  const reports = await Promise.all([sink.send(makeBatch(0, 300)), sink.send(makeBatch(200, 500)), sink.send(makeBatch(0, 500)), sink.send(makeBatch(450, 600))]);
+  assert.equal(reports.reduce((a, r) => a + r.indexed, 0), 600);
+  assert.equal(reports.reduce((a, r) => a + r.indexed + r.duplicates, 0), 300 + 300 + 500 + 150);
+  const [n] = await sink.store!.all<{ n: number; ids: number }>('SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM predictions');
+  assert.deepEqual(n, { n: 600, ids: 600 });
 });
 
 test('the same id under another model is a different document', async (t) => {

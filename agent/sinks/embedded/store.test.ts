@@ -1,25 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DriftbeatError } from '../../errors.ts';
 import { migrate } from './schema.ts';
 import { EmbeddedStoreError, isoFromMicros, openStore } from './store.ts';
+import { workspace } from '../../../test/support/workspace.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 
-function tempDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-store-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 test('rows come back as plain values: numbers, ISO timestamps, lists, maps, structs, parsed JSON', async (t) => {
-  const store = await openStore(join(tempDir(t), 'a.duckdb'));
+  const store = await openStore(join(workspace('store', t), 'a.duckdb'));
   t.after(() => store.close());
   const rows = await store.all(`SELECT
       42::BIGINT AS big, 9007199254740993::BIGINT AS huge, 1.5::DECIMAL(4,1) AS dec, 3::INTEGER AS int,
@@ -37,7 +31,7 @@ test('rows come back as plain values: numbers, ISO timestamps, lists, maps, stru
 });
 
 test('parameters: positional and named, Dates and ISO strings compare as instants, arrays as lists', async (t) => {
-  const store = await openStore(join(tempDir(t), 'p.duckdb'));
+  const store = await openStore(join(workspace('store', t), 'p.duckdb'));
   t.after(() => store.close());
   await store.ensure('CREATE TABLE IF NOT EXISTS ev (ts TIMESTAMPTZ, tags VARCHAR[])');
   assert.equal(await store.run('INSERT INTO ev VALUES ($1, $2), ($3, $4)', ['2024-05-01T10:00:00+02:00', ['a'], new Date('2024-05-01T09:00:00Z'), ['b', 'c']]), 2);
@@ -49,7 +43,7 @@ test('parameters: positional and named, Dates and ISO strings compare as instant
 });
 
 test('the session time zone is UTC whatever the host zone is', async (t) => {
-  const store = await openStore(join(tempDir(t), 'tz.duckdb'));
+  const store = await openStore(join(workspace('store', t), 'tz.duckdb'));
   t.after(() => store.close());
   const [r] = await store.all<{ tz: string; day: string }>(
     `SELECT current_setting('TimeZone') AS tz, date_trunc('day', TIMESTAMPTZ '2024-05-01 23:30:00+00')::VARCHAR AS day`,
@@ -58,7 +52,7 @@ test('the session time zone is UTC whatever the host zone is', async (t) => {
 });
 
 test('one instance per file: two opens share it, including through a symlinked folder', async (t) => {
-  const dir = tempDir(t);
+  const dir = workspace('store', t);
   symlinkSync(dir, join(dir, 'link'));
   const a = await openStore(join(dir, 'shared.duckdb'));
   const b = await openStore(join(dir, 'link', 'shared.duckdb'));
@@ -79,7 +73,7 @@ test('one instance per file: two opens share it, including through a symlinked f
 });
 
 test('writes run in call order; a failed transaction rolls back and the queue goes on', async (t) => {
-  const store = await openStore(join(tempDir(t), 'q.duckdb'));
+  const store = await openStore(join(workspace('store', t), 'q.duckdb'));
   t.after(() => store.close());
   await store.ensure('CREATE TABLE IF NOT EXISTS log (i INTEGER)');
   const writes = [];
@@ -96,7 +90,7 @@ test('writes run in call order; a failed transaction rolls back and the queue go
 });
 
 test('SQL errors name the store file and the statement', async (t) => {
-  const store = await openStore(join(tempDir(t), 'e.duckdb'));
+  const store = await openStore(join(workspace('store', t), 'e.duckdb'));
   t.after(() => store.close());
   await assert.rejects(store.all('SELECT * FROM no_such_table'), (e: unknown) => {
     assert.ok(e instanceof EmbeddedStoreError);
@@ -107,7 +101,7 @@ test('SQL errors name the store file and the statement', async (t) => {
 });
 
 test('schema versions: applied once, a newer file is refused with a clear message', async (t) => {
-  const path = join(tempDir(t), 'v.duckdb');
+  const path = join(workspace('store', t), 'v.duckdb');
   const store = await openStore(path);
   const steps = ['CREATE TABLE alerts_v (k VARCHAR)', 'ALTER TABLE alerts_v ADD COLUMN n INTEGER'];
   assert.equal(await migrate(store, 'alerts', steps), 2);
@@ -127,7 +121,7 @@ test('schema versions: applied once, a newer file is refused with a clear messag
 });
 
 test('a file held by another process fails with ERR_EMBEDDED_LOCKED naming the file', async (t) => {
-  const path = join(tempDir(t), 'locked.duckdb');
+  const path = join(workspace('store', t), 'locked.duckdb');
   const store = await openStore(path);
   t.after(() => store.close());
   const script = `

@@ -1,16 +1,10 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { globToRegExp } from '../../lib/glob.ts';
 import { Discovery, globBase, PathMatcher } from './discovery.ts';
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-disc-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { workspace } from '../../../test/support/workspace.ts';
 
 test('glob: * and ? stay within one folder, ** crosses folders', () => {
   const m = (g: string, p: string) => globToRegExp(g).test(p);
@@ -39,7 +33,7 @@ test('glob: the base folder is the part without wildcards', () => {
 });
 
 test('discovery: scan finds regular files by glob, minus excludes, through folders and ** ', async (t) => {
-  const dir = tempDir(t);
+  const dir = workspace('disc', t);
   for (const d of ['a', 'b/c', 'b/c/d']) mkdirSync(join(dir, d), { recursive: true });
   for (const f of ['a/1.jsonl', 'a/2.jsonl.gz', 'b/c/3.jsonl', 'b/c/d/4.jsonl', 'top.jsonl']) writeFileSync(join(dir, f), 'x\n');
   mkdirSync(join(dir, 'a', 'dir.jsonl'));
@@ -59,7 +53,7 @@ test('discovery: relative patterns are resolved against the working directory', 
 });
 
 test('discovery: a folder created after start is watched and its files found without waiting for a scan', async (t) => {
-  const dir = tempDir(t);
+  const dir = workspace('disc', t);
   const scans: string[][] = [];
   const d = new Discovery({
     paths: [join(dir, '*', '*.jsonl')],
@@ -78,7 +72,7 @@ test('discovery: a folder created after start is watched and its files found wit
 });
 
 test('discovery: a base folder that does not exist yet is watched from its parent', async (t) => {
-  const dir = tempDir(t);
+  const dir = workspace('disc', t);
   const scans: string[][] = [];
   const d = new Discovery({
     paths: [join(dir, 'logs', '*.jsonl')],

@@ -230,6 +230,11 @@ export class Harvester {
     const { bytesRead: n } = await this.o.fh.read(this.buf, 0, this.buf.length, this.readOffset);
     if (n === 0) return 0;
     const at = this.readOffset;
+    // Opened short (a file just truncated by copytruncate is often empty): take the whole
+    // fingerprint as soon as the bytes are there, before handing lines on. Waiting for the end of
+    // the file left it partial in the registry for as long as the pipeline pushed back (an outage),
+    // and a copy of the file taken meanwhile was not recognised: read again from 0 under a new key.
+    if (this.fingerprint.length < this.o.fingerprintBytes && at + n > this.fingerprint.length) await this.upgradeFingerprint();
     const waited = await this.handOn(this.buf, at, n, true);
     // Waiting for the pipeline gave a copytruncate time to happen: look before reading on, or
     // the next read would take new lines at old offsets.

@@ -1,16 +1,10 @@
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DriftbeatError } from '../../errors.ts';
 import { Registry } from './registry.ts';
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'driftbeat-reg-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { workspace } from '../../../test/support/workspace.ts';
 
 const entry = (key: string, input = 'in1') => ({
   key, path: `/var/log/${key}.jsonl`, dev: '2049', ino: '123', fingerprint: 'ab', fingerprintLength: 2, input,
@@ -29,7 +23,7 @@ async function until(what: string, cond: () => boolean, timeoutMs = 3000): Promi
 }
 
 test('registry: acks only move forward, and a reopened registry has the acked offsets', async (t) => {
-  const dir = tempDir(t);
+  const dir = workspace('reg', t);
   const r = await Registry.open(dir);
   r.upsert(entry('k1'));
   r.ack('k1', 100);
@@ -46,7 +40,7 @@ test('registry: acks only move forward, and a reopened registry has the acked of
 });
 
 test('registry: upsert of a known key keeps its acked offset', async (t) => {
-  const r = await Registry.open(tempDir(t));
+  const r = await Registry.open(workspace('reg', t));
   r.upsert({ ...entry('k'), offset: 0 });
   r.ack('k', 50);
   r.upsert({ ...entry('k'), fingerprint: 'abcd', fingerprintLength: 4, offset: 0 });
@@ -56,7 +50,7 @@ test('registry: upsert of a known key keeps its acked offset', async (t) => {
 });
 
 test('registry: many acks are coalesced into at most one write per flush interval', async (t) => {
-  const dir = tempDir(t);
+  const dir = workspace('reg', t);
   const r = await Registry.open(dir, { flushInterval: 300 });
   r.upsert(entry('k'));
   await r.flush();
@@ -71,7 +65,7 @@ test('registry: many acks are coalesced into at most one write per flush interva
 });
 
 test('registry: writes are atomic, no temp file is left and the file is always whole JSON', async (t) => {
-  const dir = tempDir(t);
+  const dir = workspace('reg', t);
   const r = await Registry.open(dir, { flushInterval: 0 });
   for (let i = 0; i < 50; i++) r.upsert(entry(`k${i}`));
   const reads: number[] = [];
@@ -87,7 +81,7 @@ test('registry: writes are atomic, no temp file is left and the file is always w
 });
 
 test('registry: entries not updated for clean_after are removed, unless kept or of another input', async (t) => {
-  const dir = tempDir(t);
+  const dir = workspace('reg', t);
   let now = Date.parse('2024-01-01T00:00:00Z');
   const r = await Registry.open(dir, { cleanAfter: 3600_000, now: () => now });
   r.upsert(entry('old'));
@@ -101,7 +95,7 @@ test('registry: entries not updated for clean_after are removed, unless kept or 
 });
 
 test('registry: a damaged file is refused with a message that says what to do', async (t) => {
-  const dir = tempDir(t);
+  const dir = workspace('reg', t);
   mkdirSync(join(dir, 'registry'));
   writeFileSync(join(dir, 'registry', 'filestream.json'), '{"entries": [');
   await assert.rejects(Registry.open(dir), (err: unknown) => {
@@ -113,7 +107,7 @@ test('registry: a damaged file is refused with a message that says what to do', 
 });
 
 test('registry: close is safe twice', async (t) => {
-  const r = await Registry.open(tempDir(t));
+  const r = await Registry.open(workspace('reg', t));
   r.upsert(entry('k'));
   await r.close();
   await r.close();

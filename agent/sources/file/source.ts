@@ -23,7 +23,8 @@
 import type { BigIntStats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { InputConfig } from '../../config/schema.ts';
-import { filesLimitReached, filesOpen, filesWaiting, registryLagBytes } from '../../telemetry/metrics.ts';
+import { filesLimitReached, filesOpen } from '../../telemetry/metrics.ts';
+import { publishShare } from './gauges.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
 import { Discovery, PathMatcher } from './discovery.ts';
 import { Harvester, type CloseReason, type RawLine } from './harvester.ts';
@@ -33,6 +34,7 @@ import type { Registry, RegistryEntry } from './registry.ts';
 import { locateCompressed, locateEntries } from './resume.ts';
 
 export type { RawLine } from './harvester.ts';
+export { registryLag } from './gauges.ts';
 
 /** Where a file about to be opened starts; defer: not now (its original is still being read); done: nothing left. */
 type Start =
@@ -68,20 +70,6 @@ interface KnownFile extends FileIno {
   /** Size when its harvester closed; it is reopened when the size differs. -1: reopen at the next scan. */
   sizeAtClose: number;
   size: number;
-}
-
-/** Each source's share of the registry lag and of the files waiting; the gauges show the sums. */
-const lagBySource = new Map<FileSource, number>();
-const waitingBySource = new Map<FileSource, number>();
-const sum = (m: Map<FileSource, number>): number => [...m.values()].reduce((a, v) => a + v, 0);
-function publishLag(): void {
-  registryLagBytes.set(sum(lagBySource));
-  filesWaiting.set(sum(waitingBySource));
-}
-
-/** Bytes of the input files not yet acknowledged, over every source (what the gauge shows). */
-export function registryLag(): number {
-  return sum(lagBySource);
 }
 
 export class FileSource {
@@ -211,9 +199,7 @@ export class FileSource {
     if (this.lagTimer) clearInterval(this.lagTimer);
     this.lagTimer = undefined;
     await Promise.all([...this.harvesters.values()].map((h) => h.stop()));
-    lagBySource.delete(this);
-    waitingBySource.delete(this);
-    publishLag();
+    publishShare(this, undefined);
   }
 
   /** Paths being read now (for status and tests). */
@@ -483,9 +469,8 @@ export class FileSource {
       this.logger.info(`input "${this.inputId}": below max_open_files (${max}) again; every file found is open`);
     }
     this.waiting = n;
-    waitingBySource.set(this, n);
     if (n > 0) for (const h of this.harvesters.values()) h.closeAtEnd();
-    publishLag();
+    publishShare(this, { waiting: n });
   }
 
   private updateLag(): void {
@@ -497,7 +482,6 @@ export class FileSource {
       const acked = this.o.registry.get(key)?.offset ?? 0;
       if (size > acked) lag += size - acked;
     }
-    lagBySource.set(this, lag);
-    publishLag();
+    publishShare(this, { lag });
   }
 }

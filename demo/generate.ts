@@ -10,7 +10,10 @@
  * shift, a score shift. Every line draws the same random numbers whatever drift is scheduled, so the
  * lines of a drifted run differ from the clean run only where the drift says.
  *
- * CLI: node --import tsx bench/generate.ts OUT LINES [--seed N] [--start ISO] [--interval-ms N] [--drift-from N]
+ * Lives in demo/ because the demo ships with the product and uses it; tests and benchmarks import
+ * it from here (no test -> bench or demo -> bench imports).
+ *
+ * CLI: node --import tsx demo/generate.ts OUT LINES [--seed N] [--start ISO] [--interval-ms N] [--drift-from N]
  *      (OUT `-` writes to stdout; --drift-from schedules every kind of drift from that line on)
  */
 import { closeSync, existsSync, openSync, renameSync, writeSync } from 'node:fs';
@@ -245,7 +248,7 @@ export function writeLinesOnce(path: string, count: number, options: GenerateOpt
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`${msg}\nusage: node --import tsx bench/generate.ts OUT LINES [--seed N] [--start ISO] [--interval-ms N] [--drift-from N]\n`);
+  process.stderr.write(`${msg}\nusage: node --import tsx demo/generate.ts OUT LINES [--seed N] [--start ISO] [--interval-ms N] [--drift-from N]\n`);
   process.exit(2);
 }
 

@@ -1,6 +1,9 @@
-/** Documents for the embedded tests and the benchmark (not shipped code paths). */
-import type { PredictionDocument } from '../../normalize/document.ts';
-import type { Batch, OutEvent } from '../sink.ts';
+/**
+ * Seeded prediction documents (already normalized) for the embedded sink's tests and benchmark:
+ * beside the seeded line generator (generate.ts), the one place test and bench share seeded data.
+ */
+import type { PredictionDocument } from '../agent/normalize/document.ts';
+import type { Batch, OutEvent } from '../agent/sinks/sink.ts';
 
 export function makeDoc(i: number, overrides: Partial<PredictionDocument> = {}): PredictionDocument {
   const doc: PredictionDocument = {
