@@ -29,7 +29,7 @@ import { startTelemetryServer, type Health, type TelemetryServer } from './telem
 
 export interface AgentOptions {
   config: Config;
-  /** The config file: with the embedded output and the HTTP endpoint, CLI commands run in the agent on it (agent/cli/remote.ts). */
+  /** The config file: with the embedded output and the HTTP endpoint, CLI commands run in the agent on it (agent/remote.ts). */
   configFile?: string;
   logger: Logger;
   /** Read every input to its current end, deliver everything, and return. */
@@ -195,7 +195,21 @@ export class Agent {
     });
     await this.sink.start();
     if (out.elasticsearch) void this.checkTemplates();
-    config.inputs.forEach((input, i) => {
+    this.addSources();
+    // Types and text vocabularies of reference profiles, for NA rules and OOV counts at ingest.
+    // Reloaded periodically, so a profile built while the agent runs is picked up without a restart.
+    await this.loadReferences();
+    this.referenceTimer = setInterval(() => void this.loadReferences(), REFERENCE_REFRESH_MS);
+    this.referenceTimer.unref();
+    await Promise.all(this.sources.map((s) => s.start()));
+    await this.startFeedback(deadLetter);
+    for (const svc of this.options.services ?? []) await svc.start(this);
+    logger.info({ inputs: this.sources.length, output: this.sink.name }, `driftbeat started: ${this.sources.length} input(s) -> ${this.sink.name}`);
+  }
+
+  /** One file source per prediction input, its lines normalized into the pipeline. */
+  private addSources(): void {
+    this.config.inputs.forEach((input, i) => {
       if (isFeedback(input)) return;
       const id = inputIdOf(input, i);
       const ctx = this.normalizers.get(id)!;
@@ -204,40 +218,36 @@ export class Agent {
         input,
         inputId: id,
         registry: this.registry!,
-        logger: logger.child({ 'input.id': id }),
+        logger: this.logger.child({ 'input.id': id }),
         onLines: (lines) => this.pipeline!.onLines(id, lines),
         // The pipeline copies each line into its slabs before onLines returns.
         consumerCopies: true,
       }));
     });
-    // Types and text vocabularies of reference profiles, for NA rules and OOV counts at ingest.
-    // Reloaded periodically, so a profile built while the agent runs is picked up without a restart.
-    await this.loadReferences();
-    this.referenceTimer = setInterval(() => void this.loadReferences(), REFERENCE_REFRESH_MS);
-    this.referenceTimer.unref();
-    await Promise.all(this.sources.map((s) => s.start()));
-    const feedback = config.inputs.flatMap((input, i) => (isFeedback(input) ? [[input.id ?? `${input.model.name}-feedback`, input] as const] : []));
+  }
+
+  /** The ground-truth join (agent/quality/), when the config has feedback inputs. */
+  private async startFeedback(deadLetter: FileDeadLetter): Promise<void> {
+    const feedback = this.config.inputs.flatMap((input, i) => (isFeedback(input) ? [[input.id ?? `${input.model.name}-feedback`, input] as const] : []));
     if (feedback.length) {
       this.feedback = new FeedbackService({
-        config, outputs: this.outputs, registry: this.registry, deadLetter, logger, dataDir: this.dataDir,
+        config: this.config, outputs: this.outputs, registry: this.registry!, deadLetter, logger: this.logger, dataDir: this.dataDir,
         onFatal: (err) => { this.fatal = err; void this.stop(); },
         // A backlog is more than one batch's worth of lines waiting: predictions go first.
         shipBusy: () => (this.pipeline?.queuedBytes ?? 0) > SHIP_BACKLOG_BYTES,
       });
       await this.feedback.start(feedback.map(([id, input]) => [id, input]));
     }
-    for (const svc of this.options.services ?? []) await svc.start(this);
-    logger.info({ inputs: this.sources.length, output: this.sink.name }, `driftbeat started: ${this.sources.length} input(s) -> ${this.sink.name}`);
   }
 
   /**
    * DuckDB lets one process open the store: with it held here, `rules test`, `alerts list`, ...
-   * reach the agent through its loopback endpoint and run here (agent/cli/remote.ts).
+   * reach the agent through its loopback endpoint and run here (agent/remote.ts).
    */
   private async serveCommands(): Promise<void> {
     const embedded = this.config.output.embedded;
     if (!this.telemetry || !embedded || !this.options.configFile) return;
-    const { publishCommandEndpoint, serveCommand } = await import('./cli/remote.ts');
+    const { publishCommandEndpoint, serveCommand } = await import('./remote.ts');
     const store = resolvePath(embedded.path);
     const configFile = this.options.configFile;
     const { token, remove } = publishCommandEndpoint(this.dataDir, this.telemetry.url, store);

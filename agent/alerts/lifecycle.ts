@@ -13,14 +13,10 @@
  *   when its firing was.
  */
 import { alertKey, type RuleResult } from '../rules/result.ts';
+import type { AlertStatus, MessageKind, ResultSummary } from '../notify/render.ts';
 
-export type AlertStatus = 'ok' | 'pending' | 'firing' | 'recovered';
-
-/** What a message announces. */
-export type MessageKind = 'firing' | 'realert' | 'recovered';
-
-/** The part of a result kept in the alert state, so a recovery message can quote the breach. */
-export type ResultSummary = Pick<RuleResult, 'statistic' | 'value' | 'threshold' | 'window' | 'current_count' | 'reference_count' | 'severity'>;
+/** The message vocabulary is notify's (what a message announces); re-exported for the state's users. */
+export type { AlertStatus, MessageKind, ResultSummary };
 
 export interface AlertState {
   /** rule|field|segment (alertKey). */

@@ -1,6 +1,6 @@
 /**
  * `driftbeat alerts list -c FILE [--all]`: firing and pending alerts with silences
- * (agent/alerts/commands.ts), here or in the running agent (agent/cli/remote.ts). Exit 0 listed,
+ * (agent/alerts/commands.ts), here or in the running agent (agent/remote.ts). Exit 0 listed,
  * 2 an invalid config, 1 a runtime failure.
  */
 import type { Command } from 'commander';
@@ -18,7 +18,7 @@ Examples:
 
 With the embedded output held by a running agent, the command runs in the agent (its HTTP endpoint).`)
     .action(async (opts: { config: string; all?: boolean }) => {
-      const { runOrForward } = await import('./remote.ts');
+      const { runOrForward } = await import('../remote.ts');
       process.exitCode = await runOrForward(opts.config, { command: 'alerts list', args: { all: Boolean(opts.all) } });
     });
 }

@@ -1,6 +1,6 @@
 /**
  * `driftbeat alerts silence RULE --for DURATION -c FILE [--field F] [--segment S]`: no messages for
- * a while (agent/alerts/commands.ts), here or in the running agent (agent/cli/remote.ts).
+ * a while (agent/alerts/commands.ts), here or in the running agent (agent/remote.ts).
  * Exit 0 silenced, 2 an unknown rule or invalid input, 1 a runtime failure.
  */
 import type { Command } from 'commander';
@@ -22,7 +22,7 @@ Examples:
 An unknown rule name exits 2 with the known ones. Lift a silence with: driftbeat alerts unsilence.
 With the embedded output held by a running agent, the command runs in the agent (its HTTP endpoint).`)
     .action(async (rule: string, opts: { config: string; for: string; field?: string; segment?: string }) => {
-      const { runOrForward } = await import('./remote.ts');
+      const { runOrForward } = await import('../remote.ts');
       const args = { rule, for: opts.for, ...(opts.field !== undefined ? { field: opts.field } : {}), ...(opts.segment !== undefined ? { segment: opts.segment } : {}) };
       process.exitCode = await runOrForward(opts.config, { command: 'alerts silence', args });
     });

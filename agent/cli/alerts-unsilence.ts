@@ -1,6 +1,6 @@
 /**
  * `driftbeat alerts unsilence RULE -c FILE [--field F] [--segment S]`: lifts silences
- * (agent/alerts/commands.ts), here or in the running agent (agent/cli/remote.ts).
+ * (agent/alerts/commands.ts), here or in the running agent (agent/remote.ts).
  * Exit 0 lifted, 1 none was in force, 2 an unknown rule.
  */
 import type { Command } from 'commander';
@@ -20,7 +20,7 @@ Examples:
 
 Exit 0 when a silence was lifted, 1 when none was in force, 2 for an unknown rule.`)
     .action(async (rule: string, opts: { config: string; field?: string; segment?: string }) => {
-      const { runOrForward } = await import('./remote.ts');
+      const { runOrForward } = await import('../remote.ts');
       const args = { rule, ...(opts.field !== undefined ? { field: opts.field } : {}), ...(opts.segment !== undefined ? { segment: opts.segment } : {}) };
       process.exitCode = await runOrForward(opts.config, { command: 'alerts unsilence', args });
     });

@@ -1,7 +1,7 @@
 /**
  * `driftbeat reference build -c FILE --model NAME --version V DATA`: a reference profile of training
  * data (agent/reference/command.ts), built here or, when the running agent holds the embedded
- * store, in the agent (agent/cli/remote.ts). Exit 0 built, 2 invalid input, 1 a runtime failure.
+ * store, in the agent (agent/remote.ts). Exit 0 built, 2 invalid input, 1 a runtime failure.
  */
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.ts';
@@ -67,7 +67,7 @@ With the embedded output held by a running agent, the profile is built in the ag
         return;
       }
       // The embedded store may be held by the running agent: then the profile is built there.
-      const { runOrForward } = await import('./remote.ts');
+      const { runOrForward } = await import('../remote.ts');
       const code = await runOrForward(o.config, { command: 'reference build', args }, { stdout: io.stdout ?? process.stdout, stderr: io.stderr ?? process.stderr });
       if (code !== 0) process.exitCode = code;
     });

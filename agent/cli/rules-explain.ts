@@ -1,6 +1,6 @@
 /**
  * `driftbeat rules explain RULE_FILE -c FILE`: the search body or SQL a rule compiles to
- * (agent/rules/commands.ts), here or in the running agent (agent/cli/remote.ts).
+ * (agent/rules/commands.ts), here or in the running agent (agent/remote.ts).
  * Exit 0 printed, 2 an invalid rule or config, 1 a runtime failure.
  */
 import type { Command } from 'commander';
@@ -17,7 +17,7 @@ export function registerRulesExplain(program: Command): void {
 Examples:
   $ driftbeat rules explain rules/fraud-missing-spike.yml -c driftbeat.yml`)
     .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string }) => {
-      const { runOrForward } = await import('./remote.ts');
+      const { runOrForward } = await import('../remote.ts');
       process.exitCode = await runOrForward(opts.config, { command: 'rules explain', args: { ruleFile, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}) } });
     });
 }

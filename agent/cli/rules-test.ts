@@ -1,7 +1,7 @@
 /**
  * `driftbeat rules test RULE_FILE -c FILE [--from ISO --to ISO] [--json]`: one evaluation of a rule
  * (agent/rules/commands.ts), here or in the running agent that holds the embedded store
- * (agent/cli/remote.ts). Exit 0 evaluated, 1 a result in error, 2 an invalid rule or config.
+ * (agent/remote.ts). Exit 0 evaluated, 1 a result in error, 2 an invalid rule or config.
  */
 import type { Command } from 'commander';
 import { CONFIG_HELP, subcommand } from './command.ts';
@@ -23,7 +23,7 @@ The report goes to stdout, results in error included (status: error). Exit 0 whe
 was evaluated (drifted or not), 1 when a result is in error, 2 for an invalid rule or config.
 With the embedded output held by a running agent, the command runs in the agent (its HTTP endpoint).`)
     .action(async (ruleFile: string, opts: { config: string; from?: string; to?: string; json?: boolean }) => {
-      const { runOrForward } = await import('./remote.ts');
+      const { runOrForward } = await import('../remote.ts');
       process.exitCode = await runOrForward(opts.config, { command: 'rules test', args: { ruleFile, ...(opts.from ? { from: opts.from } : {}), ...(opts.to ? { to: opts.to } : {}), json: Boolean(opts.json) } });
     });
 }

@@ -2,13 +2,23 @@
  * What an alert message says, built once (`describe`) and rendered three ways: plain text (log,
  * email), HTML (email) and Slack Block Kit. All three carry the same content.
  */
-import type { AlertState, MessageKind, ResultSummary, Transition } from '../alerts/lifecycle.ts';
 import type { RuleResult } from '../rules/result.ts';
 import { formatThreshold, type Threshold } from '../rules/threshold.ts';
 import { createHash } from 'node:crypto';
 
 /** The saved-object id of the model overview dashboard shipped in kibana/. */
 export const KIBANA_DASHBOARD_ID = 'driftbeat-model-overview';
+
+/**
+ * The message vocabulary. The alert state machine (agent/alerts/lifecycle.ts) uses these types and
+ * builds messages (agent/alerts/message.ts); notify only renders and delivers them, so it imports
+ * nothing of alerts.
+ */
+export type AlertStatus = 'ok' | 'pending' | 'firing' | 'recovered';
+export type MessageKind = 'firing' | 'realert' | 'recovered';
+
+/** The part of a result kept in the alert state, so a recovery message can quote the breach. */
+export type ResultSummary = Pick<RuleResult, 'statistic' | 'value' | 'threshold' | 'window' | 'current_count' | 'reference_count' | 'severity'>;
 
 /** One message in the outbox: plain JSON, self-contained (renderable after a restart). */
 export interface AlertMessage {
@@ -23,7 +33,7 @@ export interface AlertMessage {
     segment: string;
     model: string;
     version?: string;
-    status: AlertState['status'];
+    status: AlertStatus;
     firing_since?: string;
   };
   result: RuleResult;
@@ -35,7 +45,7 @@ export interface AlertMessage {
   reason?: string;
 }
 
-export function messageId(t: Pick<Transition, 'key' | 'at'>, kind: MessageKind, windowTo: string): string {
+export function messageId(t: { key: string }, kind: MessageKind, windowTo: string): string {
   return createHash('sha256').update(`${t.key}\u0000${kind}\u0000${windowTo}`).digest('hex').slice(0, 24);
 }
 
@@ -45,30 +55,6 @@ export function kibanaLink(kibanaUrl: string, r: Pick<RuleResult, 'window' | 'mo
   const g = `(time:(from:${rison(r.window.from)},to:${rison(r.window.to)}))`;
   const a = `(query:(language:kuery,query:${rison(`model.name:"${r.model}"`)}))`;
   return `${base}/app/dashboards#/view/${KIBANA_DASHBOARD_ID}?_g=${encodeURIComponent(g)}&_a=${encodeURIComponent(a)}`;
-}
-
-export function buildMessage(t: Transition, state: AlertState, kibanaUrl?: string): AlertMessage {
-  const kind = t.message!;
-  const r = t.result;
-  return {
-    id: messageId(t, kind, r.window.to),
-    kind,
-    at: t.at,
-    alert: {
-      key: state.key,
-      rule: state.rule,
-      field: state.field,
-      segment: state.segment,
-      model: r.model,
-      ...(r.version !== undefined ? { version: r.version } : {}),
-      status: state.status,
-      ...(state.firingSince ? { firing_since: state.firingSince } : {}),
-    },
-    result: r,
-    ...(kind === 'recovered' && state.lastBreach ? { breach: state.lastBreach } : {}),
-    ...(t.reason ? { reason: t.reason } : {}),
-    ...(kibanaUrl ? { link: kibanaLink(kibanaUrl, r) } : {}),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

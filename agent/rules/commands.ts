@@ -6,7 +6,7 @@
  *
  * On the embedded output both open the DuckDB file of output.embedded.path. DuckDB lets only one
  * process open a file, so while the agent holds it the CLI runs them inside the agent, through its
- * HTTP endpoint (agent/cli/remote.ts).
+ * HTTP endpoint (agent/remote.ts).
  */
 import { ConfigError, DriftbeatError, EXIT_INVALID, EXIT_OK, EXIT_RUNTIME, RuleError, type CommandOutput } from '../errors.ts';
 import { loadConfig } from '../config/load.ts';

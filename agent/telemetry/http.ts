@@ -14,12 +14,12 @@ export interface Health {
 
 export interface TelemetryServer {
   url: string;
-  /** Serves POST /api/v1/commands from now on (agent/cli/remote.ts). */
+  /** Serves POST /api/v1/commands from now on (agent/remote.ts). */
   serveCommands(handler: CommandHandler): void;
   close(): Promise<void>;
 }
 
-/** Commands sent by the CLI while the agent holds the embedded store (agent/cli/remote.ts). */
+/** Commands sent by the CLI while the agent holds the embedded store (agent/remote.ts). */
 export interface CommandHandler {
   token: string;
   handle(body: unknown): Promise<{ status: number; reply: unknown }>;

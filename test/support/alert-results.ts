@@ -37,7 +37,8 @@ export function at(n: number): Date {
 }
 
 import { step } from '../../agent/alerts/lifecycle.ts';
-import { buildMessage, type AlertMessage } from '../../agent/notify/render.ts';
+import type { AlertMessage } from '../../agent/notify/render.ts';
+import { buildMessage } from '../../agent/alerts/message.ts';
 
 /** A firing message (window n) and the recovery message that follows it (window n+1). */
 export function messages(n = 0, over: Partial<RuleResult> = {}, kibanaUrl?: string): { firing: AlertMessage; recovered: AlertMessage } {

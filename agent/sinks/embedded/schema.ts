@@ -49,7 +49,13 @@
  * one transaction, and refuses a file written by a newer driftbeat.
  */
 import { DriftbeatError } from '../../errors.ts';
-import type { EmbeddedStore } from './store.ts';
+import type { SqlRunner } from './sql-types.ts';
+
+/** What a migration needs of the store (EmbeddedStore in store.ts is one). */
+export interface MigrationTarget extends SqlRunner {
+  readonly path: string;
+  transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+}
 
 export const PREDICTIONS = 'predictions';
 export const PREDICTION_VALUES = 'prediction_values';
@@ -130,7 +136,7 @@ export const DOCUMENTS_COMPONENT = 'documents';
  * Brings `component`'s tables to `steps.length`, applying the missing steps in one transaction.
  * Other components (reference, results, alert state) call this with their own name and steps.
  */
-export async function migrate(store: EmbeddedStore, component: string, steps: readonly string[]): Promise<number> {
+export async function migrate(store: MigrationTarget, component: string, steps: readonly string[]): Promise<number> {
   await store.run(`CREATE TABLE IF NOT EXISTS ${SCHEMA_VERSION_TABLE} (
     component VARCHAR PRIMARY KEY,
     version INTEGER NOT NULL,
@@ -158,6 +164,6 @@ export async function migrate(store: EmbeddedStore, component: string, steps: re
   });
 }
 
-export function migrateDocumentSchema(store: EmbeddedStore): Promise<number> {
+export function migrateDocumentSchema(store: MigrationTarget): Promise<number> {
   return migrate(store, DOCUMENTS_COMPONENT, DOCUMENT_MIGRATIONS);
 }

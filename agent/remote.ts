@@ -15,11 +15,11 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { loadConfig, resolvePath } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
-import { DriftbeatError, EXIT_INVALID, EXIT_RUNTIME, exitCodeFor } from '../errors.ts';
-import type { ProgressStream } from '../reference/progress.ts';
-import { redact } from '../telemetry/redact.ts';
+import { loadConfig, resolvePath } from './config/load.ts';
+import type { Config } from './config/schema.ts';
+import { DriftbeatError, EXIT_INVALID, EXIT_RUNTIME, exitCodeFor } from './errors.ts';
+import type { ProgressStream } from './reference/progress.ts';
+import { redact } from './telemetry/redact.ts';
 
 export type RemoteCommand =
   | { command: 'rules test'; args: { ruleFile: string; from?: string; to?: string; json?: boolean } }
@@ -60,7 +60,7 @@ export async function runCommand(configFile: string, req: RemoteCommand, io: Com
     switch (req.command) {
       case 'rules test':
       case 'rules explain': {
-        const { rulesExplainCommand, rulesTestCommand } = await import('../rules/commands.ts');
+        const { rulesExplainCommand, rulesTestCommand } = await import('./rules/commands.ts');
         const a = req.args;
         const common = { ruleFile: a.ruleFile, configFile, ...(a.from ? { from: a.from } : {}), ...(a.to ? { to: a.to } : {}) };
         const r = req.command === 'rules test' ? await rulesTestCommand({ ...common, json: Boolean(req.args.json) }) : await rulesExplainCommand(common);
@@ -70,7 +70,7 @@ export async function runCommand(configFile: string, req: RemoteCommand, io: Com
       case 'alerts list':
       case 'alerts silence':
       case 'alerts unsilence': {
-        const { alertsList, alertsSilence, alertsUnsilence, checkScope, describeSilence, formatAlertList, knownRuleNames, openStateStore } = await import('../alerts/commands.ts');
+        const { alertsList, alertsSilence, alertsUnsilence, checkScope, describeSilence, formatAlertList, knownRuleNames, openStateStore } = await import('./alerts/commands.ts');
         const opened = await openStateStore(config);
         try {
           if (req.command === 'alerts list') {
@@ -86,7 +86,7 @@ export async function runCommand(configFile: string, req: RemoteCommand, io: Com
           }
           const ended = await alertsUnsilence(opened.store, scope);
           if (!ended.length) {
-            const { describeScope } = await import('../alerts/state.ts');
+            const { describeScope } = await import('./alerts/state.ts');
             io.stderr.write(`No silence of ${describeScope(scope)} is in force.\n`);
             return 1;
           }
@@ -97,7 +97,7 @@ export async function runCommand(configFile: string, req: RemoteCommand, io: Com
         }
       }
       case 'reference build': {
-        const { referenceBuildCommand } = await import('../reference/command.ts');
+        const { referenceBuildCommand } = await import('./reference/command.ts');
         const a = req.args;
         await referenceBuildCommand({
           configFile, model: a.model, version: a.version, data: a.data,
@@ -183,7 +183,7 @@ export async function runOrForward(configFile: string, req: RemoteCommand, io: C
   }
   if (!config.output.embedded) return runCommand(configFile, req, io);
   const path = resolvePath(config.output.embedded.path);
-  const { openStore } = await import('../sinks/embedded/store.ts');
+  const { openStore } = await import('./sinks/embedded/store.ts');
   let held: Awaited<ReturnType<typeof openStore>>;
   try {
     // Held for the command: its own opens share this instance (openStore is per process and path).
