@@ -143,11 +143,12 @@ test('a dead node (connections reset), then resets mid-request: everything arriv
   const { sink: s } = sink(config(p.url, { backoff: { initial: 10, max: 50 } }), { name: 'es-down' });
   await s.send(batch('down', 0, 5)); // a keep-alive connection first: it must be dropped and reopened
   p.set({ kind: 'refuse' });
+  let back = false;
   setTimeout(() => p.set({ kind: 'reset' }), 300);
-  setTimeout(() => p.set({ kind: 'pass' }), 600);
-  const t0 = Date.now();
+  setTimeout(() => { p.set({ kind: 'pass' }); back = true; }, 600);
   const report = await s.send(batch('down', 5, 30));
-  assert.ok(Date.now() - t0 >= 500, `resolved after ${Date.now() - t0} ms, while the node was down`);
+  // An outcome, not a duration: the send resolved only once the node answered again.
+  assert.ok(back, 'send resolved while the node was still down');
   assert.equal(report.indexed + report.duplicates, 30);
   assert.ok(report.retries > 0);
   assert.ok((p.seen.refuse ?? 0) + (p.seen.reset ?? 0) > 0, JSON.stringify(p.seen));
