@@ -55,6 +55,18 @@ async function run(): Promise<Printed> {
   return JSON.parse(out.text) as Printed;
 }
 
+describe('model_quality with group_by model.version and absolute bounds', () => {
+  it('needs no profile: no segment reports no_reference (a version without a profile is judged like the others)', async () => {
+    const qualityFile = join(dir, 'quality-per-version.yml');
+    writeFileSync(qualityFile, "type: model_quality\nname: quality-per-version\nmodel: fraud\nmetrics:\n  accuracy: { min: 0.5 }\nwindow: 1h\nschedule: '0 * * * *'\ndelay: 0s\ngroup_by: [model.version]\n");
+    const out = await rulesTestCommand({ ruleFile: qualityFile, configFile, from: WINDOW.from, to: WINDOW.to, json: true });
+    assert.equal(out.exitCode, 0, out.text);
+    const j = JSON.parse(out.text) as Printed;
+    assert.ok(j.results.length > 0, out.text);
+    assert.deepEqual(j.results.filter((r) => r.status === 'no_reference').map((r) => `${r.segment}: ${r.details.reason}`), []);
+  });
+});
+
 describe('group_by model.version without a version: each segment against its own version', () => {
   it('a version without a profile reports no_reference with the reason, never another version\'s numbers', async () => {
     const j = await run();

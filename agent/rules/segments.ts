@@ -16,7 +16,11 @@ const VERSION = 'model.version';
 /** Whether the rule's reference is resolved per model.version segment. */
 export function perVersionProfile(rule: Rule): boolean {
   if (rule.type === 'volume' || rule.version !== undefined || !rule.groupBy.includes(VERSION)) return false;
-  return rule.reference === undefined || (rule.reference.kind === 'profile' && rule.reference.version === undefined);
+  const profileOfEachVersion = rule.reference?.kind === 'profile' && rule.reference.version === undefined;
+  // model_quality reads a profile only when asked to (validation metrics); without `reference` its
+  // bounds are absolute and every segment is judged alike (needsProfile in runner.ts says the same).
+  if (rule.type === 'model_quality') return profileOfEachVersion;
+  return rule.reference === undefined || profileOfEachVersion;
 }
 
 /** Versions of `model` that have a profile, sorted. */
