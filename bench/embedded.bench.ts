@@ -20,6 +20,7 @@ import { makeBatch } from '../demo/documents.ts';
 import { writeLinesOnce } from '../demo/generate.ts';
 import { arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
+import { procStatusBytes as procStatus } from './proc.ts';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const LINES = arg('lines', 1_000_000);
@@ -27,15 +28,6 @@ const SINK_DOCS = arg('sink-docs', 200_000);
 const BATCH = arg('batch', 5000);
 
 console.log(`${machineLine()}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-
-function procStatus(pid: number, key: string): number {
-  try {
-    const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 async function runOnce(): Promise<void> {
   const cache = join(tmpdir(), 'driftbeat-bench-cache');

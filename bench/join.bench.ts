@@ -34,6 +34,7 @@ import { join } from 'node:path';
 import { buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { createGenerator } from '../demo/generate.ts';
 import { machineLine } from './machine.ts';
+import { cpuOf, rssOf } from './proc.ts';
 
 const argOf = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -45,7 +46,6 @@ const ROUNDS = Number(argOf('rounds', '3'));
 const BACKEND = argOf('backend', 'both');
 const ENGINE = argOf('engine', 'shared');
 const CPU_PROF = argOf('cpu-prof', '');
-const TICKS = 100; // USER_HZ on Linux
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 
 async function freePort(): Promise<number> {
@@ -86,26 +86,6 @@ async function writePredictions(path: string, count: number, seed: number): Prom
 function writeOutcomes(path: string, ids: readonly string[], labelHour: number): Promise<void> {
   const at = new Date(Date.UTC(2026, 10, 2, labelHour)).toISOString();
   return writeLines(path, ids.length, (i) => `{"request_id":"${ids[i]}","is_fraud":"${(i * 2654435761) % 100 < 7 ? 'fraud' : 'legit'}","labelled_at":"${at}"}`);
-}
-
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** utime + stime of a process (all its threads), in seconds. */
-function cpuOf(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / TICKS;
-  } catch {
-    return 0;
-  }
 }
 
 interface Counts { predictions: number; outcomes: number }

@@ -17,16 +17,11 @@ import { startEngine } from '../test/engine/launch.mjs';
 import { writeLines } from '../demo/generate.ts';
 import { arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
+import { cpuOf } from './proc.ts';
 
 const LINES = arg('lines', 200_000);
 const BULK_DOCS = arg('bulk-docs', 0);
 const IN_FLIGHT = arg('in-flight', 0);
-
-/** CPU-seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<number | string> {
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });

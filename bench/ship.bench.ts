@@ -27,6 +27,7 @@ import { createInterface } from 'node:readline';
 import { createGenerator, writeLinesOnce } from '../demo/generate.ts';
 import { arg, buildAgent, CLI, MiB, ROOT, SOURCE_CLI } from './args.ts';
 import { machineLine } from './machine.ts';
+import { rssOf } from './proc.ts';
 
 const LINES = arg('lines', 1_000_000);
 const OUTAGE_S = arg('outage-seconds', 0);
@@ -56,16 +57,6 @@ async function startCounter(): Promise<{ port: number; send(cmd: string): void; 
     stats: async () => { child.stdin!.write('stats\n'); return JSON.parse(await nextLine()) as CounterStats; },
     stop: () => { child.kill(); },
   };
-}
-
-/** Resident set of a live process, from /proc (Linux); 0 elsewhere or once it has exited. */
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
 }
 
 /**
