@@ -114,13 +114,22 @@ export interface Generator {
   readonly index: number;
 }
 
-export function createGenerator(options: GenerateOptions = {}): Generator {
-  const rand = mulberry32(options.seed ?? 1);
-  const start = options.startMs ?? Date.UTC(2024, 0, 1);
-  const interval = options.intervalMs ?? 10;
-  const modelPart = options.model == null ? '' : `"model":${JSON.stringify(options.model)},`;
-  const version = JSON.stringify(options.modelVersion ?? '1.4.2');
-  const drift = options.drift ?? [];
+/** The random draws of one line, in a fixed order and number whatever drift is active. */
+interface Draws {
+  features: Record<string, unknown>;
+  /** The note's words before drift (the note has a fixed 8 word draws). */
+  words: string[];
+  punct: number;
+  noise: number;
+  latency: number;
+  uCat: number;
+  uNa: number;
+  uWord: number;
+  uWordPick: number;
+  requestId: string;
+}
+
+function drawLine(rand: () => number, i: number): Draws {
   const normal = () => {
     // Box-Muller; two uniform draws every call, so the stream stays aligned.
     const u = rand() || 1e-12;
@@ -128,65 +137,84 @@ export function createGenerator(options: GenerateOptions = {}): Generator {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   };
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const features: Record<string, unknown> = {
+    amount: round(Math.exp(3.6 + 0.9 * normal()), 2),
+    age_days: Math.floor(rand() * 3650),
+    items: 1 + Math.floor(-Math.log(rand() || 1e-12) * 1.5),
+    hour: Math.floor(rand() * 24),
+    dist_km: round(Math.abs(normal()) * 25, 1),
+    chargebacks: rand() < 0.93 ? 0 : 1 + Math.floor(rand() * 3),
+    merchant: pick(MERCHANT_CATEGORIES),
+    country: pick(COUNTRIES),
+    channel: pick(CHANNELS),
+    card: pick(CARD_TYPES),
+    new_device: rand() < 0.12,
+  };
+  const nWords = 1 + Math.floor(rand() * 5);
+  const words: string[] = [];
+  for (let w = 0; w < 8; w++) {
+    const word = pick(NOTE_WORDS);
+    if (w < nWords) words.push(word);
+  }
+  const punct = rand();
+  const noise = normal();
+  const latency = round(Math.exp(1.9 + 0.35 * normal()), 2);
+  const uCat = rand();
+  const uNa = rand();
+  const uWord = rand();
+  const uWordPick = rand();
+  const requestId = `${i.toString(36)}-${Math.floor(rand() * 2 ** 32).toString(16).padStart(8, '0')}`;
+  return { features, words, punct, noise, latency, uCat, uNa, uWord, uWordPick, requestId };
+}
+
+/** Applies the active drift to the drawn features and words (in place); returns the score shift. */
+function applyDrift(d: Draws, active: DriftSpec[]): number {
+  const f = d.features;
+  let scoreShift = 0;
+  for (const spec of active) {
+    if (spec.numericShift) {
+      const name = spec.numericShift.feature ?? 'amount';
+      const sd = NUMERIC_SD[name];
+      f[name] = round((f[name] as number) + (spec.numericShift.shift ?? 1) * sd, 2);
+    }
+    if (spec.newCategory && d.uCat < (spec.newCategory.share ?? 0.2)) f[spec.newCategory.feature ?? 'merchant'] = spec.newCategory.value ?? 'crypto';
+    if (spec.newWords && d.uWord < (spec.newWords.share ?? 0.4)) {
+      const nw = spec.newWords.words ?? ['refund', 'chargeback', 'urgent'];
+      d.words[Math.floor(d.uWordPick * d.words.length)] = nw[Math.floor(d.uWordPick * 997) % nw.length]!;
+    }
+    if (spec.scoreShift) scoreShift += spec.scoreShift;
+  }
+  let note = d.words.join(' ');
+  note = note[0]!.toUpperCase() + note.slice(1) + (d.punct < 0.5 ? '.' : d.punct < 0.8 ? '!' : '');
+  f.customer_note = note;
+  for (const spec of active) {
+    if (spec.naSpike && d.uNa < (spec.naSpike.share ?? 0.3)) f[spec.naSpike.feature ?? 'dist_km'] = null;
+  }
+  return scoreShift;
+}
+
+/** The model's fraud score for the (drifted) features. */
+function scoreOf(f: Record<string, unknown>, noise: number, scoreShift: number): number {
+  const logit = -3.2 + 0.5 * Math.log((f.amount as number) || 1) / 4 + 0.9 * Number(f.new_device) + 0.8 * (Number(f.chargebacks) || 0) + 0.6 * noise + scoreShift;
+  return round(1 / (1 + Math.exp(-logit)), 4);
+}
+
+export function createGenerator(options: GenerateOptions = {}): Generator {
+  const rand = mulberry32(options.seed ?? 1);
+  const start = options.startMs ?? Date.UTC(2024, 0, 1);
+  const interval = options.intervalMs ?? 10;
+  const modelPart = options.model == null ? '' : `"model":${JSON.stringify(options.model)},`;
+  const version = JSON.stringify(options.modelVersion ?? '1.4.2');
+  const drift = options.drift ?? [];
   let i = 0;
 
   function next(): string {
     const active = drift.filter((d) => i >= d.from && (d.to === undefined || i < d.to));
-    // Draws in a fixed order and number per line (the note has a fixed 8 word draws).
-    const f: Record<string, unknown> = {
-      amount: round(Math.exp(3.6 + 0.9 * normal()), 2),
-      age_days: Math.floor(rand() * 3650),
-      items: 1 + Math.floor(-Math.log(rand() || 1e-12) * 1.5),
-      hour: Math.floor(rand() * 24),
-      dist_km: round(Math.abs(normal()) * 25, 1),
-      chargebacks: rand() < 0.93 ? 0 : 1 + Math.floor(rand() * 3),
-      merchant: pick(MERCHANT_CATEGORIES),
-      country: pick(COUNTRIES),
-      channel: pick(CHANNELS),
-      card: pick(CARD_TYPES),
-      new_device: rand() < 0.12,
-    };
-    const nWords = 1 + Math.floor(rand() * 5);
-    const words: string[] = [];
-    for (let w = 0; w < 8; w++) {
-      const word = pick(NOTE_WORDS);
-      if (w < nWords) words.push(word);
-    }
-    const punct = rand();
-    const noise = normal();
-    const latency = round(Math.exp(1.9 + 0.35 * normal()), 2);
-    const uCat = rand();
-    const uNa = rand();
-    const uWord = rand();
-    const uWordPick = rand();
-    const requestId = `${i.toString(36)}-${Math.floor(rand() * 2 ** 32).toString(16).padStart(8, '0')}`;
-
-    let scoreShift = 0;
-    for (const d of active) {
-      if (d.numericShift) {
-        const name = d.numericShift.feature ?? 'amount';
-        const sd = NUMERIC_SD[name];
-        f[name] = round((f[name] as number) + (d.numericShift.shift ?? 1) * sd, 2);
-      }
-      if (d.newCategory && uCat < (d.newCategory.share ?? 0.2)) f[d.newCategory.feature ?? 'merchant'] = d.newCategory.value ?? 'crypto';
-      if (d.newWords && uWord < (d.newWords.share ?? 0.4)) {
-        const nw = d.newWords.words ?? ['refund', 'chargeback', 'urgent'];
-        words[Math.floor(uWordPick * words.length)] = nw[Math.floor(uWordPick * 997) % nw.length]!;
-      }
-      if (d.scoreShift) scoreShift += d.scoreShift;
-    }
-    let note = words.join(' ');
-    note = note[0]!.toUpperCase() + note.slice(1) + (punct < 0.5 ? '.' : punct < 0.8 ? '!' : '');
-    f.customer_note = note;
-    for (const d of active) {
-      if (d.naSpike && uNa < (d.naSpike.share ?? 0.3)) f[d.naSpike.feature ?? 'dist_km'] = null;
-    }
-
-    const logit = -3.2 + 0.5 * Math.log((f.amount as number) || 1) / 4 + 0.9 * Number(f.new_device) + 0.8 * (Number(f.chargebacks) || 0) + 0.6 * noise + scoreShift;
-    const score = round(1 / (1 + Math.exp(-logit)), 4);
+    const d = drawLine(rand, i);
+    const score = scoreOf(d.features, d.noise, applyDrift(d, active));
     const ts = new Date(start + i * interval).toISOString();
     i++;
-    return `{"timestamp":"${ts}","request_id":"${requestId}",${modelPart}"model_version":${version},"features":${JSON.stringify(f)},"prediction":{"score":${score},"label":"${score >= 0.5 ? 'fraud' : 'legit'}"},"latency_ms":${latency}}`;
+    return `{"timestamp":"${ts}","request_id":"${d.requestId}",${modelPart}"model_version":${version},"features":${JSON.stringify(d.features)},"prediction":{"score":${score},"label":"${score >= 0.5 ? 'fraud' : 'legit'}"},"latency_ms":${d.latency}}`;
   }
 
   return {

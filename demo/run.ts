@@ -11,14 +11,12 @@
  * Everything is left in the data folder with a driftbeat.yml pointing at it, so `driftbeat rules
  * test` and `driftbeat alerts list` work on it afterwards.
  */
-import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { pino } from 'pino';
 import { Agent } from '../agent/agent.ts';
 import { runSetup } from '../agent/assets/setup.ts';
 import type { EngineClient } from '../agent/engine/client.ts';
 import { AlertManager } from '../agent/alerts/manager.ts';
-import { loadConfig } from '../agent/config/load.ts';
 import type { Config } from '../agent/config/schema.ts';
 import { DriftbeatError } from '../agent/errors.ts';
 import { buildReference } from '../agent/reference/build.ts';
@@ -30,18 +28,13 @@ import { loadRules } from '../agent/rules/load.ts';
 import type { RuleResult } from '../agent/rules/result.ts';
 import type { Rule } from '../agent/rules/schema.ts';
 import { toTimeWindow, windowsBetween } from '../agent/rules/window.ts';
-import { packagePath } from '../agent/paths.ts';
-import { createLogger } from '../agent/telemetry/logger.ts';
 import { activeChanges, DAY_MS, DEMO_CHANGES, DEMO_MODEL, DEMO_VERSIONS, HOUR_MS, ModelWriter } from './model.ts';
 import { writeTrainingCsv } from './training.ts';
+import { DEMO_INDEX_PREFIX, DEMO_RULES_DIR, prepareWorkspace, type Logger, type Workspace } from './data-folder.ts';
 import { LabelWriter } from './labels.ts';
 import { alertLine, collapseQuiet, fmtInt, ingestLine, styleFor, summarize, summaryTable, type AlertKind, type OutStream, type Style, type SummaryRow } from './terminal.ts';
 
-// realpath: the folder as the user finds it, whatever link the package was installed through.
-export const DEMO_RULES_DIR = realpathSync(packagePath('demo', 'rules'));
-/** A file the demo leaves in its data folder; without it the demo refuses to wipe a folder. */
-export const DEMO_MARKER = '.driftbeat-demo';
-const INPUT_ID = 'demo';
+export { DEMO_INDEX_PREFIX, DEMO_MARKER, DEMO_RULES_DIR, demoConfigText, prepareDataDir } from './data-folder.ts';
 
 export interface DemoOptions {
   /** Data folder (default ./demo-data): logs, store, registry, outbox, driftbeat.yml. Wiped at start if the demo made it. */
@@ -69,9 +62,6 @@ export interface DemoOptions {
   engineUrl?: string;
 }
 
-/** The demo's own index prefix in a search engine: emptied at every run, so runs do not mix. */
-export const DEMO_INDEX_PREFIX = 'driftbeat-demo';
-
 export interface FiredAlert {
   rule: string;
   field: string;
@@ -92,66 +82,6 @@ export interface DemoReport {
   recovered: FiredAlert[];
   summary: SummaryRow[];
   elapsedMs: number;
-}
-
-/** The demo's driftbeat.yml: absolute paths, so it works from any working directory. */
-export function demoConfigText(dataDir: string, engineUrl?: string): string {
-  const q = (s: string) => JSON.stringify(s);
-  const output = engineUrl
-    ? `output:
-  elasticsearch:
-    hosts: [${q(engineUrl)}]
-    index_prefix: ${DEMO_INDEX_PREFIX}
-    flush_interval: 100ms`
-    : `output:
-  embedded:
-    path: ${q(join(dataDir, 'driftbeat.duckdb'))}
-    flush_interval: 100ms`;
-  return `# Written by \`driftbeat demo\`: the ${engineUrl ? `search engine (${engineUrl})` : 'embedded store'} and logs of the last demo run.
-#   driftbeat rules test ${relative(process.cwd(), join(DEMO_RULES_DIR, 'demo-unseen-categories.yml'))} -c ${relative(process.cwd(), join(dataDir, 'driftbeat.yml'))} --from ... --to ...
-#   driftbeat run -c ${relative(process.cwd(), join(dataDir, 'driftbeat.yml'))} --once     # ingest again, e.g. after editing the logs
-inputs:
-  - id: ${INPUT_ID}
-    paths: [${q(join(dataDir, 'logs', '*.jsonl'))}]
-    model: { name: ${DEMO_MODEL}, version_field: model_version }
-    fields:
-      timestamp: timestamp
-      id: request_id
-      features: features
-      predictions: prediction
-      text: [customer_note]
-      latency: latency_ms
-    scan_frequency: 1s
-  - id: ${INPUT_ID}-labels
-    kind: feedback
-    paths: [${q(join(dataDir, 'logs', 'labels', '*.jsonl'))}]
-    model: { name: ${DEMO_MODEL} }
-    fields: { id: request_id, actual: is_fraud, timestamp: labelled_at }
-    join: { prediction: label, score: score, positive: fraud, retry_interval: 200ms }
-    scan_frequency: 1s
-${output}
-path:
-  data: ${q(dataDir)}
-rules:
-  path: ${q(DEMO_RULES_DIR)}
-notifiers:
-  terminal: { type: log }
-logging:
-  level: info
-`;
-}
-
-/** Empties `dir` if an earlier demo made it; refuses a folder with anything else in it. */
-export function prepareDataDir(dir: string): void {
-  if (existsSync(dir)) {
-    const entries = readdirSync(dir);
-    if (entries.length > 0 && !entries.includes(DEMO_MARKER)) {
-      throw new DriftbeatError('ERR_DEMO_DATA_DIR', `demo data folder ${dir} is not empty and was not made by driftbeat demo; pass another folder with --data DIR (it will be created)`);
-    }
-    for (const e of entries) rmSync(join(dir, e), { recursive: true, force: true });
-  }
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, DEMO_MARKER), 'This folder was made by `driftbeat demo`; the next demo run empties it.\n');
 }
 
 function yesterday(now = Date.now()): number {
@@ -179,206 +109,293 @@ class Screen {
   }
 }
 
-export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
-  const t0 = Date.now();
-  const out = opts.out ?? process.stdout;
-  const style = styleFor(out, opts.env);
-  const screen = new Screen(out, style);
+type RuleDeps = Awaited<ReturnType<typeof buildDeps>>;
+
+/** The run's options with their defaults filled in. */
+interface Settings {
+  hours: number;
+  hourMs: number;
+  linesPerHour: number;
+  startMs: number;
+  dataDir: string;
+  ingestTimeoutMs: number;
+  engineUrl?: string;
+  signal?: AbortSignal;
+}
+
+function demoSettings(opts: DemoOptions): Settings {
   const fast = opts.fast ?? false;
-  const hours = opts.hours ?? 24;
-  const hourMs = opts.hourMs ?? (fast ? 0 : 2000);
-  const linesPerHour = opts.linesPerHour ?? (fast ? 2000 : 3000);
-  const startMs = opts.startMs ?? yesterday();
-  const dataDir = resolve(opts.dataDir ?? 'demo-data');
-  // Paths as a person would type them: relative under the working directory, else absolute.
-  const rel = (p: string) => {
-    const r = relative(process.cwd(), p);
-    return r === '' ? '.' : r.startsWith('..') ? p : r;
+  return {
+    hours: opts.hours ?? 24,
+    hourMs: opts.hourMs ?? (fast ? 0 : 2000),
+    linesPerHour: opts.linesPerHour ?? (fast ? 2000 : 3000),
+    startMs: opts.startMs ?? yesterday(),
+    dataDir: resolve(opts.dataDir ?? 'demo-data'),
+    ingestTimeoutMs: opts.ingestTimeoutMs ?? 60_000,
+    engineUrl: opts.engineUrl,
+    signal: opts.signal,
   };
+}
 
-  prepareDataDir(dataDir);
-  const configFile = join(dataDir, 'driftbeat.yml');
-  writeFileSync(configFile, demoConfigText(dataDir, opts.engineUrl));
-  const { config } = loadConfig(configFile);
-  // The demo prints its own story; the agent's JSON log goes to a file, and no port is bound. The
-  // demo evaluates the rules itself on the simulated clock, so the agent gets no rules.path (its
-  // runner would evaluate wall-clock windows).
-  const { path: _rulesPath, ...agentRules } = config.rules;
-  const runConfig: Config = { ...config, http: { ...config.http, enabled: false }, rules: agentRules };
-  const logFile = join(dataDir, 'driftbeat.log');
-  const logDest = pino.destination({ dest: logFile, sync: true });
-  const logger = createLogger({ level: 'info', destination: logDest });
-  const storePath = config.output.embedded?.path;
-  const where = storePath ? `embedded store ${rel(storePath)}` : `${opts.engineUrl} (indices ${DEMO_INDEX_PREFIX}-*)`;
+/** A path as a person would type it: relative under the working directory, else absolute. */
+function rel(p: string): string {
+  const r = relative(process.cwd(), p);
+  return r === '' ? '.' : r.startsWith('..') ? p : r;
+}
 
+function printIntro(screen: Screen, s: Settings): void {
+  const { style } = screen;
   screen.line(style.bold(`driftbeat demo: model "${DEMO_MODEL}" in two versions (${DEMO_VERSIONS.map((v) => `${v.version}: ${Math.round(v.share * 100)}% of traffic`).join(', ')})`));
-  screen.line(`${hours} simulated hours of ~${fmtInt(linesPerHour)} predictions/hour${hourMs > 0 ? `, one hour every ${hourMs / 1000} s` : ', as fast as the agent ingests'}; simulated day ${new Date(startMs).toISOString().slice(0, 10)} (UTC).`);
+  screen.line(`${s.hours} simulated hours of ~${fmtInt(s.linesPerHour)} predictions/hour${s.hourMs > 0 ? `, one hour every ${s.hourMs / 1000} s` : ', as fast as the agent ingests'}; simulated day ${new Date(s.startMs).toISOString().slice(0, 10)} (UTC).`);
   screen.line('Scheduled changes:');
   for (const c of DEMO_CHANGES) {
     const span = `${String(c.fromHour).padStart(2, '0')}:00-${String(c.toHour).padStart(2, '0')}:00`;
     screen.line(`  ${style.cyan(span)}  ${c.description}${c.versions.length < DEMO_VERSIONS.length ? ` (${c.versions.join(', ')} only)` : ''}  ${style.dim(`-> ${c.rule}`)}`);
   }
   screen.line();
+}
 
-  // 1. Training data and reference profiles.
+/** Step 1: the training CSV and the reference profile built from it, one per demo version. */
+async function trainReference(screen: Screen, config: Config, dataDir: string) {
   const trainDir = join(dataDir, 'training');
   mkdirSync(trainDir, { recursive: true });
   const trainFile = join(trainDir, `${DEMO_MODEL}-train.csv`);
   const rows = writeTrainingCsv(trainFile);
   screen.line(`[1/4] training data: ${rel(trainFile)} (${fmtInt(rows)} rows)`);
   const input = config.inputs[0]!;
-  const tRef = Date.now();
+  const startedMs = Date.now();
   const base = await buildReference({ input, model: DEMO_MODEL, version: DEMO_VERSIONS[0]!.version, dataPath: trainFile });
   // Both versions were trained on the same data: one build, saved under each version.
   const profiles = DEMO_VERSIONS.map((v) => ({ ...base, version: v.version, fields: base.fields.map((f) => ({ ...f, version: v.version })) }));
-  // The agent, in-process; the rule engine and the alert manager share its connection to the store.
-  const agent = new Agent({ config: runConfig, logger, drainTimeoutMs: 10_000 });
-  const engine = agent.outputs.engine;
-  if (engine) {
-    // A search engine keeps what earlier demo runs stored: start from nothing, then install the templates.
-    await emptyDemoIndices(engine);
-    const setupLines: string[] = [];
-    const setup = await runSetup({ config: runConfig, steps: ['templates'], out: (l) => setupLines.push(l) });
-    if (!setup.ok) throw new DriftbeatError('ERR_DEMO_SETUP', `driftbeat setup failed on ${opts.engineUrl}:\n${setupLines.join('\n')}`);
-    screen.line(`      ${setupLines[0] ?? 'setup'}: templates installed (${setup.actions.filter((a) => a.result === 'created').length} created)`);
-  }
-  // Saved before the agent starts: it loads the vocabularies then, so OOV words are counted at ingest.
-  const refs = await agent.outputs.referenceStore();
-  for (const p of profiles) await refs.save(p);
-  screen.line(`[2/4] reference profiles: ${profiles.map((p) => `${p.model}@${p.version}`).join(', ')} (${base.fields.length} fields: ${base.fields.map((f) => f.field.replace(/^\w+\./, '')).join(', ')}) in ${((Date.now() - tRef) / 1000).toFixed(1)} s`);
+  return { base, profiles, startedMs };
+}
 
-  // 2. Rules, evaluated by the demo itself on the simulated clock.
-  const rules = loadRules([DEMO_RULES_DIR], { notifiers: Object.keys(config.notifiers) });
-  let deps: Awaited<ReturnType<typeof buildDeps>> | undefined;
-  const fired: FiredAlert[] = [];
-  const recovered: FiredAlert[] = [];
-  const events: { kind: AlertKind; result: RuleResult }[] = [];
-  const allResults: RuleResult[] = [];
+/** A search engine keeps what earlier demo runs stored: start from nothing, then install the templates. */
+async function resetEngine(screen: Screen, engine: EngineClient, runConfig: Config, engineUrl: string | undefined): Promise<void> {
+  await emptyDemoIndices(engine);
+  const setupLines: string[] = [];
+  const setup = await runSetup({ config: runConfig, steps: ['templates'], out: (l) => setupLines.push(l) });
+  if (!setup.ok) throw new DriftbeatError('ERR_DEMO_SETUP', `driftbeat setup failed on ${engineUrl}:\n${setupLines.join('\n')}`);
+  screen.line(`      ${setupLines[0] ?? 'setup'}: templates installed (${setup.actions.filter((a) => a.result === 'created').length} created)`);
+}
+
+/** What the day produced, gathered hour by hour. */
+interface Tally {
+  fired: FiredAlert[];
+  recovered: FiredAlert[];
+  events: { kind: AlertKind; result: RuleResult }[];
+  results: RuleResult[];
+}
+
+/** The alert manager on the simulated clock, printing its alerts through a terminal notifier. */
+async function startAlertManager(runConfig: Config, agent: Agent, logger: Logger, screen: Screen, clock: { now: number }, startMs: number): Promise<AlertManager> {
   const terminal: Notifier = {
     name: 'terminal',
     type: 'log',
     async send(msg: AlertMessage) {
-      screen.line(alertLine(msg.kind, msg.result, startMs, style));
+      screen.line(alertLine(msg.kind, msg.result, startMs, screen.style));
     },
   };
-  let simNow = startMs;
-  let writer: ModelWriter | undefined;
+  const manager = new AlertManager({
+    config: runConfig,
+    store: await agent.outputs.stateStore(),
+    logger,
+    notifiers: new Map([['terminal', terminal]]),
+    now: () => new Date(clock.now),
+  });
+  await manager.start();
+  return manager;
+}
+
+export async function runDemo(opts: DemoOptions = {}): Promise<DemoReport> {
+  const t0 = Date.now();
+  const out = opts.out ?? process.stdout;
+  const screen = new Screen(out, styleFor(out, opts.env));
+  const s = demoSettings(opts);
+  const ws = prepareWorkspace(s);
+  const where = ws.storePath ? `embedded store ${rel(ws.storePath)}` : `${s.engineUrl} (indices ${DEMO_INDEX_PREFIX}-*)`;
+  printIntro(screen, s);
+
+  const { base, profiles, startedMs } = await trainReference(screen, ws.config, s.dataDir);
+  // The agent, in-process; the rule engine and the alert manager share its connection to the store.
+  const agent = new Agent({ config: ws.runConfig, logger: ws.logger, drainTimeoutMs: 10_000 });
+  const engine = agent.outputs.engine;
+  if (engine) await resetEngine(screen, engine, ws.runConfig, s.engineUrl);
+  // Saved before the agent starts: it loads the vocabularies then, so OOV words are counted at ingest.
+  const refs = await agent.outputs.referenceStore();
+  for (const p of profiles) await refs.save(p);
+  screen.line(`[2/4] reference profiles: ${profiles.map((p) => `${p.model}@${p.version}`).join(', ')} (${base.fields.length} fields: ${base.fields.map((f) => f.field.replace(/^\w+\./, '')).join(', ')}) in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`);
+
+  // Rules, evaluated by the demo itself on the simulated clock.
+  const rules = loadRules([DEMO_RULES_DIR], { notifiers: Object.keys(ws.config.notifiers) });
+  const tally: Tally = { fired: [], recovered: [], events: [], results: [] };
+  const clock = { now: s.startMs };
+  let deps: RuleDeps | undefined;
   let manager: AlertManager | undefined;
+  let writer: ModelWriter;
   try {
     await agent.start();
-    deps = await buildDeps(runConfig, agent.outputs);
-    const stateStore = await agent.outputs.stateStore();
-    manager = new AlertManager({
-      config: runConfig,
-      store: stateStore,
-      logger,
-      notifiers: new Map([['terminal', terminal]]),
-      now: () => new Date(simNow),
-    });
-    await manager.start();
-    screen.line(`[3/4] agent started: ${rel(join(dataDir, 'logs'))}/*.jsonl -> ${where}; ${rules.length} rules from ${rel(DEMO_RULES_DIR)}`);
+    deps = await buildDeps(ws.runConfig, agent.outputs);
+    manager = await startAlertManager(ws.runConfig, agent, ws.logger, screen, clock, s.startMs);
+    screen.line(`[3/4] agent started: ${rel(join(s.dataDir, 'logs'))}/*.jsonl -> ${where}; ${rules.length} rules from ${rel(DEMO_RULES_DIR)}`);
     screen.line(`[4/4] the simulated day (each line: the hour just ingested, then the alerts of its window)`);
     screen.line();
-
-    const labels = new LabelWriter(join(dataDir, 'logs', 'labels'));
-    writer = new ModelWriter({ outDir: join(dataDir, 'logs'), linesPerHour, startMs, onLine: (l) => labels.predicted(l) });
-    const join_ = agent.feedback!.sinks[0]!;
-    const settled = () => join_.stats.joined + join_.stats.refused + join_.stats.givenUp;
-    const lastEnd = new Map<string, number>(rules.map((r) => [r.name, startMs]));
-    const delivered = () => {
-      const s = agent.pipeline!.stats;
-      return s.indexed + s.duplicates + s.deadLettered;
-    };
-    const steps = hourMs > 0 ? 10 : 1;
-    // Pacing is against the start of the day, so the time spent evaluating is caught up, not added.
-    const dayRealStart = Date.now();
-    for (let h = 0; h < hours; h++) {
-      const hourStart = startMs + h * HOUR_MS;
-      const realStart = Date.now();
-      const paceBase = dayRealStart + h * hourMs;
-      const indexedBefore = agent.pipeline!.stats.indexed;
-      for (let s = 1; s <= steps; s++) {
-        if (opts.signal?.aborted) throw new DriftbeatError('ERR_DEMO_INTERRUPTED', `demo interrupted at simulated ${new Date(simNow).toISOString()}; what was stored so far is in ${dataDir}`);
-        simNow = hourStart + (s * HOUR_MS) / steps;
-        writer.writeUntil(simNow);
-        labels.writeUntil(simNow);
-        if (hourMs > 0) {
-          const secs = Math.max(0.001, (Date.now() - realStart) / 1000);
-          screen.live(ingestLine({ ...status(), docsPerSec: (agent.pipeline!.stats.indexed - indexedBefore) / secs }, style));
-          await sleep(paceBase + (s * hourMs) / steps - Date.now());
-        }
-      }
-      await waitFor(() => delivered() >= writer!.linesWritten, opts.ingestTimeoutMs ?? 60_000, () => agentFailure(agent, logFile, writer!.linesWritten, delivered()));
-      // The outcomes known by now, joined with their (stored) predictions.
-      await waitFor(() => settled() >= labels.linesWritten, opts.ingestTimeoutMs ?? 60_000, () => new DriftbeatError('ERR_DEMO_JOIN', `demo: only ${settled()} of ${labels.linesWritten} outcomes were joined in time; see the agent log ${logFile}`));
-      const secs = Math.max(0.001, (Date.now() - realStart) / 1000);
-      screen.line(ingestLine({ ...status(), docsPerSec: (agent.pipeline!.stats.indexed - indexedBefore) / secs, changes: changesAt(hourStart) }, style));
-
-      // Windows that ended by now, per rule's own schedule.
-      const jobs: { rule: Rule; window: { from: string; to: string } }[] = [];
-      for (const rule of rules) {
-        const { windows } = windowsBetween(rule, lastEnd.get(rule.name), simNow, 24);
-        for (const w of windows) {
-          jobs.push({ rule, window: toTimeWindow(w) });
-          lastEnd.set(rule.name, +w.to);
-        }
-      }
-      if (jobs.length === 0) continue;
-      // What was just indexed becomes searchable at the engine's next refresh: make it now.
-      await engine?.indices.refresh({ index: `${DEMO_INDEX_PREFIX}-*` });
-      const tick = await evaluateRules(jobs, { backend: deps.backend, references: deps.references, logger, now: () => new Date(simNow) });
-      const results = tick.evaluations.flatMap((e) => e.results);
-      await deps.results.write(results);
-      allResults.push(...results);
-      const report = await manager.process(results, rules);
-      for (const t of report.transitions) {
-        if (!t.message) continue;
-        const a = { rule: t.rule, field: t.field, segment: t.segment, at: t.result.window.to };
-        if (t.message === 'firing') fired.push(a);
-        if (t.message === 'recovered') recovered.push(a);
-        events.push({ kind: t.message, result: t.result });
-      }
-      // Alerts print through the notifier: wait for them so they follow their hour's line.
-      if (report.enqueued > 0) await manager.drain(10_000);
-      for (const r of results.filter((x) => x.status === 'error')) screen.line(style.red(`  rule ${r.rule} on ${r.field}: error: ${r.error ?? 'unknown'}`));
-    }
+    writer = await simulateDay({ s, screen, agent, engine, deps, manager, rules, logger: ws.logger, logFile: ws.logFile, clock, tally });
   } finally {
     screen.clearLive();
     await manager?.stop(5000).catch(() => undefined);
     await deps?.close();
     await agent.stop();
-    logDest.end();
+    ws.logDest.end();
   }
 
-  const summary = summarize(allResults, events, startMs);
-  const stats = agent.pipeline!.stats;
+  const summary = summarize(tally.results, tally.events, s.startMs);
+  const indexed = agent.pipeline!.stats.indexed;
   screen.line();
-  screen.line(style.bold(`Summary: ${fmtInt(writer.linesWritten)} predictions written, ${fmtInt(stats.indexed)} stored; ${allResults.length} results from ${rules.length} rules; ${fired.length} alerts fired, ${recovered.length} recovered`));
-  screen.line(summaryTable(collapseQuiet(summary), style));
+  screen.line(screen.style.bold(`Summary: ${fmtInt(writer.linesWritten)} predictions written, ${fmtInt(indexed)} stored; ${tally.results.length} results from ${rules.length} rules; ${tally.fired.length} alerts fired, ${tally.recovered.length} recovered`));
+  screen.line(summaryTable(collapseQuiet(summary), screen.style));
   screen.line();
-  const cfg = rel(configFile);
+  printNextSteps(screen, s, ws);
+  screen.line(screen.style.dim(`(finished in ${((Date.now() - t0) / 1000).toFixed(1)} s)`));
+
+  return {
+    dataDir: s.dataDir, configFile: ws.configFile, startMs: s.startMs, hours: s.hours,
+    linesWritten: writer.linesWritten, indexed,
+    results: tally.results, fired: tally.fired, recovered: tally.recovered, summary, elapsedMs: Date.now() - t0,
+  };
+}
+
+/** Where the data was left and the commands to look at it. */
+function printNextSteps(screen: Screen, s: Settings, ws: Workspace): void {
+  const { storePath } = ws;
+  const cfg = rel(ws.configFile);
   const w = DEMO_CHANGES[0]!;
-  const from = new Date(startMs + w.fromHour * HOUR_MS).toISOString();
-  const to = new Date(startMs + (w.fromHour + 1) * HOUR_MS).toISOString();
-  screen.line(`Data left in ${rel(dataDir)}/ (logs, training CSV, ${storePath ? 'DuckDB store, ' : ''}agent log driftbeat.log)${storePath ? '' : ` and in ${opts.engineUrl}`}. Try:`);
+  const from = new Date(s.startMs + w.fromHour * HOUR_MS).toISOString();
+  const to = new Date(s.startMs + (w.fromHour + 1) * HOUR_MS).toISOString();
+  screen.line(`Data left in ${rel(s.dataDir)}/ (logs, training CSV, ${storePath ? 'DuckDB store, ' : ''}agent log driftbeat.log)${storePath ? '' : ` and in ${s.engineUrl}`}. Try:`);
   screen.line(`  driftbeat rules test ${rel(join(DEMO_RULES_DIR, `${w.rule}.yml`))} -c ${cfg} --from ${from} --to ${to}`);
   screen.line(`  driftbeat alerts list -c ${cfg} --all`);
   if (storePath) screen.line(`  duckdb ${rel(storePath)} "SELECT model_version, count(*) FROM predictions GROUP BY 1"   # with the DuckDB CLI`);
   else {
-    screen.line(`  curl '${opts.engineUrl}/${DEMO_INDEX_PREFIX}-predictions-*/_count'`);
-    screen.line(`  curl '${opts.engineUrl}/${DEMO_INDEX_PREFIX}-results/_search?q=drifted:true&size=3&pretty'`);
+    screen.line(`  curl '${s.engineUrl}/${DEMO_INDEX_PREFIX}-predictions-*/_count'`);
+    screen.line(`  curl '${s.engineUrl}/${DEMO_INDEX_PREFIX}-results/_search?q=drifted:true&size=3&pretty'`);
   }
-  screen.line(style.dim(`(finished in ${((Date.now() - t0) / 1000).toFixed(1)} s)`));
+}
 
-  return {
-    dataDir, configFile, startMs, hours,
-    linesWritten: writer.linesWritten, indexed: stats.indexed,
-    results: allResults, fired, recovered, summary, elapsedMs: Date.now() - t0,
-  };
+/** Everything the simulated day needs; `clock.now` is the simulated time the alert manager reads too. */
+interface Day {
+  s: Settings;
+  screen: Screen;
+  agent: Agent;
+  engine: EngineClient | undefined;
+  deps: RuleDeps;
+  manager: AlertManager;
+  rules: Rule[];
+  logger: Logger;
+  logFile: string;
+  clock: { now: number };
+  tally: Tally;
+}
 
-  function status() {
-    return { simMs: simNow, dayStartMs: startMs, linesWritten: writer?.linesWritten ?? 0, indexed: agent.pipeline?.stats.indexed ?? 0, docsPerSec: 0, changes: changesAt(simNow - 1) };
+/** The demo's traffic: predictions and, behind them, their outcomes. */
+interface Traffic {
+  writer: ModelWriter;
+  labels: LabelWriter;
+}
+
+/** Step 4: each simulated hour written, ingested, then the rule windows that ended evaluated. */
+async function simulateDay(day: Day): Promise<ModelWriter> {
+  const { s, agent } = day;
+  const labels = new LabelWriter(join(s.dataDir, 'logs', 'labels'));
+  const writer = new ModelWriter({ outDir: join(s.dataDir, 'logs'), linesPerHour: s.linesPerHour, startMs: s.startMs, onLine: (l) => labels.predicted(l) });
+  const traffic: Traffic = { writer, labels };
+  const joinSink = agent.feedback!.sinks[0]!;
+  const lastEnd = new Map<string, number>(day.rules.map((r) => [r.name, s.startMs]));
+  // Pacing is against the start of the day, so the time spent evaluating is caught up, not added.
+  const dayRealStart = Date.now();
+  for (let h = 0; h < s.hours; h++) {
+    const hourStart = s.startMs + h * HOUR_MS;
+    const realStart = Date.now();
+    const indexedBefore = agent.pipeline!.stats.indexed;
+    await writeHour(day, traffic, hourStart, { realStart, paceBase: dayRealStart + h * s.hourMs, indexedBefore });
+    await waitFor(() => delivered(agent) >= writer.linesWritten, s.ingestTimeoutMs, () => agentFailure(agent, day.logFile, writer.linesWritten, delivered(agent)));
+    // The outcomes known by now, joined with their (stored) predictions.
+    const settled = () => joinSink.stats.joined + joinSink.stats.refused + joinSink.stats.givenUp;
+    await waitFor(() => settled() >= labels.linesWritten, s.ingestTimeoutMs, () => new DriftbeatError('ERR_DEMO_JOIN', `demo: only ${settled()} of ${labels.linesWritten} outcomes were joined in time; see the agent log ${day.logFile}`));
+    day.screen.line(ingestLine({ ...status(day, writer), docsPerSec: docsPerSec(agent, indexedBefore, realStart), changes: changesAt(hourStart) }, day.screen.style));
+    const jobs = dueJobs(day.rules, lastEnd, day.clock.now);
+    if (jobs.length > 0) await evaluateWindows(day, jobs);
   }
+  return writer;
+}
+
+/** Lines the agent has taken care of: stored, recognised as duplicates or dead-lettered. */
+function delivered(agent: Agent): number {
+  const s = agent.pipeline!.stats;
+  return s.indexed + s.duplicates + s.deadLettered;
+}
+
+function docsPerSec(agent: Agent, indexedBefore: number, realStartMs: number): number {
+  const secs = Math.max(0.001, (Date.now() - realStartMs) / 1000);
+  return (agent.pipeline!.stats.indexed - indexedBefore) / secs;
+}
+
+function status(day: Day, writer: ModelWriter) {
+  const simNow = day.clock.now;
+  return { simMs: simNow, dayStartMs: day.s.startMs, linesWritten: writer.linesWritten, indexed: day.agent.pipeline?.stats.indexed ?? 0, docsPerSec: 0, changes: changesAt(simNow - 1) };
+}
+
+/** Writes one simulated hour of traffic: in one go when fast, else in 10 paced steps with a live status line. */
+async function writeHour(day: Day, traffic: Traffic, hourStart: number, pace: { realStart: number; paceBase: number; indexedBefore: number }): Promise<void> {
+  const { s, clock } = day;
+  const steps = s.hourMs > 0 ? 10 : 1;
+  for (let step = 1; step <= steps; step++) {
+    if (s.signal?.aborted) throw new DriftbeatError('ERR_DEMO_INTERRUPTED', `demo interrupted at simulated ${new Date(clock.now).toISOString()}; what was stored so far is in ${s.dataDir}`);
+    clock.now = hourStart + (step * HOUR_MS) / steps;
+    traffic.writer.writeUntil(clock.now);
+    traffic.labels.writeUntil(clock.now);
+    if (s.hourMs > 0) {
+      day.screen.live(ingestLine({ ...status(day, traffic.writer), docsPerSec: docsPerSec(day.agent, pace.indexedBefore, pace.realStart) }, day.screen.style));
+      await sleep(pace.paceBase + (step * s.hourMs) / steps - Date.now());
+    }
+  }
+}
+
+type Job = { rule: Rule; window: { from: string; to: string } };
+
+/** Windows that ended by `nowMs`, per rule's own schedule; advances `lastEnd`. */
+function dueJobs(rules: Rule[], lastEnd: Map<string, number>, nowMs: number): Job[] {
+  const jobs: Job[] = [];
+  for (const rule of rules) {
+    const { windows } = windowsBetween(rule, lastEnd.get(rule.name), nowMs, 24);
+    for (const w of windows) {
+      jobs.push({ rule, window: toTimeWindow(w) });
+      lastEnd.set(rule.name, +w.to);
+    }
+  }
+  return jobs;
+}
+
+/** Evaluates the due windows, stores the results and prints the alerts they raise or clear. */
+async function evaluateWindows(day: Day, jobs: Job[]): Promise<void> {
+  const { deps, manager, tally, screen } = day;
+  // What was just indexed becomes searchable at the engine's next refresh: make it now.
+  await day.engine?.indices.refresh({ index: `${DEMO_INDEX_PREFIX}-*` });
+  const tick = await evaluateRules(jobs, { backend: deps.backend, references: deps.references, logger: day.logger, now: () => new Date(day.clock.now) });
+  const results = tick.evaluations.flatMap((e) => e.results);
+  await deps.results.write(results);
+  tally.results.push(...results);
+  const report = await manager.process(results, day.rules);
+  for (const t of report.transitions) {
+    if (!t.message) continue;
+    const a = { rule: t.rule, field: t.field, segment: t.segment, at: t.result.window.to };
+    if (t.message === 'firing') tally.fired.push(a);
+    if (t.message === 'recovered') tally.recovered.push(a);
+    tally.events.push({ kind: t.message, result: t.result });
+  }
+  // Alerts print through the notifier: wait for them so they follow their hour's line.
+  if (report.enqueued > 0) await manager.drain(10_000);
+  for (const r of results.filter((x) => x.status === 'error')) screen.line(screen.style.red(`  rule ${r.rule} on ${r.field}: error: ${r.error ?? 'unknown'}`));
 }
 
 function changesAt(ms: number): string[] {
