@@ -18,7 +18,7 @@
  * --runs N repeats the measurement and prints every run and the best (the machine may be shared).
  * Not a timed test: it prints figures, it fails only if lines are lost.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -96,6 +96,85 @@ interface RunResult {
   outage?: { grown: number; peakRss: number; afterS: number };
 }
 
+/** The agent's config: one input on `log`, the counting endpoint on `port`, the queue budget. */
+function writeConfig(work: string, log: string, port: number): string {
+  const cfg = join(work, 'bench.yml');
+  writeFileSync(cfg, `
+inputs:
+  - paths: ["${log}"]
+    model: { name: fraud, version_field: model_version }
+    fields: { id: request_id, text: [customer_note], latency: latency_ms }
+output:
+  elasticsearch: { hosts: ["http://127.0.0.1:${port}"], backoff: { initial: 100ms, max: 2s }${BULK_DOCS ? `, bulk_max_docs: ${BULK_DOCS}` : ''}${IN_FLIGHT ? `, max_in_flight: ${IN_FLIGHT}` : ''} }
+path: { data: "${join(work, 'data')}" }
+queue: { max_bytes: ${BUDGET}MiB }
+http: { enabled: false }
+logging: { level: error }
+`);
+  return cfg;
+}
+
+/** Starts `driftbeat run` as in production and samples its RSS every 100 ms until `stop()`. */
+function startAgent(cfg: string, usageFile: string) {
+  // As the agent runs in production (the bin's shebang, the Docker image, the systemd unit).
+  const nodeArgs = process.env.BENCH_NODE_ARGS !== undefined ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [...AGENT_NODE_FLAGS];
+  const args = [...nodeArgs, '--import', join(ROOT, 'bench', 'usage-report.mjs'), ...(TSX ? SOURCE_CLI : [CLI]), 'run', '-c', cfg];
+  if (OUTAGE_S === 0) args.push('--once');
+  const env = {
+    ...process.env,
+    DRIFTBEAT_BENCH_USAGE: usageFile,
+    ...(NO_WORKER ? { DRIFTBEAT_NORMALIZE_WORKER: '0' } : {}),
+  };
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  const rss = { sampledPeak: 0, peakMaps: '' };
+  let tick = 0;
+  const sampler = setInterval(() => {
+    const r = rssOf(child.pid!);
+    if (process.env.BENCH_SMAPS && r > rss.sampledPeak) rss.peakMaps = smapsSummary(child.pid!);
+    rss.sampledPeak = Math.max(rss.sampledPeak, r);
+    if (process.env.BENCH_RSS_TIMELINE && ++tick % 10 === 0) process.stdout.write(`  rss ${(tick / 10).toFixed(0)} s: ${(r / MiB).toFixed(0)} MiB\n`);
+  }, 100);
+  return { child, exited, rss, stop: () => clearInterval(sampler) };
+}
+
+/**
+ * Lets the agent ship for a few seconds, then takes the endpoint away while the file keeps growing;
+ * waits until every line is delivered and stops the agent. Returns the outage figures and the lines expected.
+ */
+async function runOutage(counter: Awaited<ReturnType<typeof startCounter>>, log: string, child: ChildProcess): Promise<{ outage: NonNullable<RunResult['outage']>; want: number }> {
+  await new Promise((r) => setTimeout(r, 3000));
+  counter.send(`outage ${OUTAGE_S * 1000}`);
+  process.stdout.write(`endpoint down for ${OUTAGE_S} s while the file grows by 20,000 lines/s...\n`);
+  const gen = createGenerator({ seed: 7, startMs: Date.now() });
+  let grown = 0;
+  let peak = 0;
+  const end = Date.now() + OUTAGE_S * 1000;
+  let nextReport = Date.now() + 60_000;
+  while (Date.now() < end) {
+    let chunk = '';
+    for (let i = 0; i < 2000; i++) chunk += gen.next() + '\n';
+    await appendFile(log, chunk);
+    grown += 2000;
+    peak = Math.max(peak, rssOf(child.pid!));
+    if (Date.now() >= nextReport) {
+      process.stdout.write(`  ${Math.round((Date.now() - (end - OUTAGE_S * 1000)) / 1000)} s: file +${grown.toLocaleString('en-US')} lines, agent RSS ${(rssOf(child.pid!) / MiB).toFixed(0)} MiB (peak ${(peak / MiB).toFixed(0)})\n`);
+      nextReport += 60_000;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const t1 = Date.now();
+  const want = LINES + grown;
+  for (;;) {
+    const s = await counter.stats();
+    if (s.docs >= want) break;
+    if (Date.now() - t1 > 30 * 60_000) throw new Error(`only ${s.docs} of ${want} lines delivered 30 minutes after the outage`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill('SIGTERM');
+  return { outage: { grown, peakRss: peak, afterS: (Date.now() - t1) / 1000 }, want };
+}
+
 async function runOnce(source: string): Promise<RunResult> {
   const work = mkdtempSync(join(tmpdir(), 'driftbeat-bench-'));
   const counter = await startCounter();
@@ -103,81 +182,18 @@ async function runOnce(source: string): Promise<RunResult> {
     const log = join(work, 'preds.jsonl');
     // A copy per run so the agent's registry starts fresh and the source stays reusable.
     copyFileSync(source, log);
-    const cfg = join(work, 'bench.yml');
-    writeFileSync(cfg, `
-inputs:
-  - paths: ["${log}"]
-    model: { name: fraud, version_field: model_version }
-    fields: { id: request_id, text: [customer_note], latency: latency_ms }
-output:
-  elasticsearch: { hosts: ["http://127.0.0.1:${counter.port}"], backoff: { initial: 100ms, max: 2s }${BULK_DOCS ? `, bulk_max_docs: ${BULK_DOCS}` : ''}${IN_FLIGHT ? `, max_in_flight: ${IN_FLIGHT}` : ''} }
-path: { data: "${join(work, 'data')}" }
-queue: { max_bytes: ${BUDGET}MiB }
-http: { enabled: false }
-logging: { level: error }
-`);
+    const cfg = writeConfig(work, log, counter.port);
     const usageFile = join(work, 'usage.json');
-    // As the agent runs in production (the bin's shebang, the Docker image, the systemd unit).
-    const nodeArgs = process.env.BENCH_NODE_ARGS !== undefined ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [...AGENT_NODE_FLAGS];
-    const args = [...nodeArgs, '--import', join(ROOT, 'bench', 'usage-report.mjs'), ...(TSX ? SOURCE_CLI : [CLI]), 'run', '-c', cfg];
-    if (OUTAGE_S === 0) args.push('--once');
-    const env = {
-      ...process.env,
-      DRIFTBEAT_BENCH_USAGE: usageFile,
-      ...(NO_WORKER ? { DRIFTBEAT_NORMALIZE_WORKER: '0' } : {}),
-    };
     const t0 = Date.now();
-    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
-    const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
-    let sampledPeak = 0;
-    let tick = 0;
-    let peakMaps = '';
-    const sampler = setInterval(() => {
-      const r = rssOf(child.pid!);
-      if (process.env.BENCH_SMAPS && r > sampledPeak) peakMaps = smapsSummary(child.pid!);
-      sampledPeak = Math.max(sampledPeak, r);
-      if (process.env.BENCH_RSS_TIMELINE && ++tick % 10 === 0) process.stdout.write(`  rss ${(tick / 10).toFixed(0)} s: ${(r / MiB).toFixed(0)} MiB\n`);
-    }, 100);
+    const agent = startAgent(cfg, usageFile);
 
     let outage: RunResult['outage'];
     let want = LINES;
-    if (OUTAGE_S > 0) {
-      // Let it ship for a few seconds, then take the endpoint away while the file keeps growing.
-      await new Promise((r) => setTimeout(r, 3000));
-      counter.send(`outage ${OUTAGE_S * 1000}`);
-      process.stdout.write(`endpoint down for ${OUTAGE_S} s while the file grows by 20,000 lines/s...\n`);
-      const gen = createGenerator({ seed: 7, startMs: Date.now() });
-      let grown = 0;
-      let peak = 0;
-      const end = Date.now() + OUTAGE_S * 1000;
-      let nextReport = Date.now() + 60_000;
-      while (Date.now() < end) {
-        let chunk = '';
-        for (let i = 0; i < 2000; i++) chunk += gen.next() + '\n';
-        await appendFile(log, chunk);
-        grown += 2000;
-        peak = Math.max(peak, rssOf(child.pid!));
-        if (Date.now() >= nextReport) {
-          process.stdout.write(`  ${Math.round((Date.now() - (end - OUTAGE_S * 1000)) / 1000)} s: file +${grown.toLocaleString('en-US')} lines, agent RSS ${(rssOf(child.pid!) / MiB).toFixed(0)} MiB (peak ${(peak / MiB).toFixed(0)})\n`);
-          nextReport += 60_000;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      const t1 = Date.now();
-      want = LINES + grown;
-      for (;;) {
-        const s = await counter.stats();
-        if (s.docs >= want) break;
-        if (Date.now() - t1 > 30 * 60_000) throw new Error(`only ${s.docs} of ${want} lines delivered 30 minutes after the outage`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      outage = { grown, peakRss: peak, afterS: (Date.now() - t1) / 1000 };
-      child.kill('SIGTERM');
-    }
-    const code = await exited;
+    if (OUTAGE_S > 0) ({ outage, want } = await runOutage(counter, log, agent.child));
+    const code = await agent.exited;
     const wallS = (Date.now() - t0) / 1000;
-    clearInterval(sampler);
-    if (peakMaps) process.stdout.write(`  RSS by mapping at the sampled peak:\n${peakMaps}\n`);
+    agent.stop();
+    if (agent.rss.peakMaps) process.stdout.write(`  RSS by mapping at the sampled peak:\n${agent.rss.peakMaps}\n`);
     if (code !== 0) throw new Error(`the agent exited with ${code}`);
     const s = await counter.stats();
     if (s.docs !== want) throw new Error(`delivered ${s.docs} documents, expected ${want}`);
@@ -191,7 +207,7 @@ logging: { level: error }
       wallS,
       flowS: OUTAGE_S > 0 ? wallS : flowS,
       cpuS: (u.userUs + u.systemUs) / 1e6,
-      peakRss: Math.max(u.maxRssKiB * 1024, sampledPeak),
+      peakRss: Math.max(u.maxRssKiB * 1024, agent.rss.sampledPeak),
       ...(outage ? { outage } : {}),
     };
   } finally {

@@ -26,7 +26,7 @@ import { gunzipSync } from 'node:zlib';
 import { startAgent, type AgentProcess } from './support/agent-process.ts';
 import { embeddedSeqs, engineSeqs, seqLine as line, tally } from './support/delivered.ts';
 import { testEngine } from './support/engine.ts';
-import { startFaultProxy } from './support/fault-proxy.ts';
+import { startFaultProxy, type FaultProxy } from './support/fault-proxy.ts';
 
 const LOGROTATE = '/usr/sbin/logrotate';
 const ROTATIONS = 10;
@@ -154,6 +154,65 @@ logging: { level: info }
   return file;
 }
 
+/**
+ * Runs the ROTATIONS logrotate passes, one every two engine-agent kills, and the outages between
+ * them: the engine answers 503 to _bulk over rotations 3-5 and refuses over 6-8; the embedded agent
+ * stays down over rotations 4-6.
+ */
+async function rotateWithOutages(c: { proxy: FaultProxy; conf: string; state: string; rand: () => number; signal: AbortSignal; es: Killer; emb: Killer }): Promise<void> {
+  const { proxy, es, emb } = c;
+  const bulk = (_m: string, p: string) => p.includes('_bulk');
+  for (let rotations = 0; rotations < ROTATIONS; rotations++) {
+    await until(`engine-agent kill ${2 * rotations + 1}`, () => es.kills >= 2 * rotations + 1, c.signal);
+    await sleep(c.rand() * 400);
+    if (rotations === 2) proxy.failNext({ kind: 'status', status: 503 }, 1e9, bulk);
+    // Each phase ends only once the engine agent has met it (on a loaded machine an agent can
+    // be killed several times before it sends a bulk); the kills go on meanwhile.
+    if (rotations === 5) {
+      await until('the engine agent met the 503s', () => (proxy.seen.status ?? 0) > 0, c.signal);
+      proxy.set({ kind: 'pass' });
+      proxy.failNext({ kind: 'refuse' }, 1e9, bulk);
+    }
+    if (rotations === 8) {
+      await until('the engine agent met the refused connections', () => (proxy.seen.refuse ?? 0) > 0, c.signal);
+      proxy.set({ kind: 'pass' });
+    }
+    emb.down = rotations >= 3 && rotations < 6;
+    await logrotate(c.conf, c.state);
+  }
+  emb.down = false;
+  es.rotated = emb.rotated = true;
+}
+
+/** What the scenario checks once both agents have drained: every kept line delivered once, none dead-lettered, the outage met. */
+async function assertDelivered(c: { t: TestContext; mode: string; dir: string; logs: string; seq: number; esKills: number; embKills: number; proxy: FaultProxy; delivered: [string, () => Promise<number[]>][] }): Promise<void> {
+  const { t, mode, dir, logs, seq, esKills, embKills, proxy } = c;
+  const kept = keptSeqs(logs);
+  const lostByLogrotate = seq - kept.size;
+  if (mode === 'copytruncate') {
+    t.diagnostic(`copytruncate: ${lostByLogrotate} of ${seq} lines were written between copy and truncate (in no file)`);
+  } else {
+    assert.equal(lostByLogrotate, 0, `logrotate ${mode} keeps every line`);
+  }
+  const files = readdirSync(logs);
+  t.diagnostic(`${mode}: ${seq} lines written, ${kept.size} kept in ${files.length} files (${files.filter((f) => f.endsWith('.gz')).length} .gz); SIGKILLs: ${esKills} (engine agent), ${embKills} (embedded agent)`);
+  assert.ok(esKills >= KILLS && embKills >= KILLS);
+  for (const [sink, read] of c.delivered) {
+    const delivered = await read();
+    const { missing, twice, strangers } = tally(kept, seq, delivered);
+    assert.deepEqual(
+      { missing: missing.length, twice: twice.length, strangers: strangers.length },
+      { missing: 0, twice: 0, strangers: 0 },
+      `${sink}, logrotate ${mode}: of ${kept.size} kept lines, first missing ${missing.slice(0, 5)}; first delivered twice ${twice.slice(0, 5)}`,
+    );
+  }
+  for (const data of ['data-es', 'data-emb']) {
+    const dead = join(dir, data, 'dead-letter', 'dead-letter.ndjson');
+    assert.equal(existsSync(dead) ? readFileSync(dead, 'utf8') : '', '', `${data}: no line is dead-lettered`);
+  }
+  assert.ok(proxy.seen.status! > 0 && proxy.seen.refuse! > 0, `the engine outage happened: ${JSON.stringify(proxy.seen)}`);
+}
+
 async function scenario(t: TestContext, mode: string, directives: string, seed: number): Promise<void> {
   const engine = await testEngine();
   const prefix = engine.prefix(t);
@@ -167,10 +226,8 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
   const proxy = await startFaultProxy(engine.url);
   const rand = rng(seed);
   let seq = 0;
-  let rotations = 0;
   let writing = true;
   let embeddedDown = false;
-  const bulk = (_m: string, p: string) => p.includes('_bulk');
   // Ends every loop and kills every agent by PID when the test ends, also on its timeout.
   const ended = new AbortController();
   const running = new Set<AgentProcess>();
@@ -205,30 +262,7 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
     const emb: Killer = { kills: 0, down: false, rotated: false, signal: ended.signal, running, acked: () => ackedBytes(join(dir, 'data-emb')) };
     // Rotations are spread over the kills (one every two engine-agent kills, at a random moment),
     // so they land while agents run, start and are dead.
-    const rotator = (async () => {
-      for (; rotations < ROTATIONS; rotations++) {
-        await until(`engine-agent kill ${2 * rotations + 1}`, () => es.kills >= 2 * rotations + 1, ended.signal);
-        await sleep(rand() * 400);
-        // The outages: the engine answers 503 to _bulk over rotations 3-5 and refuses over 6-8;
-        // the embedded agent stays down over rotations 4-6.
-        if (rotations === 2) proxy.failNext({ kind: 'status', status: 503 }, 1e9, bulk);
-        // Each phase ends only once the engine agent has met it (on a loaded machine an agent can
-        // be killed several times before it sends a bulk); the kills go on meanwhile.
-        if (rotations === 5) {
-          await until('the engine agent met the 503s', () => (proxy.seen.status ?? 0) > 0, ended.signal);
-          proxy.set({ kind: 'pass' });
-          proxy.failNext({ kind: 'refuse' }, 1e9, bulk);
-        }
-        if (rotations === 8) {
-          await until('the engine agent met the refused connections', () => (proxy.seen.refuse ?? 0) > 0, ended.signal);
-          proxy.set({ kind: 'pass' });
-        }
-        emb.down = rotations >= 3 && rotations < 6;
-        await logrotate(conf, state);
-      }
-      emb.down = false;
-      es.rotated = emb.rotated = true;
-    })();
+    const rotator = rotateWithOutages({ proxy, conf, state, rand, signal: ended.signal, es, emb });
     await Promise.all([
       killLoop('elasticsearch', ['run', '-c', esCfg], rng(seed + 1), es, KILLS),
       killLoop('embedded', ['run', '-c', embCfg], rng(seed + 2), emb, KILLS),
@@ -244,32 +278,10 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
     assert.equal(await esLast.exited, 0, esLast.output());
     assert.equal(await embLast.exited, 0, embLast.output());
 
-    const kept = keptSeqs(logs);
-    const lostByLogrotate = seq - kept.size;
-    if (mode === 'copytruncate') {
-      t.diagnostic(`copytruncate: ${lostByLogrotate} of ${seq} lines were written between copy and truncate (in no file)`);
-    } else {
-      assert.equal(lostByLogrotate, 0, `logrotate ${mode} keeps every line`);
-    }
-    const files = readdirSync(logs);
-    t.diagnostic(`${mode}: ${seq} lines written, ${kept.size} kept in ${files.length} files (${files.filter((f) => f.endsWith('.gz')).length} .gz); SIGKILLs: ${esKills} (engine agent), ${embKills} (embedded agent)`);
-    assert.ok(esKills >= KILLS && embKills >= KILLS);
-    for (const [sink, delivered] of [
-      ['engine', await engineSeqs(engine, `${prefix}-predictions-fraud`)],
-      ['embedded', await embeddedSeqs(dbPath)],
-    ] as const) {
-      const { missing, twice, strangers } = tally(kept, seq, delivered);
-      assert.deepEqual(
-        { missing: missing.length, twice: twice.length, strangers: strangers.length },
-        { missing: 0, twice: 0, strangers: 0 },
-        `${sink}, logrotate ${mode}: of ${kept.size} kept lines, first missing ${missing.slice(0, 5)}; first delivered twice ${twice.slice(0, 5)}`,
-      );
-    }
-    for (const data of ['data-es', 'data-emb']) {
-      const dead = join(dir, data, 'dead-letter', 'dead-letter.ndjson');
-      assert.equal(existsSync(dead) ? readFileSync(dead, 'utf8') : '', '', `${data}: no line is dead-lettered`);
-    }
-    assert.ok(proxy.seen.status! > 0 && proxy.seen.refuse! > 0, `the engine outage happened: ${JSON.stringify(proxy.seen)}`);
+    await assertDelivered({ t, mode, dir, logs, seq, esKills, embKills, proxy, delivered: [
+      ['engine', () => engineSeqs(engine, `${prefix}-predictions-fraud`)],
+      ['embedded', () => embeddedSeqs(dbPath)],
+    ] });
   } finally {
     writing = false;
     stopAll();

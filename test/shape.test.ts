@@ -8,7 +8,12 @@
  * Every violation is printed (file:line and what to do), so one run lists all the work left.
  * Function length counts the lines from its first token to its closing brace (nested functions
  * count inside their parent too).
- * Tests (*.test.ts) and test data are not product source and are not measured for size.
+ * Function length is checked beyond agent/ too (issue 14 holds for all the code): demo/, bench/,
+ * test/support/, and the named functions of the test files (*.test.ts). The callback of a
+ * test()/it()/describe() is exempt: it reads as the list of cases or the scenario it checks, and
+ * cutting it would only hide the steps a reader follows. An anonymous callback is not named, so it
+ * is not measured either; a named helper inside a test file is. File length (500 lines) is checked
+ * in agent/ only, and agent/'s tests are not product source: not measured for file length.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -23,6 +28,16 @@ const MAX_FUNCTION_LINES = 80;
 
 /** Generated code and tables, allowed past the limits (path, or `path:function`), each with why. */
 const SIZE_EXCEPTIONS: Record<string, string> = {
+};
+
+/**
+ * TEMPORARY: functions being split on branch `demo` right now (issue 14). The lead removes this set
+ * after merging `demo`; the check then holds for them like for everything else (and fails here as
+ * soon as they are within the limit, so the set cannot outlive the split).
+ */
+const BEING_SPLIT_ON_BRANCH_DEMO: Record<string, string> = {
+  'demo/run.ts:runDemo': 'split on branch demo',
+  'demo/generate.ts:createGenerator': 'split on branch demo',
 };
 
 /**
@@ -95,11 +110,23 @@ function functionName(node: ts.Node): string {
   return '(anonymous)';
 }
 
-/** Every function longer than the limit: `file:line name (n lines)`. */
-function longFunctions(file: SourceFile): { key: string; line: number; name: string; lines: number }[] {
+/** The callback of a test()/it()/describe() (also `test.skip`, `t.test`, `describe.only`, ...). */
+function isTestCallback(node: ts.Node): boolean {
+  const call = node.parent;
+  if (!call || !ts.isCallExpression(call) || !call.arguments.includes(node as ts.Expression)) return false;
+  const callee = call.expression;
+  const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? (ts.isIdentifier(callee.expression) && ['test', 'it', 'describe'].includes(callee.expression.text) ? callee.expression.text : callee.name.text) : '';
+  return ['test', 'it', 'describe'].includes(name);
+}
+
+/**
+ * Every function longer than the limit: `file:line name (n lines)`. In a test file (`namedOnly`)
+ * only named functions count: test()/it()/describe() callbacks and other anonymous callbacks do not.
+ */
+function longFunctions(file: SourceFile, namedOnly = false): { key: string; line: number; name: string; lines: number }[] {
   const out: { key: string; line: number; name: string; lines: number }[] = [];
   const visit = (node: ts.Node) => {
-    if (ts.isFunctionLike(node) && (node as ts.FunctionLikeDeclaration).body) {
+    if (ts.isFunctionLike(node) && (node as ts.FunctionLikeDeclaration).body && !(namedOnly && (isTestCallback(node) || functionName(node).startsWith('(')))) {
       const start = lineOf(file.sf, node.getStart(file.sf));
       const lines = lineOf(file.sf, node.end) - start + 1;
       const name = functionName(node);
@@ -209,21 +236,30 @@ interface Violation {
   message: string;
 }
 
+/** Beyond agent/, checked for function length: demo/, bench/, test/support/ and the test files. */
+const functionSources = [
+  ...['demo', 'bench', 'test/support'].flatMap((dir) => listSources(dir, [], /(?<!\.d)\.(ts|mjs)$/)).filter((p) => !isTest(p)),
+  ...['agent', 'test', 'bench', 'demo'].flatMap((dir) => listSources(dir)).filter(isTest),
+].map(parse);
+
 function sizeViolations(): Violation[] {
   const out: Violation[] = [];
   const used = new Set<string>();
+  const exempt = { ...SIZE_EXCEPTIONS, ...BEING_SPLIT_ON_BRANCH_DEMO };
   for (const f of sources) {
     if (f.lines > MAX_FILE_LINES) {
       if (SIZE_EXCEPTIONS[f.path]) used.add(f.path);
       else out.push({ key: `${f.path}: lines`, message: `${f.path}: ${f.lines} lines (limit ${MAX_FILE_LINES}): split it by job` });
     }
+  }
+  for (const f of [...sources, ...functionSources]) {
     if (SIZE_EXCEPTIONS[f.path]) continue;
-    for (const fn of longFunctions(f)) {
-      if (SIZE_EXCEPTIONS[fn.key]) used.add(fn.key);
+    for (const fn of longFunctions(f, isTest(f.path))) {
+      if (exempt[fn.key]) used.add(fn.key);
       else out.push({ key: fn.key, message: `${f.path}:${fn.line}: function ${fn.name} is ${fn.lines} lines (limit ${MAX_FUNCTION_LINES}): make it a short sequence of named steps` });
     }
   }
-  for (const k of Object.keys(SIZE_EXCEPTIONS)) {
+  for (const k of Object.keys(exempt)) {
     if (!used.has(k)) out.push({ key: `exception ${k}`, message: `SIZE_EXCEPTIONS names ${k}, which is within the limits now (or gone): remove the exception` });
   }
   return out;
@@ -292,6 +328,11 @@ test('the shape check sees what it measures (a long function, a layer break and 
   const long = `export function f() {\n${'  x();\n'.repeat(MAX_FUNCTION_LINES)}}\n`;
   const sample = { path: 'agent/normalize/sample.ts', lines: MAX_FUNCTION_LINES + 2, sf: ts.createSourceFile('s.ts', `import { a } from '../sinks/sink.ts';\nimport type { B } from './other.ts';\n${long}`, ts.ScriptTarget.Latest, true) };
   assert.deepEqual(longFunctions(sample).map((f) => [f.name, f.lines]), [['f', MAX_FUNCTION_LINES + 2]]);
+  // In a test file a long test()/describe() callback is exempt, a long named helper is not.
+  const body = `{\n${'  x();\n'.repeat(MAX_FUNCTION_LINES)}}`;
+  const testFile = { path: 'test/sample.test.ts', lines: 0, sf: ts.createSourceFile('s.test.ts', `test('a', () => ${body});\ndescribe.skip('b', () => ${body});\nasync function helper() ${body}\n`, ts.ScriptTarget.Latest, true) };
+  assert.deepEqual(longFunctions(testFile, true).map((f) => f.name), ['helper']);
+  assert.equal(longFunctions(testFile).length, 3);
   const imps = importsOf(sample);
   assert.deepEqual(imps.map((i) => [i.to, i.typeOnly]), [['agent/sinks/sink.ts', false], ['agent/normalize/other.ts', true]]);
   assert.deepEqual(layerViolationsOf(imps).map((v) => v.key), ['agent/normalize/sample.ts: imports agent/sinks/sink.ts']);

@@ -69,6 +69,7 @@ export class FakeElasticStack {
     return this.requests.map((r) => `${r.method} ${r.url}`);
   }
 
+  /** Routes one request to the handler of its resource; a method a resource does not serve falls through to 400. */
   private handle(req: IncomingMessage, body: string, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     const path = decodeURIComponent(url.pathname);
@@ -78,85 +79,121 @@ export class FakeElasticStack {
 
     if (path.startsWith('/api/saved_objects/') || path.startsWith('/s/')) return this.kibana(req, path.replace(/^\/s\/[^/]+/, ''), body, res);
 
-    if ((m = path.match(/^\/_ilm\/policy\/([^/]+)$/))) {
-      const name = m[1]!;
-      if (method === 'GET') {
-        const p = this.ilm.get(name);
-        if (!p) return send(res, 404, notFound('resource_not_found_exception', `Lifecycle policy not found: ${name}`));
-        return send(res, 200, { [name]: { version: 1, modified_date: '2024-05-01T00:00:00.000Z', policy: p, in_use_by: { indices: [], data_streams: [], composable_templates: [] } } });
-      }
-      if (method === 'PUT') {
-        this.ilm.set(name, normalizeIlm((json()['policy'] ?? {}) as Record<string, unknown>));
-        return send(res, 200, { acknowledged: true });
-      }
-    }
-    if ((m = path.match(/^\/_component_template\/([^/]+)$/))) {
-      const name = m[1]!;
-      if (method === 'GET') {
-        const t = this.componentTemplates.get(name);
-        if (!t) return send(res, 404, notFound('resource_not_found_exception', `component template matching [${name}] not found`));
-        return send(res, 200, { component_templates: [{ name, component_template: t }] });
-      }
-      if (method === 'PUT') {
-        this.componentTemplates.set(name, normalizeTemplate(json()));
-        return send(res, 200, { acknowledged: true });
-      }
-    }
-    if ((m = path.match(/^\/_index_template\/([^/]+)$/))) {
-      const name = m[1]!;
-      if (method === 'GET') {
-        const t = this.indexTemplates.get(name);
-        if (!t) return send(res, 404, notFound('resource_not_found_exception', `index template matching [${name}] not found`));
-        return send(res, 200, { index_templates: [{ name, index_template: t }] });
-      }
-      if (method === 'PUT') {
-        const t = normalizeTemplate(json());
-        if (t['data_stream']) t['data_stream'] = { hidden: false, allow_custom_routing: false };
-        this.indexTemplates.set(name, t);
-        return send(res, 200, { acknowledged: true });
-      }
-    }
-    if ((m = path.match(/^\/_data_stream\/([^/]+)$/))) {
-      const name = m[1]!;
-      if (method === 'GET') {
-        if (!this.dataStreams.has(name)) return send(res, 404, notFound('index_not_found_exception', `no such index [${name}]`));
-        return send(res, 200, {
-          data_streams: [{ name, timestamp_field: { name: '@timestamp' }, indices: [{ index_name: `.ds-${name}-2024.05.01-000001`, index_uuid: 'x' }], generation: 1, status: 'GREEN', template: 'driftbeat-predictions' }],
-        });
-      }
-      if (method === 'PUT') {
-        if (this.dataStreams.has(name)) return send(res, 400, notFound('resource_already_exists_exception', `data_stream [${name}] already exists`, 400));
-        this.dataStreams.add(name);
-        return send(res, 200, { acknowledged: true });
-      }
-    }
+    if ((m = path.match(/^\/_ilm\/policy\/([^/]+)$/)) && this.ilmPolicy(m[1]!, method, json, res)) return;
+    if ((m = path.match(/^\/_component_template\/([^/]+)$/)) && this.componentTemplate(m[1]!, method, json, res)) return;
+    if ((m = path.match(/^\/_index_template\/([^/]+)$/)) && this.indexTemplate(m[1]!, method, json, res)) return;
+    if ((m = path.match(/^\/_data_stream\/([^/]+)$/)) && this.dataStream(m[1]!, method, res)) return;
     if (path === '/_license' && method === 'GET') {
       return send(res, 200, { license: { status: this.license.status, uid: 'cbff45e7-c553-41f7-ae4f-9205eabd80xx', type: this.license.type, issue_date: '2024-05-01T00:00:00.000Z', issue_date_in_millis: 1714521600000, max_nodes: 1000, issued_to: 'test', issuer: 'elasticsearch', start_date_in_millis: -1 } });
     }
-    if ((m = path.match(/^\/_watcher\/watch\/([^/]+)$/))) {
-      const id = m[1]!;
-      if (method === 'GET') {
-        const w = this.watches.get(id);
-        if (!w) return send(res, 404, { found: false, _id: id });
-        return send(res, 200, { found: true, _id: id, _version: w.version, _seq_no: w.version - 1, _primary_term: 1, status: { state: { active: w.active, timestamp: '2024-05-01T00:00:00.000Z' }, actions: {}, execution_state: 'awaits_execution', version: w.version }, watch: w.watch });
-      }
-      if (method === 'PUT' || method === 'POST') {
-        const prev = this.watches.get(id);
-        const active = url.searchParams.get('active') !== 'false';
-        this.watches.set(id, { watch: normalizeWatch(json()), active, version: (prev?.version ?? 0) + 1 });
-        return send(res, prev ? 200 : 201, { _id: id, _version: (prev?.version ?? 0) + 1, _seq_no: prev?.version ?? 0, _primary_term: 1, created: !prev });
-      }
-    }
-    if ((m = path.match(/^\/([^_/][^/]*)$/))) {
-      const name = m[1]!;
-      if (method === 'HEAD') return send(res, this.indices.has(name) ? 200 : 404, undefined);
-      if (method === 'PUT') {
-        if (this.indices.has(name)) return send(res, 400, notFound('resource_already_exists_exception', `index [${name}/abc] already exists`, 400));
-        this.indices.add(name);
-        return send(res, 200, { acknowledged: true, shards_acknowledged: true, index: name });
-      }
-    }
+    if ((m = path.match(/^\/_watcher\/watch\/([^/]+)$/)) && this.watch(m[1]!, method, url, json, res)) return;
+    if ((m = path.match(/^\/([^_/][^/]*)$/)) && this.index(m[1]!, method, res)) return;
     send(res, 400, notFound('illegal_argument_exception', `fake: no handler for ${method} ${path}`, 400));
+  }
+
+  /** GET/PUT `_ilm/policy/<name>`; false when the method is not one of those. */
+  private ilmPolicy(name: string, method: string, json: () => Record<string, unknown>, res: ServerResponse): boolean {
+    if (method === 'GET') {
+      const p = this.ilm.get(name);
+      if (!p) send(res, 404, notFound('resource_not_found_exception', `Lifecycle policy not found: ${name}`));
+      else send(res, 200, { [name]: { version: 1, modified_date: '2024-05-01T00:00:00.000Z', policy: p, in_use_by: { indices: [], data_streams: [], composable_templates: [] } } });
+      return true;
+    }
+    if (method === 'PUT') {
+      this.ilm.set(name, normalizeIlm((json()['policy'] ?? {}) as Record<string, unknown>));
+      send(res, 200, { acknowledged: true });
+      return true;
+    }
+    return false;
+  }
+
+  /** GET/PUT `_component_template/<name>`. */
+  private componentTemplate(name: string, method: string, json: () => Record<string, unknown>, res: ServerResponse): boolean {
+    if (method === 'GET') {
+      const t = this.componentTemplates.get(name);
+      if (!t) send(res, 404, notFound('resource_not_found_exception', `component template matching [${name}] not found`));
+      else send(res, 200, { component_templates: [{ name, component_template: t }] });
+      return true;
+    }
+    if (method === 'PUT') {
+      this.componentTemplates.set(name, normalizeTemplate(json()));
+      send(res, 200, { acknowledged: true });
+      return true;
+    }
+    return false;
+  }
+
+  /** GET/PUT `_index_template/<name>`. */
+  private indexTemplate(name: string, method: string, json: () => Record<string, unknown>, res: ServerResponse): boolean {
+    if (method === 'GET') {
+      const t = this.indexTemplates.get(name);
+      if (!t) send(res, 404, notFound('resource_not_found_exception', `index template matching [${name}] not found`));
+      else send(res, 200, { index_templates: [{ name, index_template: t }] });
+      return true;
+    }
+    if (method === 'PUT') {
+      const t = normalizeTemplate(json());
+      if (t['data_stream']) t['data_stream'] = { hidden: false, allow_custom_routing: false };
+      this.indexTemplates.set(name, t);
+      send(res, 200, { acknowledged: true });
+      return true;
+    }
+    return false;
+  }
+
+  /** GET/PUT `_data_stream/<name>`. */
+  private dataStream(name: string, method: string, res: ServerResponse): boolean {
+    if (method === 'GET') {
+      if (!this.dataStreams.has(name)) send(res, 404, notFound('index_not_found_exception', `no such index [${name}]`));
+      else send(res, 200, {
+        data_streams: [{ name, timestamp_field: { name: '@timestamp' }, indices: [{ index_name: `.ds-${name}-2024.05.01-000001`, index_uuid: 'x' }], generation: 1, status: 'GREEN', template: 'driftbeat-predictions' }],
+      });
+      return true;
+    }
+    if (method === 'PUT') {
+      if (this.dataStreams.has(name)) send(res, 400, notFound('resource_already_exists_exception', `data_stream [${name}] already exists`, 400));
+      else {
+        this.dataStreams.add(name);
+        send(res, 200, { acknowledged: true });
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** GET/PUT/POST `_watcher/watch/<id>` (`?active=false` stores it inactive). */
+  private watch(id: string, method: string, url: URL, json: () => Record<string, unknown>, res: ServerResponse): boolean {
+    if (method === 'GET') {
+      const w = this.watches.get(id);
+      if (!w) send(res, 404, { found: false, _id: id });
+      else send(res, 200, { found: true, _id: id, _version: w.version, _seq_no: w.version - 1, _primary_term: 1, status: { state: { active: w.active, timestamp: '2024-05-01T00:00:00.000Z' }, actions: {}, execution_state: 'awaits_execution', version: w.version }, watch: w.watch });
+      return true;
+    }
+    if (method === 'PUT' || method === 'POST') {
+      const prev = this.watches.get(id);
+      const active = url.searchParams.get('active') !== 'false';
+      this.watches.set(id, { watch: normalizeWatch(json()), active, version: (prev?.version ?? 0) + 1 });
+      send(res, prev ? 200 : 201, { _id: id, _version: (prev?.version ?? 0) + 1, _seq_no: prev?.version ?? 0, _primary_term: 1, created: !prev });
+      return true;
+    }
+    return false;
+  }
+
+  /** HEAD/PUT `/<index>`. */
+  private index(name: string, method: string, res: ServerResponse): boolean {
+    if (method === 'HEAD') {
+      send(res, this.indices.has(name) ? 200 : 404, undefined);
+      return true;
+    }
+    if (method === 'PUT') {
+      if (this.indices.has(name)) send(res, 400, notFound('resource_already_exists_exception', `index [${name}/abc] already exists`, 400));
+      else {
+        this.indices.add(name);
+        send(res, 200, { acknowledged: true, shards_acknowledged: true, index: name });
+      }
+      return true;
+    }
+    return false;
   }
 
   private kibana(req: IncomingMessage, path: string, body: string, res: ServerResponse): void {

@@ -106,6 +106,94 @@ function bulkActions(body: string): { item: BulkItem; text: string }[] {
   return out;
 }
 
+/** Streams a request on to the engine and its answer back, untouched. */
+function forward(upstream: URL, req: IncomingMessage, res: ServerResponse): void {
+  const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+    res.writeHead(up.statusCode ?? 502, up.headers);
+    up.pipe(res);
+  });
+  out.on('error', () => res.destroy());
+  req.pipe(out);
+}
+
+/** Sends a buffered request on and answers with the engine's status and parsed body. */
+function forwardBuffered(upstream: URL, req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...req.headers, 'content-length': String(body.length) };
+    delete headers['transfer-encoding'];
+    delete headers['accept-encoding']; // the answer is parsed and rewritten here
+    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
+      readBody(up).then((b) => resolve({ status: up.statusCode ?? 502, headers: up.headers, body: b }), reject);
+    });
+    out.on('error', reject);
+    out.end(body);
+  });
+}
+
+function answer(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(Buffer.byteLength(body)), ...headers });
+  res.end(body);
+}
+
+/** The `items` fault: the engine indexes what is not rejected; the rejected items are answered here, in place. */
+async function rejectItems(upstream: URL, seen: Record<string, number>, req: IncomingMessage, res: ServerResponse, reject: (item: BulkItem) => ItemError | undefined): Promise<void> {
+  const actions = bulkActions((await readBody(req)).toString('utf8'));
+  const errors = actions.map((a) => reject(a.item));
+  seen['items.rejected'] = (seen['items.rejected'] ?? 0) + errors.filter(Boolean).length;
+  const kept = actions.filter((_, i) => !errors[i]);
+  let engineItems: unknown[] = [];
+  let engineErrors = false;
+  if (kept.length > 0) {
+    const up = await forwardBuffered(upstream, req, Buffer.from(kept.map((a) => a.text).join('')));
+    if (up.status !== 200) return answer(res, up.status, up.body.toString('utf8'));
+    const parsed = JSON.parse(up.body.toString('utf8')) as { errors?: boolean; items?: unknown[] };
+    engineItems = parsed.items ?? [];
+    engineErrors = parsed.errors === true;
+  }
+  let k = 0;
+  const items = actions.map((a, i) => {
+    const e = errors[i];
+    if (!e) return engineItems[k++];
+    return { [a.item.op]: { _index: a.item.index, _id: a.item.id, status: e.status, error: { type: e.type, reason: e.reason } } };
+  });
+  answer(res, 200, JSON.stringify({ took: 1, errors: engineErrors || errors.some(Boolean), items }));
+}
+
+/** Answers one request the way `fault` says (pass it on, reject, delay, cut, ...). */
+function applyFault(upstream: URL, seen: Record<string, number>, fault: Fault, req: IncomingMessage, res: ServerResponse): void {
+  switch (fault.kind) {
+    case 'pass': return forward(upstream, req, res);
+    case 'items':
+      if (!/^\/(?:[^/]+\/)?_bulk(?:\?|$)/.test(req.url ?? '')) return forward(upstream, req, res);
+      rejectItems(upstream, seen, req, res, fault.reject).catch((e) => { console.error("fault proxy items:", e); res.destroy(); });
+      return;
+    case 'limit': {
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length <= fault.bytes) return forward(upstream, req, res);
+      req.resume();
+      req.on('end', () => answer(res, 413, ''));
+      return;
+    }
+    case 'delay': {
+      // A slow node does the work even when the client has given up: the request is read now and
+      // sent on after the delay whatever the client does; the answer goes to it if still there.
+      readBody(req).then((body) => new Promise((r) => setTimeout(r, fault.ms)).then(() => forwardBuffered(upstream, req, body))).then(
+        (up) => { if (!res.destroyed && !res.writableEnded) answer(res, up.status, up.body.toString('utf8')); },
+        () => res.destroy(),
+      );
+      return;
+    }
+    case 'status': {
+      req.resume();
+      req.on('end', () => answer(res, fault.status, JSON.stringify(fault.body ?? engineError(fault.status)), fault.headers));
+      return;
+    }
+    case 'reset': req.resume(); req.on('end', () => req.socket.resetAndDestroy()); return;
+    case 'hang': req.resume(); return;
+    case 'refuse': req.socket.resetAndDestroy(); return;
+  }
+}
+
 export async function startFaultProxy(target: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const upstream = new URL(target);
   let standing: Fault = { kind: 'pass' };
@@ -124,57 +212,6 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
 
   const auth = expectedAuth(options.auth);
 
-  const forward = (req: IncomingMessage, res: ServerResponse): void => {
-    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    out.on('error', () => res.destroy());
-    req.pipe(out);
-  };
-
-  /** Sends a buffered request on and answers with the engine's status and parsed body. */
-  const forwardBuffered = (req: IncomingMessage, body: Buffer): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> =>
-    new Promise((resolve, reject) => {
-      const headers = { ...req.headers, 'content-length': String(body.length) };
-      delete headers['transfer-encoding'];
-      delete headers['accept-encoding']; // the answer is parsed and rewritten here
-      const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
-        readBody(up).then((b) => resolve({ status: up.statusCode ?? 502, headers: up.headers, body: b }), reject);
-      });
-      out.on('error', reject);
-      out.end(body);
-    });
-
-  const answer = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void => {
-    res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(Buffer.byteLength(body)), ...headers });
-    res.end(body);
-  };
-
-  /** The `items` fault: the engine indexes what is not rejected; the rejected items are answered here, in place. */
-  const rejectItems = async (req: IncomingMessage, res: ServerResponse, reject: (item: BulkItem) => ItemError | undefined): Promise<void> => {
-    const actions = bulkActions((await readBody(req)).toString('utf8'));
-    const errors = actions.map((a) => reject(a.item));
-    seen['items.rejected'] = (seen['items.rejected'] ?? 0) + errors.filter(Boolean).length;
-    const kept = actions.filter((_, i) => !errors[i]);
-    let engineItems: unknown[] = [];
-    let engineErrors = false;
-    if (kept.length > 0) {
-      const up = await forwardBuffered(req, Buffer.from(kept.map((a) => a.text).join('')));
-      if (up.status !== 200) return answer(res, up.status, up.body.toString('utf8'));
-      const parsed = JSON.parse(up.body.toString('utf8')) as { errors?: boolean; items?: unknown[] };
-      engineItems = parsed.items ?? [];
-      engineErrors = parsed.errors === true;
-    }
-    let k = 0;
-    const items = actions.map((a, i) => {
-      const e = errors[i];
-      if (!e) return engineItems[k++];
-      return { [a.item.op]: { _index: a.item.index, _id: a.item.id, status: e.status, error: { type: e.type, reason: e.reason } } };
-    });
-    answer(res, 200, JSON.stringify({ took: 1, errors: engineErrors || errors.some(Boolean), items }));
-  };
-
   const server = createServer((req, res) => {
     if (auth !== undefined && req.headers.authorization !== auth) {
       seen['auth.refused'] = (seen['auth.refused'] ?? 0) + 1;
@@ -184,37 +221,7 @@ export async function startFaultProxy(target: string, options: FaultProxyOptions
     }
     const fault = pick(req.method ?? 'GET', req.url ?? '/');
     seen[fault.kind] = (seen[fault.kind] ?? 0) + 1;
-    switch (fault.kind) {
-      case 'pass': return forward(req, res);
-      case 'items':
-        if (!/^\/(?:[^/]+\/)?_bulk(?:\?|$)/.test(req.url ?? '')) return forward(req, res);
-        rejectItems(req, res, fault.reject).catch((e) => { console.error("fault proxy items:", e); res.destroy(); });
-        return;
-      case 'limit': {
-        const length = Number(req.headers['content-length'] ?? 0);
-        if (length <= fault.bytes) return forward(req, res);
-        req.resume();
-        req.on('end', () => answer(res, 413, ''));
-        return;
-      }
-      case 'delay': {
-        // A slow node does the work even when the client has given up: the request is read now and
-        // sent on after the delay whatever the client does; the answer goes to it if still there.
-        readBody(req).then((body) => new Promise((r) => setTimeout(r, fault.ms)).then(() => forwardBuffered(req, body))).then(
-          (up) => { if (!res.destroyed && !res.writableEnded) answer(res, up.status, up.body.toString('utf8')); },
-          () => res.destroy(),
-        );
-        return;
-      }
-      case 'status': {
-        req.resume();
-        req.on('end', () => answer(res, fault.status, JSON.stringify(fault.body ?? engineError(fault.status)), fault.headers));
-        return;
-      }
-      case 'reset': req.resume(); req.on('end', () => req.socket.resetAndDestroy()); return;
-      case 'hang': req.resume(); return;
-      case 'refuse': req.socket.resetAndDestroy(); return;
-    }
+    applyFault(upstream, seen, fault, req, res);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
