@@ -20,7 +20,7 @@ import { loadRules } from '../agent/rules/load.ts';
 import type { Rule } from '../agent/rules/schema.ts';
 import { cliArgs, REPO_ROOT } from './support/agent-process.ts';
 import { testEngine } from './support/engine.ts';
-import { runWatchScript } from './support/painless-engine.ts';
+import { atFire, runWatchScript } from './support/painless-engine.ts';
 import { feedbackLines, predictionLines, QUALITY, T0 } from './support/quality-logs.ts';
 
 const engine = await testEngine();
@@ -44,19 +44,6 @@ function cli(args: string[]): { code: number | null; out: string; stdout: string
 }
 
 interface Breach { field: string; segment: string; statistic: string; value: number; threshold: number; details: string }
-
-/** `{{ctx.trigger.scheduled_time}}||-390m-1d` at a fire time. */
-function atFire<T>(v: T, fire: number): T {
-  if (typeof v === 'string' && v.startsWith('{{ctx.trigger.scheduled_time}}')) {
-    const unit: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-    let t = fire;
-    for (const p of v.match(/-\d+[smhdw]/g) ?? []) t -= Number(p.slice(1, -1)) * unit[p.slice(-1)]!;
-    return new Date(t).toISOString() as T;
-  }
-  if (Array.isArray(v)) return v.map((x) => atFire(x, fire)) as T;
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, atFire(x, fire)])) as T;
-  return v;
-}
 
 describe('model_quality watches compute what driftbeat rules test computes (agent-shipped outcomes, the watch\'s searches and Painless on the real engine)', () => {
   let dir = '';

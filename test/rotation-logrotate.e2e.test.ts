@@ -27,6 +27,7 @@ import { startAgent, type AgentProcess } from './support/agent-process.ts';
 import { embeddedSeqs, engineSeqs, seqLine as line, tally } from './support/delivered.ts';
 import { testEngine } from './support/engine.ts';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.ts';
+import { mulberry32 } from '../demo/generate.ts';
 
 const LOGROTATE = '/usr/sbin/logrotate';
 const ROTATIONS = 10;
@@ -34,17 +35,8 @@ const WRITE_EVERY_MS = 100;
 const LINES_PER_WRITE = 10;
 const KILLS = 20;
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded random stream (demo/generate.ts's), so a failing run can be replayed. */
+const rng = mulberry32;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -25,7 +25,7 @@ import { generateWatch, watchJson } from '../agent/backends/watcher/watch.ts';
 import { buildDataset, WINDOW, type Dataset } from './fixtures/plans/dataset.ts';
 import { ElasticsearchReferenceStore } from '../agent/reference/store-elasticsearch.ts';
 import { testEngine } from './support/engine.ts';
-import { runWatchScript } from './support/painless-engine.ts';
+import { atFire, runWatchScript } from './support/painless-engine.ts';
 import { loadConfig } from '../agent/config/load.ts';
 import type { Config } from '../agent/config/schema.ts';
 import { runSetup, type SetupReport } from '../agent/assets/setup.ts';
@@ -156,18 +156,6 @@ describe('distribution_shift watches decide what the agent decides (the agent\'s
     return report.evaluations[0]!.results;
   }
 
-  /** `{{ctx.trigger.scheduled_time}}||-1h-7d` at a fire time. */
-  function atFire<T>(v: T, fire: number): T {
-    if (typeof v === 'string' && v.startsWith('{{ctx.trigger.scheduled_time}}')) {
-      const unit: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-      let t = fire;
-      for (const p of v.match(/-\d+[smhdw]/g) ?? []) t -= Number(p.slice(1, -1)) * unit[p.slice(-1)]!;
-      return new Date(t).toISOString() as T;
-    }
-    if (Array.isArray(v)) return v.map((x) => atFire(x, fire)) as T;
-    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, atFire(x, fire)])) as T;
-    return v;
-  }
 
   interface Breach { field: string; segment: string; statistic: string; value: number; threshold: number; details: string }
 

@@ -94,3 +94,19 @@ export async function painlessCalls(engine: TestEngine, functions: string, fn: s
 List out = new ArrayList(); for (def a : params.__calls) { out.add(${fn}(${args})); } return jsonOf(out);`;
   return (await execute(engine, src, { __calls: calls })) as unknown[];
 }
+
+/**
+ * A watch's date math (`{{ctx.trigger.scheduled_time}}||-1h-7d`) resolved at a fire time, in every
+ * string of a search body: what Watcher does before it runs the search.
+ */
+export function atFire<T>(v: T, fire: number): T {
+  if (typeof v === 'string' && v.startsWith('{{ctx.trigger.scheduled_time}}')) {
+    const unit: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+    let t = fire;
+    for (const p of v.match(/-\d+[smhdw]/g) ?? []) t -= Number(p.slice(1, -1)) * unit[p.slice(-1)]!;
+    return new Date(t).toISOString() as T;
+  }
+  if (Array.isArray(v)) return v.map((x) => atFire(x, fire)) as T;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, atFire(x, fire)])) as T;
+  return v;
+}
