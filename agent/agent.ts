@@ -51,7 +51,7 @@ export interface AgentService {
   stop(): Promise<void>;
 }
 
-/** Lines read and not yet acknowledged above which the prediction pipeline counts as busy (the join waits). */
+/** Prediction bytes not yet acknowledged (queued, or in the files) above which the ship path counts as busy (the join waits). */
 export const SHIP_BACKLOG_BYTES = 2 * 1024 * 1024;
 
 /** How often reference profiles are reloaded while running. */
@@ -233,8 +233,10 @@ export class Agent {
       this.feedback = new FeedbackService({
         config: this.config, outputs: this.outputs, registry: this.registry!, deadLetter, logger: this.logger, dataDir: this.dataDir,
         onFatal: (err) => { this.fatal = err; void this.stop(); },
-        // A backlog is more than one batch's worth of lines waiting: predictions go first.
-        shipBusy: () => (this.pipeline?.queuedBytes ?? 0) > SHIP_BACKLOG_BYTES,
+        // A backlog is more than one batch's worth of lines waiting, read (queued) or not yet read
+        // (the files' unacknowledged bytes, as of the last second: so the join also waits at the
+        // start of a backfill and through its last batches): predictions go first.
+        shipBusy: () => Math.max(this.pipeline?.queuedBytes ?? 0, this.sources.reduce((n, s) => n + s.lagBytes, 0)) > SHIP_BACKLOG_BYTES,
       });
       await this.feedback.start(feedback.map(([id, input]) => [id, input]));
     }

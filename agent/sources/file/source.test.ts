@@ -241,12 +241,16 @@ test('source: resume starts at the acknowledged offset, not the read offset; the
   writeFileSync(f, 'l1\nl2\nl3\nl4\nl5\n');
   const h1 = await harness(t, dir);
   await until('five lines', () => h1.lines.length === 5);
+  // Known from the scan that opened the file, nothing acknowledged yet: the ground-truth join
+  // waits on it at the start of a backfill (agent.ts, shipBusy).
+  await until('the lag of the unacknowledged file', () => h1.src.lagBytes === 15);
   h1.reg.ack(h1.lines[1]!.key, h1.lines[1]!.end);
   // 15 bytes in the file, 6 acknowledged.
   const lag = async () => (await registryLagBytes.get()).values[0]?.value;
   const deadline = Date.now() + 3000;
   while ((await lag()) !== 9 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(await lag(), 9);
+  assert.equal(h1.src.lagBytes, 9);
   await h1.src.stop();
   await h1.reg.close();
   const onDisk = JSON.parse(readFileSync(join(dir, 'data', 'registry', 'filestream.json'), 'utf8'));

@@ -95,6 +95,7 @@ export class FileSource {
   /** Files the last scan put off because they were new and shorter than a fingerprint. */
   private young = 0;
   private lagTimer: NodeJS.Timeout | undefined;
+  private lag = 0;
   private started: Promise<void> | undefined;
   private stopped = false;
   /** "no file matches" is said once, not at every scan. */
@@ -473,6 +474,11 @@ export class FileSource {
     publishShare(this, { waiting: n });
   }
 
+  /** Bytes of this input's files not yet acknowledged, as of the last scan or the last second. */
+  get lagBytes(): number {
+    return this.lag;
+  }
+
   private updateLag(): void {
     let lag = 0;
     for (const [ik, k] of this.known) {
@@ -482,6 +488,7 @@ export class FileSource {
       const acked = this.o.registry.get(key)?.offset ?? 0;
       if (size > acked) lag += size - acked;
     }
+    this.lag = lag;
     publishShare(this, { lag });
   }
 }
