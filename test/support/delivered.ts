@@ -37,6 +37,30 @@ export async function embeddedSeqs(dbPath: string): Promise<number[]> {
   }
 }
 
+/**
+ * The stored rows of some features.seq values (event id, @timestamp, file, offset): a line stored
+ * twice under one id would be the sink's fault, under two ids (two file identities) the source's.
+ */
+export async function embeddedRowsOf(dbPath: string, seqs: readonly number[]): Promise<string[]> {
+  if (!seqs.length) return [];
+  const inst = await DuckDBInstance.create(dbPath);
+  try {
+    const con = await inst.connect();
+    try {
+      const list = seqs.map((n) => Math.trunc(n)).join(', ');
+      const rows = (await con.runAndReadAll(
+        `SELECT CAST(json_extract(doc, '$.features.seq') AS BIGINT)::DOUBLE AS seq, event_id, ts::VARCHAR AS ts, file_path, file_offset::DOUBLE AS file_offset
+         FROM predictions WHERE CAST(json_extract(doc, '$.features.seq') AS BIGINT) IN (${list}) ORDER BY seq, event_id`,
+      )).getRowObjects();
+      return rows.map((r) => `seq ${Number(r.seq)}: id ${String(r.event_id)}, ${String(r.ts)}, ${String(r.file_path)}@${Number(r.file_offset)}`);
+    } finally {
+      con.closeSync();
+    }
+  } finally {
+    inst.closeSync();
+  }
+}
+
 /** features.seq of every document under `index` on the real engine (one entry per document). */
 export async function engineSeqs(engine: TestEngine, index: string): Promise<number[]> {
   await engine.request('POST', `/${index}/_refresh`);
