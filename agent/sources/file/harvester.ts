@@ -55,8 +55,8 @@ export interface HarvesterOptions {
   pollMax?: number;
   logger?: Logger;
   onLines: (lines: RawLine[]) => void | Promise<void>;
-  /** The file was truncated; returns the key the new content is read under. */
-  onTruncate: (h: Harvester, fp: Fingerprint) => string;
+  /** The file was truncated; resolves to the key the new content is read under (once it is persisted). */
+  onTruncate: (h: Harvester, fp: Fingerprint) => Promise<string>;
   /** The fingerprint grew (the file was shorter than fingerprint_bytes before). */
   onFingerprint?: (h: Harvester, fp: Fingerprint) => void;
   onClose?: (h: Harvester, reason: CloseReason) => void;
@@ -126,8 +126,9 @@ export class Harvester {
     return this.closed;
   }
 
-  start(): void {
-    void this.run();
+  /** Starts reading; with `after`, not before it settles (the source persists a new key first). */
+  start(after?: Promise<unknown>): void {
+    void this.run(after);
   }
 
   /**
@@ -157,13 +158,14 @@ export class Harvester {
     await this.done;
   }
 
-  private async run(): Promise<void> {
+  private async run(after?: Promise<unknown>): Promise<void> {
     let reason: CloseReason = 'stopped';
     const pollMin = this.o.pollMin ?? 100;
     const pollMax = this.o.pollMax ?? 1000;
     let delay = pollMin;
     let idleSince = Date.now();
     try {
+      await after?.catch(() => undefined);
       if (this.o.gunzip) {
         await this.readCompressed();
         reason = this.stopping ? 'stopped' : 'ended';
@@ -315,7 +317,7 @@ export class Harvester {
     const fp = await readFingerprint(this.o.fh, this.o.fingerprintBytes);
     const old = this.key;
     this.fingerprint = fp;
-    this.key = this.o.onTruncate(this, fp);
+    this.key = await this.o.onTruncate(this, fp);
     this.readOffset = 0;
     this.size = 0;
     this.splitter.reset(0);

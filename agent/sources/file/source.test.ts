@@ -189,6 +189,47 @@ test('source: copytruncate (truncated, then rewritten shorter) restarts at 0 und
   assert.equal(h.reg.get(h.lines[3]!.key)?.offset, 0);
 });
 
+test('source: killed after a truncation, before the registry flush: the new content comes back under the same key', async (t) => {
+  // A registry that writes at most once a minute: after its first write, only what the source
+  // persists itself is on disk when the "kill" comes.
+  const dir = tempDir(t);
+  const f = join(logsDir(dir), 'c.jsonl');
+  writeFileSync(f, 'old-1\nold-2\nold-3\n');
+  const reg1 = await Registry.open(join(dir, 'data'), { flushInterval: 60_000 });
+  const h1 = await harness(t, dir, {}, { reg: reg1 });
+  await until('old lines', () => h1.lines.length === 3);
+  truncateSync(f, 0);
+  await new Promise((r) => setTimeout(r, 150));
+  appendFileSync(f, 'new-1\n');
+  await until('the new line', () => h1.lines.length === 4);
+  const key = h1.lines[3]!.key;
+  await h1.src.stop(); // the kill: the registry object is left as it was, never flushed again
+  // The file grows past what its fingerprint covered when the truncation was seen.
+  appendFileSync(f, 'new-2\n');
+  const h2 = await harness(t, join(dir), {}, { reg: await Registry.open(join(dir, 'data'), { flushInterval: 60_000 }) });
+  await until('the unacknowledged lines again', () => h2.lines.length === 2);
+  assert.deepEqual(h2.texts(), ['new-1', 'new-2']);
+  assert.deepEqual(h2.lines.map((l) => l.key), [key, key], 'the same key, so the same event ids: a sink sees the re-read lines as duplicates');
+});
+
+test('source: killed after opening a short new file, before the registry flush: its lines come back under the same key', async (t) => {
+  const dir = tempDir(t);
+  const reg1 = await Registry.open(join(dir, 'data'), { flushInterval: 60_000 });
+  // Its one immediate write spent (on an entry of another input): the next waits a minute.
+  reg1.upsert({ key: 'other', path: '/elsewhere', dev: '1', ino: '1', fingerprint: '', fingerprintLength: 0, input: 'other' });
+  await reg1.flush();
+  const h1 = await harness(t, dir, {}, { reg: reg1 });
+  const f = join(logsDir(dir), 'n.jsonl');
+  writeFileSync(f, 'a-1\n');
+  await until('the first line (a young short file is opened after 2 s)', () => h1.lines.length === 1, 8000);
+  const key = h1.lines[0]!.key;
+  await h1.src.stop();
+  appendFileSync(f, 'a-2\n');
+  const h2 = await harness(t, dir, {}, { reg: await Registry.open(join(dir, 'data'), { flushInterval: 60_000 }) });
+  await until('both lines', () => h2.lines.length === 2);
+  assert.deepEqual(h2.lines.map((l) => l.key), [key, key]);
+});
+
 test('source: truncated and rewritten longer than the read offset between two looks is caught by the fingerprint', async (t) => {
   const dir = tempDir(t);
   const f = join(logsDir(dir), 'c.jsonl');

@@ -301,6 +301,7 @@ export class FileSource {
       const { key, offset, fingerprint } = start;
       const size = start.size ?? fileSize;
       const input = this.o.input;
+      const newKey = this.o.registry.get(key) === undefined;
       const entry = this.o.registry.upsert({
         key, path, dev: ino.dev, ino: ino.ino, fingerprint: fingerprint.hash, fingerprintLength: fingerprint.length,
         input: this.inputId, offset,
@@ -329,7 +330,7 @@ export class FileSource {
       fh = undefined; // the harvester owns it now
       this.failures.delete(path);
       this.logger.debug({ 'file.path': path, 'log.offset': offset }, `input "${this.inputId}": reading ${path}${gz ? ' (gzip)' : ''} from offset ${offset} (acked ${entry.offset})`);
-      h.start();
+      h.start(newKey ? this.persistKey(key, path) : undefined);
       return true;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
@@ -414,7 +415,22 @@ export class FileSource {
     return { kind: 'read', key, offset, fingerprint, size };
   }
 
-  private onTruncate(ik: string, h: Harvester, fp: Fingerprint): string {
+  /**
+   * Writes the registry now that it holds a new key, before a line read under the key can be
+   * delivered: a key derives from the fingerprint seen when the file was first opened or found
+   * truncated (shorter than fingerprint_bytes while the file grows), so a restart that found no
+   * entry for it would derive another one from the longer fingerprint and deliver the same lines
+   * again under other event ids (seen with copytruncate and SIGKILL: a write's worth of lines
+   * stored twice). One atomic write per new file or truncation; a failure is logged and reading
+   * goes on (the registry retries at its next flush).
+   */
+  private persistKey(key: string, path: string): Promise<void> {
+    return this.o.registry.flush().catch((err: unknown) => {
+      this.logger.warn({ err, 'file.path': path }, `input "${this.inputId}": cannot write the registry entry of ${path} (${key}) yet; if the agent stops before the next flush, its lines may be delivered again under another key`);
+    });
+  }
+
+  private async onTruncate(ik: string, h: Harvester, fp: Fingerprint): Promise<string> {
     const key = truncatedKey(h.key, fp);
     // The old content may live on in a copy (copytruncate): keep where it was read to.
     this.o.registry.detach(h.key);
@@ -430,6 +446,7 @@ export class FileSource {
     }
     // A copy waiting for this file to be let go can be read now.
     this.discovery.scanSoon();
+    await this.persistKey(key, h.path);
     return key;
   }
 
