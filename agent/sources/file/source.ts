@@ -4,7 +4,7 @@
  * file reads it. One failing file (EACCES, EIO) is logged and retried at the next scan; it never
  * takes the others down.
  *
- * Where a file starts:
+ * Where a file starts (start.ts decides it):
  * - its dev+inode is in the registry and its first bytes match the stored fingerprint: at the
  *   acknowledged offset (not the read offset: unacknowledged lines are read again);
  * - same dev+inode, other first bytes (the inode was reused by a new file): at 0;
@@ -28,19 +28,14 @@ import { publishShare } from './gauges.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
 import { Discovery, PathMatcher } from './discovery.ts';
 import { Harvester, type CloseReason, type RawLine } from './harvester.ts';
-import { GunzipReader, gzipFingerprint, gzipSize, isGzip } from './gzip.ts';
-import { fingerprintMatches, identityKey, inodeKey, readFingerprint, truncatedKey, type Fingerprint, type FileIno } from './identity.ts';
+import { GunzipReader, isGzip } from './gzip.ts';
+import { inodeKey, truncatedKey, type Fingerprint, type FileIno } from './identity.ts';
 import type { Registry, RegistryEntry } from './registry.ts';
 import { locateCompressed, locateEntries } from './resume.ts';
+import { resolveCompressed, resolveStart, type KnownFile, type StartContext } from './start.ts';
 
 export type { RawLine } from './harvester.ts';
 export { registryLag } from './gauges.ts';
-
-/** Where a file about to be opened starts; defer: not now (its original is still being read); done: nothing left. */
-type Start =
-  | { kind: 'read'; key: string; offset: number; fingerprint: Fingerprint; size?: number }
-  | { kind: 'done'; key: string; offset: number; fingerprint: Fingerprint }
-  | { kind: 'defer'; young?: boolean };
 
 export interface FileSourceOptions {
   input: InputConfig;
@@ -59,17 +54,6 @@ export interface FileSourceOptions {
   consumerCopies?: boolean;
   /** Use file-system events besides the periodic scan. Default true. */
   watch?: boolean;
-}
-
-/** What the source remembers of a file between harvesters (closed when inactive). */
-interface KnownFile extends FileIno {
-  key: string;
-  path: string;
-  fingerprint: Fingerprint;
-  resumeOffset: number;
-  /** Size when its harvester closed; it is reopened when the size differs. -1: reopen at the next scan. */
-  sizeAtClose: number;
-  size: number;
 }
 
 export class FileSource {
@@ -100,11 +84,14 @@ export class FileSource {
   private stopped = false;
   /** "no file matches" is said once, not at every scan. */
   private saidNoFiles = false;
+  /** What start.ts decides a file's start from. */
+  private readonly starts: StartContext;
 
   constructor(o: FileSourceOptions) {
     this.o = o;
     this.inputId = o.inputId;
     this.logger = o.logger ?? silentLogger;
+    this.starts = { input: o.input, inputId: o.inputId, registry: o.registry, logger: this.logger, known: this.known, readTo: this.readTo, harvesters: this.harvesters };
     this.discovery = new Discovery({
       paths: o.input.paths,
       exclude: o.input.exclude,
@@ -289,7 +276,7 @@ export class FileSource {
       }
       const fileSize = Number(st.size);
       const gz = await isGzip(fh);
-      const start = gz ? await this.resolveCompressed(fh, path, ino, fileSize) : await this.resolveStart(fh, path, ino, fileSize, Number(st.birthtimeMs) || Number(st.mtimeMs));
+      const start = gz ? await resolveCompressed(this.starts, fh, path, ino, fileSize) : await resolveStart(this.starts, fh, path, ino, fileSize, Number(st.birthtimeMs) || Number(st.mtimeMs));
       // Nothing awaited from here on: no other scan can slip a second harvester in.
       if (start.kind === 'defer') {
         this.deferred = true;
@@ -348,76 +335,6 @@ export class FileSource {
     } finally {
       this.opening.delete(expectIk);
     }
-  }
-
-  /** Decides the key and the start offset of a file about to be opened (see the header). */
-  private async resolveStart(fh: FileHandle, path: string, ino: FileIno, size: number, bornMs: number): Promise<Start> {
-    const input = this.o.input;
-    const fingerprint = await readFingerprint(fh, input.fingerprintBytes);
-    const ik = inodeKey(ino);
-    const mem = this.known.get(ik);
-    if (mem) {
-      // Reopened after an inactive close: go on from where the last harvester stopped reading.
-      if (size >= mem.resumeOffset && (await fingerprintMatches(fh, mem.fingerprint))) {
-        return { kind: 'read', key: mem.key, offset: mem.resumeOffset, fingerprint };
-      }
-      this.o.registry.detach(mem.key);
-      this.readTo.set(mem.key, mem.resumeOffset);
-      this.logger.info({ 'file.path': path }, `input "${this.inputId}": ${path} was truncated or replaced while idle; reading it from the start`);
-      return { kind: 'read', key: truncatedKey(mem.key, fingerprint), offset: 0, fingerprint };
-    }
-    for (const e of this.o.registry.findByInode(this.inputId, ino.dev, ino.ino)) {
-      if (await fingerprintMatches(fh, { hash: e.fingerprint, length: e.fingerprintLength })) {
-        if (size >= e.offset) return { kind: 'read', key: e.key, offset: e.offset, fingerprint };
-        this.o.registry.detach(e.key);
-        this.logger.info({ 'file.path': path }, `input "${this.inputId}": ${path} is shorter (${size} bytes) than its acknowledged offset ${e.offset}: truncated; reading it from the start`);
-        return { kind: 'read', key: truncatedKey(e.key, fingerprint), offset: 0, fingerprint };
-      }
-      // Other first bytes: truncated and rewritten (copytruncate) or the inode was reused. The entry
-      // is kept without its inode, for a copy of its content to resume from.
-      this.o.registry.detach(e.key);
-      this.logger.info({ 'file.path': path }, `input "${this.inputId}": ${path} reuses the inode of ${e.path} with other content (or was truncated and rewritten); reading it as a new file`);
-    }
-    const copy = this.copyOf(fingerprint, path, size);
-    if (copy) return copy;
-    // Shorter than a fingerprint and created within the last 2 s: possibly a copy being written
-    // (copytruncate), which must not be read as a new file. Looked at again at the next scans.
-    if (input.startPosition === 'beginning' && fingerprint.length < input.fingerprintBytes && Date.now() - bornMs < 2000) return { kind: 'defer', young: true };
-    const offset = input.startPosition === 'end' ? size : 0;
-    return { kind: 'read', key: identityKey(this.inputId, ino, fingerprint), offset, fingerprint };
-  }
-
-  /**
-   * A new file whose whole fingerprint is that of a file we read (a copytruncate copy, a `.gz`):
-   * it continues that file's key from where it was read to. Deferred while that file is still being
-   * read under the key (the copy was taken before the truncate, or gzip is still writing).
-   */
-  private copyOf(fingerprint: Fingerprint, path: string, size: number): Start | undefined {
-    if (fingerprint.length < this.o.input.fingerprintBytes) return undefined;
-    for (const e of this.o.registry.findByFingerprint(this.inputId, fingerprint.hash, fingerprint.length)) {
-      for (const h of this.harvesters.values()) if (h.key === e.key) return { kind: 'defer' };
-      const offset = Math.max(e.offset, this.readTo.get(e.key) ?? 0);
-      if (size <= offset) return { kind: 'done', key: e.key, offset, fingerprint };
-      this.logger.info({ 'file.path': path, 'log.offset': offset }, `input "${this.inputId}": ${path} is a copy of ${e.path} (same first bytes); reading it on from offset ${offset}`);
-      return { kind: 'read', key: e.key, offset, fingerprint, size };
-    }
-    return undefined;
-  }
-
-  /** A compressed file: a copy of a file we read, or a new one read from its start. */
-  private async resolveCompressed(fh: FileHandle, path: string, ino: FileIno, compressedSize: number): Promise<Start> {
-    const fingerprint = await gzipFingerprint(fh, this.o.input.fingerprintBytes);
-    const size = await gzipSize(fh, compressedSize);
-    const copy = this.copyOf(fingerprint, path, size);
-    if (copy) return copy.kind === 'read' ? { ...copy, size } : copy;
-    // Never read as a plain file: its identity is its content (a dev+inode of its own would read it
-    // again after the next rotation renames it).
-    const key = identityKey(this.inputId, { dev: 'gzip', ino: '' }, fingerprint);
-    const e = this.o.registry.get(key);
-    const offset = e ? Math.max(e.offset, this.readTo.get(key) ?? 0) : 0;
-    if (size <= offset) return { kind: 'done', key, offset, fingerprint };
-    for (const h of this.harvesters.values()) if (h.key === key) return { kind: 'defer' };
-    return { kind: 'read', key, offset, fingerprint, size };
   }
 
   /**

@@ -1,0 +1,112 @@
+/**
+ * Where a file about to be opened starts (the rules in source.ts's header): its key and offset from
+ * the registry, the source's memory of files it read, and the copies (copytruncate, .gz) of files it
+ * knows. Pure decisions over the source's state, given as a StartContext; only reads of the file's
+ * first bytes.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import type { InputConfig } from '../../config/schema.ts';
+import type { Logger } from '../../telemetry/logger.ts';
+import { gzipFingerprint, gzipSize } from './gzip.ts';
+import { fingerprintMatches, identityKey, inodeKey, readFingerprint, truncatedKey, type Fingerprint, type FileIno } from './identity.ts';
+import type { Registry } from './registry.ts';
+
+/** Where a file about to be opened starts; defer: not now (its original is still being read); done: nothing left. */
+export type Start =
+  | { kind: 'read'; key: string; offset: number; fingerprint: Fingerprint; size?: number }
+  | { kind: 'done'; key: string; offset: number; fingerprint: Fingerprint }
+  | { kind: 'defer'; young?: boolean };
+
+/** What the source remembers of a file between harvesters (closed when inactive). */
+export interface KnownFile extends FileIno {
+  key: string;
+  path: string;
+  fingerprint: Fingerprint;
+  resumeOffset: number;
+  /** Size when its harvester closed; it is reopened when the size differs. -1: reopen at the next scan. */
+  sizeAtClose: number;
+  size: number;
+}
+
+/** The source's state that the decisions read (and, for truncations found at open, update: registry.detach, readTo). */
+export interface StartContext {
+  input: InputConfig;
+  inputId: string;
+  registry: Registry;
+  logger: Logger;
+  known: ReadonlyMap<string, KnownFile>;
+  readTo: Map<string, number>;
+  /** The files being read now, by inode key (a copy of one waits). */
+  harvesters: ReadonlyMap<string, { key: string }>;
+}
+
+/** Decides the key and the start offset of a file about to be opened (see the header). */
+export async function resolveStart(c: StartContext, fh: FileHandle, path: string, ino: FileIno, size: number, bornMs: number): Promise<Start> {
+  const input = c.input;
+  const fingerprint = await readFingerprint(fh, input.fingerprintBytes);
+  const ik = inodeKey(ino);
+  const mem = c.known.get(ik);
+  if (mem) {
+    // Reopened after an inactive close: go on from where the last harvester stopped reading.
+    if (size >= mem.resumeOffset && (await fingerprintMatches(fh, mem.fingerprint))) {
+      return { kind: 'read', key: mem.key, offset: mem.resumeOffset, fingerprint };
+    }
+    c.registry.detach(mem.key);
+    c.readTo.set(mem.key, mem.resumeOffset);
+    c.logger.info({ 'file.path': path }, `input "${c.inputId}": ${path} was truncated or replaced while idle; reading it from the start`);
+    return { kind: 'read', key: truncatedKey(mem.key, fingerprint), offset: 0, fingerprint };
+  }
+  for (const e of c.registry.findByInode(c.inputId, ino.dev, ino.ino)) {
+    if (await fingerprintMatches(fh, { hash: e.fingerprint, length: e.fingerprintLength })) {
+      if (size >= e.offset) return { kind: 'read', key: e.key, offset: e.offset, fingerprint };
+      c.registry.detach(e.key);
+      c.logger.info({ 'file.path': path }, `input "${c.inputId}": ${path} is shorter (${size} bytes) than its acknowledged offset ${e.offset}: truncated; reading it from the start`);
+      return { kind: 'read', key: truncatedKey(e.key, fingerprint), offset: 0, fingerprint };
+    }
+    // Other first bytes: truncated and rewritten (copytruncate) or the inode was reused. The entry
+    // is kept without its inode, for a copy of its content to resume from.
+    c.registry.detach(e.key);
+    c.logger.info({ 'file.path': path }, `input "${c.inputId}": ${path} reuses the inode of ${e.path} with other content (or was truncated and rewritten); reading it as a new file`);
+  }
+  const copy = copyOf(c, fingerprint, path, size);
+  if (copy) return copy;
+  // Shorter than a fingerprint and created within the last 2 s: possibly a copy being written
+  // (copytruncate), which must not be read as a new file. Looked at again at the next scans.
+  if (input.startPosition === 'beginning' && fingerprint.length < input.fingerprintBytes && Date.now() - bornMs < 2000) return { kind: 'defer', young: true };
+  const offset = input.startPosition === 'end' ? size : 0;
+  return { kind: 'read', key: identityKey(c.inputId, ino, fingerprint), offset, fingerprint };
+}
+
+/**
+ * A new file whose whole fingerprint is that of a file we read (a copytruncate copy, a `.gz`):
+ * it continues that file's key from where it was read to. Deferred while that file is still being
+ * read under the key (the copy was taken before the truncate, or gzip is still writing).
+ */
+export function copyOf(c: StartContext, fingerprint: Fingerprint, path: string, size: number): Start | undefined {
+  if (fingerprint.length < c.input.fingerprintBytes) return undefined;
+  for (const e of c.registry.findByFingerprint(c.inputId, fingerprint.hash, fingerprint.length)) {
+    for (const h of c.harvesters.values()) if (h.key === e.key) return { kind: 'defer' };
+    const offset = Math.max(e.offset, c.readTo.get(e.key) ?? 0);
+    if (size <= offset) return { kind: 'done', key: e.key, offset, fingerprint };
+    c.logger.info({ 'file.path': path, 'log.offset': offset }, `input "${c.inputId}": ${path} is a copy of ${e.path} (same first bytes); reading it on from offset ${offset}`);
+    return { kind: 'read', key: e.key, offset, fingerprint, size };
+  }
+  return undefined;
+}
+
+/** A compressed file: a copy of a file we read, or a new one read from its start. */
+export async function resolveCompressed(c: StartContext, fh: FileHandle, path: string, ino: FileIno, compressedSize: number): Promise<Start> {
+  const fingerprint = await gzipFingerprint(fh, c.input.fingerprintBytes);
+  const size = await gzipSize(fh, compressedSize);
+  const copy = copyOf(c, fingerprint, path, size);
+  if (copy) return copy.kind === 'read' ? { ...copy, size } : copy;
+  // Never read as a plain file: its identity is its content (a dev+inode of its own would read it
+  // again after the next rotation renames it).
+  const key = identityKey(c.inputId, { dev: 'gzip', ino: '' }, fingerprint);
+  const e = c.registry.get(key);
+  const offset = e ? Math.max(e.offset, c.readTo.get(key) ?? 0) : 0;
+  if (size <= offset) return { kind: 'done', key, offset, fingerprint };
+  for (const h of c.harvesters.values()) if (h.key === key) return { kind: 'defer' };
+  return { kind: 'read', key, offset, fingerprint, size };
+}
+
