@@ -327,25 +327,11 @@ export class Harvester {
     this.waiters = [];
   }
 
-  /**
-   * Takes the whole fingerprint as soon as the file is long enough, also while the pipeline pushes
-   * back and nothing is read (the source calls it on change events and scans). A file opened short
-   * that grew under backpressure kept a partial fingerprint, so logrotate's copy of it (copytruncate)
-   * matched no known file and was read again from 0 under a new key.
-   */
-  refreshFingerprint(): Promise<void> {
-    if (this.stopping || this.fingerprint.length >= this.o.fingerprintBytes) return Promise.resolve();
-    return this.upgradeFingerprint().catch(() => undefined); // a closed descriptor: the harvester is ending
-  }
-
   private async upgradeFingerprint(): Promise<void> {
-    const [key, before] = [this.key, this.fingerprint];
     const fp = await readFingerprint(this.o.fh, this.o.fingerprintBytes);
-    if (fp.length <= before.length) return;
+    if (fp.length <= this.fingerprint.length) return;
     // The longer fingerprint must extend the bytes we read: otherwise the content was replaced.
-    if (!(await fingerprintMatches(this.o.fh, before))) return;
-    // Truncated (new key) or upgraded by the other caller meanwhile: this reading is stale.
-    if (this.key !== key || this.fingerprint !== before) return;
+    if (!(await fingerprintMatches(this.o.fh, this.fingerprint))) return;
     this.fingerprint = fp;
     this.o.onFingerprint?.(this, fp);
   }

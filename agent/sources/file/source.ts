@@ -197,9 +197,7 @@ export class FileSource {
 
   private onChange(path: string): void {
     for (const h of this.harvesters.values()) {
-      if (h.path !== path) continue;
-      void h.refreshFingerprint();
-      return h.wake();
+      if (h.path === path) return h.wake();
     }
     this.discovery.scanSoon();
   }
@@ -211,9 +209,6 @@ export class FileSource {
       this.saidNoFiles = true;
       this.logger.info({ 'input.paths': this.o.input.paths }, `input "${this.inputId}": no file matches ${this.o.input.paths.join(', ')} yet; waiting for one`);
     }
-    // Whole fingerprints first, also of files whose reading waits on the pipeline: a copy found by
-    // this scan is then recognised as one (copyOf).
-    await Promise.all([...this.harvesters.values()].map((h) => h.refreshFingerprint()));
     let waiting = 0;
     const seen = new Set<string>();
     const opens: Promise<void>[] = [];
