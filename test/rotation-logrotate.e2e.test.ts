@@ -43,6 +43,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function logrotate(conf: string, state: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(LOGROTATE, ['-f', '-s', state, conf], (err, _out, stderr) => {
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') {
+        return reject(new Error(`${LOGROTATE} is not installed: these tests run the real logrotate (Debian: apt-get install logrotate, as root; .ci/run installs it)`));
+      }
       // `create` racing the writer's own re-create of the path is reported and harmless: the lines are in the file.
       if (err && !/File exists/.test(stderr)) reject(new Error(`logrotate failed: ${stderr}`));
       else resolve();
