@@ -1,8 +1,8 @@
 /**
  * Where a file about to be opened starts (the rules in source.ts's header): its key and offset from
  * the registry, the source's memory of files it read, and the copies (copytruncate, .gz) of files it
- * knows. Pure decisions over the source's state, given as a StartContext; only reads of the file's
- * first bytes.
+ * knows. Decisions over the source's state, given as a StartContext; besides reading the file's first
+ * bytes, a truncation found at open detaches the old registry entry and records where it was read to.
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { InputConfig } from '../../config/schema.ts';
