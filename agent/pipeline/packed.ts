@@ -138,19 +138,48 @@ export class PackedLines {
 }
 
 /** Calls `fn` for every line, in order, with a Buffer view of it and its segment. */
-export function forEachLine(p: PackedData, fn: (i: number, line: Buffer, seg: Segment) => void): void {
-  let i = 0;
-  let seg = 0;
-  let segEnd = p.segments.length > 0 ? p.segments[0]!.count : 0;
+export function forEachLine(p: PackedData, fn: LineFn): void {
+  const at = walkStart(p);
+  for (let s = 0; s < p.slabs.length; s++) walkSlab(p, s, at, fn);
+}
+
+/**
+ * As forEachLine, but gives the event loop a turn whenever `sliceMs` have passed (checked between
+ * slabs of 64 KiB): a batch normalized in the main thread then does not hold up the I/O callbacks
+ * of the batch being written meanwhile (the embedded store's statements each need one).
+ */
+export async function forEachLineYielding(p: PackedData, fn: LineFn, sliceMs = 2): Promise<void> {
+  const at = walkStart(p);
+  let since = performance.now();
   for (let s = 0; s < p.slabs.length; s++) {
-    const slab = p.slabs[s]!;
-    const n = p.slabLines[s]!;
-    let start = 0;
-    for (let k = 0; k < n; k++, i++) {
-      while (i >= segEnd) segEnd += p.segments[++seg]!.count;
-      const end = p.ends[i]!;
-      fn(i, Buffer.from(slab, start, end - start), p.segments[seg]!);
-      start = end;
+    walkSlab(p, s, at, fn);
+    if (performance.now() - since >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
     }
+  }
+}
+
+type LineFn = (i: number, line: Buffer, seg: Segment) => void;
+interface WalkState {
+  /** The next line's index, its segment and where that segment's lines end. */
+  i: number;
+  seg: number;
+  segEnd: number;
+}
+
+function walkStart(p: PackedData): WalkState {
+  return { i: 0, seg: 0, segEnd: p.segments.length > 0 ? p.segments[0]!.count : 0 };
+}
+
+function walkSlab(p: PackedData, s: number, at: WalkState, fn: LineFn): void {
+  const slab = p.slabs[s]!;
+  const n = p.slabLines[s]!;
+  let start = 0;
+  for (let k = 0; k < n; k++, at.i++) {
+    while (at.i >= at.segEnd) at.segEnd += p.segments[++at.seg]!.count;
+    const end = p.ends[at.i]!;
+    fn(at.i, Buffer.from(slab, start, end - start), p.segments[at.seg]!);
+    start = end;
   }
 }

@@ -12,7 +12,7 @@ import { installTemplates } from '../../test/support/engine-setup.ts';
 import { startFaultProxy } from '../../test/support/fault-proxy.ts';
 import { encodePacked } from './encode-batch.ts';
 import { NormalizeWorker } from './offload.ts';
-import { forEachLine, PackedLines, SLAB_BYTES, SlabPool } from './packed.ts';
+import { forEachLine, forEachLineYielding, PackedLines, SLAB_BYTES, SlabPool } from './packed.ts';
 import { Pipeline, type PipelineLine } from './pipeline.ts';
 
 const FIXED_NOW = () => new Date('2026-11-01T00:00:00.000Z');
@@ -101,7 +101,7 @@ function setup(o: { worker: boolean; budget?: number; batch?: number; ctx?: Norm
   return { p, sink, dead, acks, ctx };
 }
 
-test('packed lines: slabs keep every byte, file offset and file of each line; a small batch gives its slab back', () => {
+test('packed lines: slabs keep every byte, file offset and file of each line; a small batch gives its slab back', async () => {
   const pool = new SlabPool(8);
   const p = new PackedLines(pool, 4);
   const texts = [record(1), 'x'.repeat(SLAB_BYTES + 10), record(2), '', record(3)];
@@ -116,6 +116,13 @@ test('packed lines: slabs keep every byte, file offset and file of each line; a 
   assert.deepEqual(seen.map((s) => s[0]), texts);
   assert.deepEqual(seen.map((s) => s[2]), ['/a', '/a', '/a', '/b', '/b']);
   assert.equal(seen[4]![1], texts.slice(0, 4).reduce((n, t) => n + t.length + 1, 0));
+  // The yielding walk gives the same lines, segments and offsets, and lets the event loop turn.
+  const again: [string, number, string][] = [];
+  let turned = false;
+  setImmediate(() => (turned = true));
+  await forEachLineYielding(p.toData(), (i, line, seg) => again.push([line.toString(), p.offsets[i]!, seg.path]), 0);
+  assert.deepEqual(again, seen);
+  assert.ok(turned, 'the event loop had a turn during the walk');
 
   const small = new PackedLines(pool);
   assert.equal(small.push('fraud', 'a', '/a', 0, Buffer.from(record(9))), SLAB_BYTES);

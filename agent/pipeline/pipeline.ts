@@ -26,7 +26,7 @@ import type { RawLine } from '../sources/file/source.ts';
 import type { Batch, DeadLetterWriter, DeliveryReport, OutEvent, Sink } from '../sinks/sink.ts';
 import { deadLetters, queueBudgetBytes, queueBytes as queueBytesGauge } from '../telemetry/metrics.ts';
 import { DEAD_LETTER_LINE_BYTES, type EncodedBatch } from './encode-batch.ts';
-import { forEachLine, PackedLines, SLAB_BYTES, SlabPool } from './packed.ts';
+import { forEachLineYielding, PackedLines, SLAB_BYTES, SlabPool } from './packed.ts';
 
 /** One line as the file source hands it over. */
 export type PipelineLine = RawLine;
@@ -182,10 +182,15 @@ export class Pipeline {
     }
   }
 
-  /** Turns a batch's raw lines into events in this thread; lines that cannot become documents go to the dead letter. */
-  private normalizeBatch(b: OpenBatch): void {
+  /**
+   * Turns a batch's raw lines into events in this thread; lines that cannot become documents go to
+   * the dead letter. It yields to the event loop every few milliseconds: done in one go (5,000 lines,
+   * ~25 ms) it held up each statement of the transaction DuckDB was running meanwhile, and the
+   * store and the normalizing took turns instead of overlapping (bench/RESULTS.md).
+   */
+  private async normalizeBatch(b: OpenBatch): Promise<void> {
     const p = b.lines.toData();
-    forEachLine(p, (i, line, seg) => {
+    await forEachLineYielding(p, (i, line, seg) => {
       const offset = p.offsets[i]!;
       const r = this.normalizers.get(seg.input)!(line, { key: seg.key, path: seg.path, offset });
       if (r.ok) {
@@ -277,21 +282,21 @@ export class Pipeline {
     while (!this.fatal && this.pending.length > 0) {
       // In-thread: normalize only what can be sent now. Offloaded: keep up to maxInFlight batches
       // encoded or encoding ahead of the requests, so the worker works while requests are out.
-      if (offload ? this.encoding + this.ready.length >= this.o.maxInFlight : this.sending + this.ready.length >= this.o.maxInFlight) break;
+      // In-thread, one batch is normalized at a time (it yields to the event loop, see normalizeBatch).
+      if (offload ? this.encoding + this.ready.length >= this.o.maxInFlight : this.encoding > 0 || this.sending + this.ready.length >= this.o.maxInFlight) break;
       const batch = this.pending.shift()!;
       const entry: InflightBatch = { batch, done: false };
       this.inflight.push(entry);
-      if (!offload || batch.lines.count === 0) {
-        if (batch.lines.count > 0) this.normalizeBatch(batch);
+      if (batch.lines.count === 0) {
         this.ready.push(entry);
         continue;
       }
       this.encoding++;
-      offload.encode(batch.lines).then(
-        (r) => {
+      const encoded = offload ? offload.encode(batch.lines).then((r) => this.fatal || this.takeEncoded(batch, r)) : this.normalizeBatch(batch);
+      encoded.then(
+        () => {
           this.encoding--;
           if (this.fatal) return;
-          this.takeEncoded(batch, r);
           this.ready.push(entry);
           this.pump();
         },

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeBatch, timestampText } from './encode.ts';
+import { encodeBatch, encodeBatchYielding, timestampText } from './encode.ts';
 import { classifyStoreError } from './retry.ts';
 import { EmbeddedStoreError } from './store.ts';
 import { makeBatch, makeDoc } from '../../../demo/documents.ts';
@@ -70,4 +70,18 @@ test('DuckDB failures: conflicts and memory pressure are retried; disk full, cor
   assert.equal(classifyStoreError(wrapped('FATAL Error: database has been invalidated because of a previous fatal error')), 'permanent');
   assert.equal(classifyStoreError(wrapped('IO Error: file is corrupt')), 'permanent');
   assert.equal(classifyStoreError(wrapped('Catalog Error: Table with name prediction_text does not exist!')), 'permanent');
+});
+
+test('encodeBatchYielding gives what encodeBatch gives, across the turns it yields', async () => {
+  const batch = makeBatch(0, 3000);
+  // Repeats and a document without a model among them, after the first yield.
+  batch.events.push(batch.events[10]!, batch.events[2999]!, { ...batch.events[5]!, id: 'x', doc: { ...batch.events[5]!.doc, model: { name: '', version: '1' } } });
+  let turned = false;
+  setImmediate(() => (turned = true));
+  const yielded = await encodeBatchYielding(batch.events, 0);
+  assert.ok(turned, 'the event loop had a turn while the batch was encoded');
+  assert.deepEqual(yielded, encodeBatch(batch.events));
+  assert.equal(yielded.rows.length, 3000);
+  assert.equal(yielded.duplicatesInBatch, 2);
+  assert.equal(yielded.rejected.length, 1);
 });

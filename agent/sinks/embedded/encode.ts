@@ -66,51 +66,73 @@ function stringOrNull(v: unknown): string | null {
 }
 
 export function encodeBatch(events: readonly OutEvent[]): EncodedBatch {
-  const rows: StagedRow[] = [];
-  const rejected: Rejected[] = [];
+  const out = newEncoded();
   const seen = new Set<string>();
-  let duplicatesInBatch = 0;
-  for (const event of events) {
-    const doc = event.doc;
-    const model = doc?.model?.name;
-    const id = event.id;
-    if (typeof model !== 'string' || model === '') {
-      rejected.push({ event, reason: 'document has no model.name' });
-      continue;
+  for (const event of events) encodeInto(out, seen, event);
+  return out;
+}
+
+/**
+ * encodeBatch, giving the event loop a turn every `sliceMs` (checked every 256 events), so that a
+ * batch encoded while the store writes the previous one does not hold up that write's statements.
+ */
+export async function encodeBatchYielding(events: readonly OutEvent[], sliceMs = 2): Promise<EncodedBatch> {
+  const out = newEncoded();
+  const seen = new Set<string>();
+  let since = performance.now();
+  for (let i = 0; i < events.length; i++) {
+    encodeInto(out, seen, events[i]!);
+    if ((i & 255) === 255 && performance.now() - since >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
     }
-    if (typeof id !== 'string' || id === '') {
-      rejected.push({ event, reason: 'document has no event id' });
-      continue;
-    }
-    const ts = timestampText(doc['@timestamp']);
-    if (ts === undefined) {
-      rejected.push({ event, reason: `document ${id}: @timestamp ${JSON.stringify(doc['@timestamp'])} is not a valid time` });
-      continue;
-    }
-    // Length-prefixed so that no (model, id) pair can collide with another.
-    const key = `${model.length}:${model}${id}`;
-    if (seen.has(key)) {
-      duplicatesInBatch++;
-      continue;
-    }
-    seen.add(key);
-    rows.push({
-      model_name: model,
-      event_id: id,
-      ts,
-      model_version: stringOrNull(doc.model.version),
-      ingested: timestampText(doc.event?.ingested) ?? null,
-      host: stringOrNull(doc.host?.name),
-      file_path: stringOrNull(doc.log?.file?.path),
-      file_offset: finiteOrNull(doc.log?.offset),
-      duration_ns: finiteOrNull(doc.event?.duration),
-      labels: part(doc.labels),
-      features: part(doc.features),
-      prediction: part(doc.prediction),
-      missing: part(doc.missing),
-      text: part(doc.text),
-      doc: JSON.stringify(doc),
-    });
   }
-  return { rows, duplicatesInBatch, rejected };
+  return out;
+}
+
+function newEncoded(): EncodedBatch {
+  return { rows: [], duplicatesInBatch: 0, rejected: [] };
+}
+
+function encodeInto(out: EncodedBatch, seen: Set<string>, event: OutEvent): void {
+  const doc = event.doc;
+  const model = doc?.model?.name;
+  const id = event.id;
+  if (typeof model !== 'string' || model === '') {
+    out.rejected.push({ event, reason: 'document has no model.name' });
+    return;
+  }
+  if (typeof id !== 'string' || id === '') {
+    out.rejected.push({ event, reason: 'document has no event id' });
+    return;
+  }
+  const ts = timestampText(doc['@timestamp']);
+  if (ts === undefined) {
+    out.rejected.push({ event, reason: `document ${id}: @timestamp ${JSON.stringify(doc['@timestamp'])} is not a valid time` });
+    return;
+  }
+  // Length-prefixed so that no (model, id) pair can collide with another.
+  const key = `${model.length}:${model}${id}`;
+  if (seen.has(key)) {
+    out.duplicatesInBatch++;
+    return;
+  }
+  seen.add(key);
+  out.rows.push({
+    model_name: model,
+    event_id: id,
+    ts,
+    model_version: stringOrNull(doc.model.version),
+    ingested: timestampText(doc.event?.ingested) ?? null,
+    host: stringOrNull(doc.host?.name),
+    file_path: stringOrNull(doc.log?.file?.path),
+    file_offset: finiteOrNull(doc.log?.offset),
+    duration_ns: finiteOrNull(doc.event?.duration),
+    labels: part(doc.labels),
+    features: part(doc.features),
+    prediction: part(doc.prediction),
+    missing: part(doc.missing),
+    text: part(doc.text),
+    doc: JSON.stringify(doc),
+  });
 }
