@@ -10,6 +10,7 @@
  * memory at its budget; copying ~350 bytes per line costs less than what it saves. Slabs are
  * transferred to the normalize worker and back without a copy (see offload.ts).
  */
+import { setImmediate } from 'node:timers/promises';
 
 /** A run of consecutive lines of one input and one file. */
 export interface Segment {
@@ -154,7 +155,7 @@ export async function forEachLineYielding(p: PackedData, fn: LineFn, sliceMs = 2
   for (let s = 0; s < p.slabs.length; s++) {
     walkSlab(p, s, at, fn);
     if (performance.now() - since >= sliceMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await setImmediate();
       since = performance.now();
     }
   }

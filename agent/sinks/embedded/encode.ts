@@ -5,6 +5,7 @@
  * from JavaScript. The parts are serialized apart from the whole document (V8's stringify is
  * fast; cheaper than DuckDB parsing the whole document once per part).
  */
+import { setImmediate } from 'node:timers/promises';
 import type { OutEvent } from '../sink.ts';
 
 export interface StagedRow {
@@ -83,7 +84,7 @@ export async function encodeBatchYielding(events: readonly OutEvent[], sliceMs =
   for (let i = 0; i < events.length; i++) {
     encodeInto(out, seen, events[i]!);
     if ((i & 255) === 255 && performance.now() - since >= sliceMs) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await setImmediate();
       since = performance.now();
     }
   }
