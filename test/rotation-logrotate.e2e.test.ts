@@ -132,17 +132,33 @@ async function until(what: string, cond: () => boolean, signal: AbortSignal, tim
   }
 }
 
-function config(dir: string, data: string, output: string): string {
+/** How fast the writer goes and what the agents hold: the default, or every file shorter than its fingerprint. */
+interface Pace {
+  linesPerWrite: number;
+  /** fingerprint_bytes of the input (default 1 KiB). */
+  fingerprintBytes?: number;
+  queueBytes: string;
+}
+
+const FAST: Pace = { linesPerWrite: LINES_PER_WRITE, queueBytes: '1MiB' };
+/**
+ * ~2.3 KB/s and a 64 KiB fingerprint: every file is rotated shorter than its fingerprint, so every
+ * identity is a partial one (a copy is known by its first bytes only up to what was read); a
+ * 16 KiB queue so that the engine outage holds the harvesters back while the files grow.
+ */
+const SHORT: Pace = { linesPerWrite: 2, fingerprintBytes: 65536, queueBytes: '16KiB' };
+
+function config(dir: string, data: string, output: string, pace: Pace = FAST): string {
   const file = join(dir, `${data}.yml`);
   writeFileSync(file, `
 inputs:
   - paths: ["${dir}/logs/pred.jsonl*"]
     model: { name: fraud }
-    scan_frequency: 200ms
+    scan_frequency: 200ms${pace.fingerprintBytes ? `\n    fingerprint_bytes: ${pace.fingerprintBytes}` : ''}
 output:
 ${output}
 path: { data: "${dir}/${data}" }
-queue: { max_bytes: 1MiB }
+queue: { max_bytes: ${pace.queueBytes} }
 http: { enabled: false }
 logging: { level: info }
 `);
@@ -184,7 +200,7 @@ async function assertDelivered(c: { t: TestContext; mode: string; dir: string; l
   const { t, mode, dir, logs, seq, esKills, embKills, proxy } = c;
   const kept = keptSeqs(logs);
   const lostByLogrotate = seq - kept.size;
-  if (mode === 'copytruncate') {
+  if (mode.startsWith('copytruncate')) {
     t.diagnostic(`copytruncate: ${lostByLogrotate} of ${seq} lines were written between copy and truncate (in no file)`);
   } else {
     assert.equal(lostByLogrotate, 0, `logrotate ${mode} keeps every line`);
@@ -209,10 +225,10 @@ async function assertDelivered(c: { t: TestContext; mode: string; dir: string; l
   }
 }
 
-async function scenario(t: TestContext, mode: string, directives: string, seed: number): Promise<void> {
+async function scenario(t: TestContext, mode: string, directives: string, seed: number, pace: Pace): Promise<void> {
   const engine = await testEngine();
   const prefix = engine.prefix(t);
-  const dir = mkdtempSync(join(tmpdir(), `driftbeat-logrotate-${mode}-`));
+  const dir = mkdtempSync(join(tmpdir(), `driftbeat-logrotate-${mode.replace(/[^a-z+]+/g, '-')}-`));
   const logs = join(dir, 'logs');
   mkdirSync(logs);
   const live = join(logs, 'pred.jsonl');
@@ -233,9 +249,9 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
   };
   t.signal.addEventListener('abort', stopAll);
   try {
-    const esCfg = config(dir, 'data-es', `  elasticsearch:\n    hosts: ["${proxy.url}"]\n    index_prefix: ${prefix}\n    bulk_max_docs: 500\n    flush_interval: 100ms\n    backoff: { initial: 50ms, max: 300ms }`);
+    const esCfg = config(dir, 'data-es', `  elasticsearch:\n    hosts: ["${proxy.url}"]\n    index_prefix: ${prefix}\n    bulk_max_docs: 500\n    flush_interval: 100ms\n    backoff: { initial: 50ms, max: 300ms }`, pace);
     const dbPath = join(dir, 'store.duckdb');
-    const embCfg = config(dir, 'data-emb', `  embedded: { path: "${dbPath}", batch_max_docs: 500, flush_interval: 100ms }`);
+    const embCfg = config(dir, 'data-emb', `  embedded: { path: "${dbPath}", batch_max_docs: 500, flush_interval: 100ms }`, pace);
     // As an operator does before the first run: without the index template, the first bulks of
     // several in flight race on dynamic mappings (`prediction.score` 0 maps long, 0.01 float) and
     // the engine refuses the loser with a 400 (dead-lettered: lost to the index). The template
@@ -249,7 +265,7 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
     const writer = (async () => {
       while (writing) {
         let text = '';
-        for (let i = 0; i < LINES_PER_WRITE; i++) text += line(seq++) + '\n';
+        for (let i = 0; i < pace.linesPerWrite; i++) text += line(seq++) + '\n';
         appendFileSync(live, text);
         await sleep(WRITE_EVERY_MS);
       }
@@ -287,16 +303,23 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
   }
 }
 
-const MODES: [string, string][] = [
-  ['create', 'create'],
-  ['create+compress', 'create\ncompress'],
-  ['create+delaycompress', 'create\ncompress\ndelaycompress'],
-  ['copytruncate', 'copytruncate'],
+/** A mode whose failure is known and open: it runs and reports, and does not fail the suite. */
+const OPEN_IN_ISSUE_11 =
+  'open in issue 11: in about 1 run of 4, the embedded agent stores a copy\'s lines twice (read first from the live file under its key, then from the copy under a new key); the unit cases of it pass (agent/sources/file/source.test.ts, copies.test.ts)';
+
+const MODES: [string, string, Pace, string?][] = [
+  ['create', 'create', FAST],
+  ['create+compress', 'create\ncompress', FAST],
+  ['create+delaycompress', 'create\ncompress\ndelaycompress', FAST],
+  ['copytruncate', 'copytruncate', FAST],
+  // A copy (or .gz) of a file known by a partial fingerprint: read again from 0, or not found at start, before.
+  ['copytruncate, files shorter than fingerprint_bytes', 'copytruncate', SHORT, OPEN_IN_ISSUE_11],
+  ['create+compress, files shorter than fingerprint_bytes', 'create\ncompress', SHORT],
 ];
 
-MODES.forEach(([mode, directives], i) => {
+MODES.forEach(([mode, directives, pace, todo], i) => {
   // ~1 min each on a quiet machine; the bound is for a shared, loaded one.
-  test(`real logrotate ${mode}: writer, outage across rotations, ${KILLS} SIGKILLs: every kept line exactly once on both sinks`, { timeout: 1_200_000 }, async (t) => {
-    await scenario(t, mode, directives, 1000 + i);
+  test(`real logrotate ${mode}: writer, outage across rotations, ${KILLS} SIGKILLs: every kept line exactly once on both sinks`, { timeout: 1_200_000, ...(todo ? { todo } : {}) }, async (t) => {
+    await scenario(t, mode, directives, 1000 + i, pace);
   });
 });

@@ -2,6 +2,7 @@
 // Runs every *.test.ts under agent/ and test/ with node:test through tsx.
 // Node 20's runner does not expand globs nor find .ts files itself, so we list them here.
 // Usage: node test/run.mjs [substring-filter ...]
+// DRIFTBEAT_TEST_NAME_PATTERN=<regexp> runs only the tests whose names match (node's --test-name-pattern).
 //
 // When a listed file runs the compiled CLI or package (imports test/support/agent-process.ts),
 // dist/ is built here first (`npm run build`), once, and DRIFTBEAT_TEST_BUILT=1 handed down: the
@@ -68,7 +69,8 @@ if (engineFiles.length > 0 && !process.env.DRIFTBEAT_TEST_ENGINE_URL) {
   }
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { cwd: root, stdio: 'inherit', env });
+const namePattern = process.env.DRIFTBEAT_TEST_NAME_PATTERN ? ['--test-name-pattern', process.env.DRIFTBEAT_TEST_NAME_PATTERN] : [];
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...namePattern, ...files], { cwd: root, stdio: 'inherit', env });
 const stopAll = () => { child.kill('SIGTERM'); };
 process.on('SIGINT', stopAll);
 process.on('SIGTERM', stopAll);

@@ -9,9 +9,7 @@
  * expand to 4 GiB); otherwise it is counted by decompressing.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import type { Fingerprint } from './identity.ts';
 
 const MAGIC0 = 0x1f;
 const MAGIC1 = 0x8b;
@@ -63,8 +61,8 @@ export class GunzipReader {
   }
 }
 
-/** Fingerprint of the first `bytes` decompressed bytes (as identity.ts takes them of a plain file). */
-export async function gzipFingerprint(fh: FileHandle, bytes: number): Promise<Fingerprint> {
+/** The first `bytes` decompressed bytes (fewer when the file holds fewer), as identity.ts readHead takes them of a plain file. */
+export async function gzipHead(fh: FileHandle, bytes: number): Promise<Buffer> {
   const r = new GunzipReader(fh);
   const parts: Buffer[] = [];
   let got = 0;
@@ -78,8 +76,7 @@ export async function gzipFingerprint(fh: FileHandle, bytes: number): Promise<Fi
   } finally {
     r.close();
   }
-  const head = Buffer.concat(parts).subarray(0, bytes);
-  return { hash: createHash('sha256').update(head).digest('hex'), length: head.length };
+  return Buffer.concat(parts).subarray(0, bytes);
 }
 
 /** Decompressed size of a gzip file of `compressedSize` bytes. */

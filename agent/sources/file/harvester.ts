@@ -57,8 +57,12 @@ export interface HarvesterOptions {
   onLines: (lines: RawLine[]) => void | Promise<void>;
   /** The file was truncated; resolves to the key the new content is read under (once it is persisted). */
   onTruncate: (h: Harvester, fp: Fingerprint) => Promise<string>;
-  /** The fingerprint grew (the file was shorter than fingerprint_bytes before). */
-  onFingerprint?: (h: Harvester, fp: Fingerprint) => void;
+  /**
+   * The fingerprint grew (the file was shorter than fingerprint_bytes before). Lines past the old
+   * fingerprint are handed on once the returned promise settles: a copy of the file is known by
+   * the fingerprint the registry holds, so it must cover every line delivered.
+   */
+  onFingerprint?: (h: Harvester, fp: Fingerprint) => void | Promise<void>;
   onClose?: (h: Harvester, reason: CloseReason) => void;
   /** A compressed file (gzip.ts): its decompressed bytes are read once, from `offset`, to the end. */
   gunzip?: GunzipReader;
@@ -333,7 +337,7 @@ export class Harvester {
     // The longer fingerprint must extend the bytes we read: otherwise the content was replaced.
     if (!(await fingerprintMatches(this.o.fh, this.fingerprint))) return;
     this.fingerprint = fp;
-    this.o.onFingerprint?.(this, fp);
+    await this.o.onFingerprint?.(this, fp);
   }
 
   private sleep(ms: number): Promise<void> {

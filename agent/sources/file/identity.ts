@@ -29,16 +29,53 @@ export function inodeKey(f: FileIno): string {
 
 /** Hashes the first min(size, fingerprintBytes) bytes of an open file. */
 export async function readFingerprint(fh: FileHandle, fingerprintBytes: number, buf?: Buffer): Promise<Fingerprint> {
-  const b = buf && buf.length >= fingerprintBytes ? buf : Buffer.allocUnsafe(fingerprintBytes);
+  return fingerprintOf(await readHead(fh, fingerprintBytes, buf));
+}
+
+/** The first min(size, bytes) bytes of an open file (a view into `buf` when one is given). */
+export async function readHead(fh: FileHandle, bytes: number, buf?: Buffer): Promise<Buffer> {
+  const b = buf && buf.length >= bytes ? buf : Buffer.allocUnsafe(bytes);
   let got = 0;
   // A read may return fewer bytes than asked even before the end of the file.
   for (;;) {
-    const { bytesRead } = await fh.read(b, got, fingerprintBytes - got, got);
+    const { bytesRead } = await fh.read(b, got, bytes - got, got);
     if (bytesRead === 0) break;
     got += bytesRead;
-    if (got >= fingerprintBytes) break;
+    if (got >= bytes) break;
   }
-  return { hash: createHash('sha256').update(b.subarray(0, got)).digest('hex'), length: got };
+  return b.subarray(0, got);
+}
+
+export function fingerprintOf(head: Buffer): Fingerprint {
+  return { hash: createHash('sha256').update(head).digest('hex'), length: head.length };
+}
+
+/**
+ * The first bytes of a file about to be opened, to tell whether it is a copy of one we know: it
+ * is when it starts with the bytes a known fingerprint was taken of. A fingerprint of 0 bytes is
+ * a prefix of anything and never matches.
+ */
+export class Head {
+  private readonly hashes = new Map<number, string>();
+
+  constructor(readonly bytes: Buffer) {}
+
+  get fingerprint(): Fingerprint {
+    return { hash: this.hashOf(this.bytes.length), length: this.bytes.length };
+  }
+
+  startsWith(fp: Fingerprint): boolean {
+    return fp.length > 0 && fp.length <= this.bytes.length && this.hashOf(fp.length) === fp.hash;
+  }
+
+  private hashOf(n: number): string {
+    let h = this.hashes.get(n);
+    if (h === undefined) {
+      h = createHash('sha256').update(this.bytes.subarray(0, n)).digest('hex');
+      this.hashes.set(n, h);
+    }
+    return h;
+  }
 }
 
 /**

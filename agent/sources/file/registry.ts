@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { DriftbeatError } from '../../errors.ts';
 import { writeFileAtomic } from '../../lib/atomic-write.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
+import type { Head } from './identity.ts';
 
 export interface RegistryEntry {
   key: string;
@@ -126,13 +127,16 @@ export class Registry {
   }
 
   /**
-   * Entries of one input whose fingerprint covers exactly these first bytes: the file a copy
-   * (copytruncate) or a compressed copy (`.gz`) was taken of.
+   * Entries of one input whose fingerprint was taken of this file's first bytes (the same bytes,
+   * or fewer of them: a file known while it was shorter), longest fingerprint first: the files a
+   * copy (copytruncate) or a compressed copy (`.gz`) may have been taken of.
    */
-  findByFingerprint(input: string, hash: string, length: number): RegistryEntry[] {
+  findCopied(input: string, head: Head): RegistryEntry[] {
     const out: RegistryEntry[] = [];
-    for (const e of this.entries.values()) if (e.input === input && e.fingerprint === hash && e.fingerprintLength === length) out.push(e);
-    return out;
+    for (const e of this.entries.values()) {
+      if (e.input === input && head.startsWith({ hash: e.fingerprint, length: e.fingerprintLength })) out.push(e);
+    }
+    return out.sort((a, b) => b.fingerprintLength - a.fingerprintLength);
   }
 
   /**

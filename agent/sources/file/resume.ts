@@ -11,8 +11,8 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../../telemetry/logger.ts';
 import { PathMatcher } from './discovery.ts';
-import { gzipFingerprint, isGzip } from './gzip.ts';
-import { inodeKey } from './identity.ts';
+import { gzipHead, isGzip } from './gzip.ts';
+import { Head, inodeKey } from './identity.ts';
 import type { RegistryEntry } from './registry.ts';
 
 export interface Located {
@@ -20,20 +20,17 @@ export interface Located {
   size: number;
 }
 
-/** A fingerprint as the registry stores it. */
-function fpKey(hash: string, length: number): string {
-  return `${length}:${hash}`;
-}
-
 /**
  * Key of each entry whose file is gone but whose compressed copy (`*.gz` with the same decompressed
  * first bytes) lies in the entry's folder or matches a `rotated` glob -> that copy's path.
  */
 export async function locateCompressed(entries: readonly RegistryEntry[], rotated: PathMatcher | undefined, fingerprintBytes: number, logger: Logger): Promise<Map<string, string>> {
-  const byFp = new Map<string, RegistryEntry>();
-  for (const e of entries) if (e.fingerprintLength === fingerprintBytes) byFp.set(fpKey(e.fingerprint, e.fingerprintLength), e);
+  // A fingerprint taken while the file was shorter vouches for the bytes it covers only (start.ts copyOf).
+  const wanted = entries
+    .filter((e) => e.fingerprintLength > 0 && (e.fingerprintLength >= fingerprintBytes || e.offset <= e.fingerprintLength))
+    .sort((a, b) => b.fingerprintLength - a.fingerprintLength);
   const found = new Map<string, string>();
-  if (byFp.size === 0) return found;
+  if (wanted.length === 0) return found;
   const paths = new Set<string>();
   for (const dir of new Set(entries.map((e) => dirname(e.path)))) {
     try {
@@ -48,9 +45,9 @@ export async function locateCompressed(entries: readonly RegistryEntry[], rotate
       const fh = await open(p, 'r');
       try {
         if (!(await isGzip(fh))) continue;
-        const fp = await gzipFingerprint(fh, fingerprintBytes);
-        const e = byFp.get(fpKey(fp.hash, fp.length));
-        if (e && !found.has(e.key)) found.set(e.key, p);
+        const head = new Head(await gzipHead(fh, fingerprintBytes));
+        const e = wanted.find((w) => !found.has(w.key) && head.startsWith({ hash: w.fingerprint, length: w.fingerprintLength }));
+        if (e) found.set(e.key, p);
       } finally {
         await fh.close();
       }

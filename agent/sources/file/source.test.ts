@@ -230,6 +230,76 @@ test('source: killed after opening a short new file, before the registry flush: 
   assert.deepEqual(h2.lines.map((l) => l.key), [key, key]);
 });
 
+for (const pushback of [false, true]) {
+  test(`source: copytruncate of a file shorter than fingerprint_bytes${pushback ? ' that grew while the pipeline pushed back' : ''} gives every line once`, async (t) => {
+    const dir = tempDir(t);
+    const f = join(logsDir(dir), 'c.jsonl');
+    writeFileSync(f, 'a-01\n');
+    // With pushback, the pipeline holds the first batch until released (an outage): nothing past
+    // line 1 is read, so the file's fingerprint covers 5 bytes when the copy is taken.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const h = await harness(t, dir, { fingerprint_bytes: 64 }, { onLines: () => (pushback && ++calls === 1 ? held : undefined) });
+    await until('the first line (a young short file is opened after 2 s)', () => h.lines.length === 1, 8000);
+    const key = h.lines[0]!.key;
+    // 20 lines, 100 bytes: past the 64-byte fingerprint with pushback; 40 bytes (still short) without.
+    const more = Array.from({ length: pushback ? 19 : 7 }, (_, i) => `a-${String(i + 2).padStart(2, '0')}\n`).join('');
+    appendFileSync(f, more);
+    if (!pushback) await until('the appended lines', () => h.lines.length === 8);
+    // copytruncate: the copy (matching the glob), then the truncate; then the outage ends.
+    writeFileSync(join(dir, 'logs', 'c-1.jsonl'), readFileSync(f));
+    truncateSync(f, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    const n = pushback ? 20 : 8;
+    await until('every line of the copy', () => new Set(h.texts()).size === n, 8000);
+    // Long enough for a copy read again from 0 (a young short file waits 2 s) to show.
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.deepEqual(h.texts(), Array.from({ length: n }, (_, i) => `a-${String(i + 1).padStart(2, '0')}`), 'each line once, in order: the copy is not read again from 0');
+    assert.ok(h.lines.every((l) => l.key === key), "the copy goes on under the file's key (same event ids)");
+    // Read to its end before the copy: the copy holds nothing new and is skipped without a word.
+    if (pushback) assert.ok(h.logs.some((l) => l.includes('c-1.jsonl is a copy of') && l.includes('starts with all')), 'the log says the copy was recognised');
+  });
+}
+
+for (const when of ['while reading', 'at open after a restart'] as const) {
+  test(`source: a short file's longer fingerprint (${when}) is on disk before its lines are delivered: a copy taken while the agent is down is known`, async (t) => {
+    const dir = tempDir(t);
+    const f = join(logsDir(dir), 'c.jsonl');
+    // A registry that writes at most once a minute: only what the source persists itself is on disk at a "kill".
+    const slow = () => Registry.open(join(dir, 'data'), { flushInterval: 60_000 });
+    writeFileSync(f, ''); // an empty file: its first identity has a 0-byte fingerprint (a prefix of anything)
+    const h1 = await harness(t, dir, { fingerprint_bytes: 64 }, { reg: await slow() });
+    await until('the empty file opened (a young short file is opened after 2 s)', () => h1.src.openFiles().length === 1, 8000);
+    const key = h1.src.openFiles()[0]!.key;
+    if (when === 'at open after a restart') {
+      await h1.src.stop(); // killed before the file had content
+      appendFileSync(f, 'a-01\na-02\n');
+      const h2 = await harness(t, dir, { fingerprint_bytes: 64 }, { reg: await slow() });
+      await until('the lines, resumed under the key', () => h2.lines.length === 2);
+      assert.deepEqual(h2.lines.map((l) => l.key), [key, key]);
+      await h2.src.stop(); // killed after delivering them
+    } else {
+      appendFileSync(f, 'a-01\na-02\n');
+      await until('the lines', () => h1.lines.length === 2);
+      await h1.src.stop(); // killed after delivering them
+    }
+    // copytruncate while the agent is down.
+    writeFileSync(join(dir, 'logs', 'c-1.jsonl'), readFileSync(f));
+    truncateSync(f, 0);
+    const h3 = await harness(t, dir, { fingerprint_bytes: 64 }, { reg: await slow() });
+    await until('the copy read', () => h3.lines.length >= 2, 8000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(h3.lines.map((l) => [l.line.toString(), l.key === key]), [['a-01', true], ['a-02', true]], 'the copy goes on under the file\'s key: a sink sees its lines as the ones it has');
+    // The live file, empty again on the same inode as when first opened: new lines, new ids (its
+    // identity key would repeat the first one; taken, a sink would drop them as duplicates).
+    appendFileSync(f, 'b-01\n');
+    await until('the new line', () => h3.lines.length === 3, 8000);
+    assert.deepEqual([h3.lines[2]!.line.toString(), h3.lines[2]!.key === key, h3.lines[2]!.offset], ['b-01', false, 0]);
+  });
+}
+
 test('source: truncated and rewritten longer than the read offset between two looks is caught by the fingerprint', async (t) => {
   const dir = tempDir(t);
   const f = join(logsDir(dir), 'c.jsonl');
