@@ -235,31 +235,24 @@ for (const pushback of [false, true]) {
     const dir = tempDir(t);
     const f = join(logsDir(dir), 'c.jsonl');
     writeFileSync(f, 'a-01\n');
-    // With pushback, the pipeline holds the first batch until released (an outage): nothing past
-    // line 1 is read, so the file's fingerprint covers 5 bytes when the copy is taken.
-    let release!: () => void;
+    // With pushback the pipeline holds the first batch (an outage): the fingerprint covers 5 bytes when the copy is taken.
+    let release!: () => void, calls = 0;
     const held = new Promise<void>((r) => (release = r));
-    let calls = 0;
     const h = await harness(t, dir, { fingerprint_bytes: 64 }, { onLines: () => (pushback && ++calls === 1 ? held : undefined) });
     await until('the first line (a young short file is opened after 2 s)', () => h.lines.length === 1, 8000);
     const key = h.lines[0]!.key;
-    // 20 lines, 100 bytes: past the 64-byte fingerprint with pushback; 40 bytes (still short) without.
-    const more = Array.from({ length: pushback ? 19 : 7 }, (_, i) => `a-${String(i + 2).padStart(2, '0')}\n`).join('');
-    appendFileSync(f, more);
+    const n = pushback ? 20 : 8; // 100 bytes, past the 64-byte fingerprint; or 40, still short
+    appendFileSync(f, Array.from({ length: n - 1 }, (_, i) => `a-${String(i + 2).padStart(2, '0')}\n`).join(''));
     if (!pushback) await until('the appended lines', () => h.lines.length === 8);
-    // copytruncate: the copy (matching the glob), then the truncate; then the outage ends.
-    writeFileSync(join(dir, 'logs', 'c-1.jsonl'), readFileSync(f));
+    writeFileSync(join(dir, 'logs', 'c-1.jsonl'), readFileSync(f)); // copytruncate: the copy, then the truncate
     truncateSync(f, 0);
     await new Promise((r) => setTimeout(r, 300));
     release();
-    const n = pushback ? 20 : 8;
     await until('every line of the copy', () => new Set(h.texts()).size === n, 8000);
-    // Long enough for a copy read again from 0 (a young short file waits 2 s) to show.
-    await new Promise((r) => setTimeout(r, 2500));
+    await new Promise((r) => setTimeout(r, 2500)); // a copy read again from 0 (young: after 2 s) would show by now
     assert.deepEqual(h.texts(), Array.from({ length: n }, (_, i) => `a-${String(i + 1).padStart(2, '0')}`), 'each line once, in order: the copy is not read again from 0');
     assert.ok(h.lines.every((l) => l.key === key), "the copy goes on under the file's key (same event ids)");
-    // Read to its end before the copy: the copy holds nothing new and is skipped without a word.
-    if (pushback) assert.ok(h.logs.some((l) => l.includes('c-1.jsonl is a copy of') && l.includes('starts with all')), 'the log says the copy was recognised');
+    if (pushback) assert.ok(h.logs.some((l) => l.includes('c-1.jsonl is a copy of') && l.includes('starts with all')), 'the log says the copy was recognised (without pushback it was read to its end first: the copy holds nothing new, skipped silently)');
   });
 }
 
@@ -267,36 +260,26 @@ for (const when of ['while reading', 'at open after a restart'] as const) {
   test(`source: a short file's longer fingerprint (${when}) is on disk before its lines are delivered: a copy taken while the agent is down is known`, async (t) => {
     const dir = tempDir(t);
     const f = join(logsDir(dir), 'c.jsonl');
-    // A registry that writes at most once a minute: only what the source persists itself is on disk at a "kill".
-    const slow = () => Registry.open(join(dir, 'data'), { flushInterval: 60_000 });
-    writeFileSync(f, ''); // an empty file: its first identity has a 0-byte fingerprint (a prefix of anything)
-    const h1 = await harness(t, dir, { fingerprint_bytes: 64 }, { reg: await slow() });
+    const run = async () => harness(t, dir, { fingerprint_bytes: 64 }, { reg: await Registry.open(join(dir, 'data'), { flushInterval: 60_000 /* at a "kill", only what the source persists is on disk */ }) });
+    writeFileSync(f, ''); // empty: its first identity has a 0-byte fingerprint (a prefix of anything)
+    const h1 = await run();
     await until('the empty file opened (a young short file is opened after 2 s)', () => h1.src.openFiles().length === 1, 8000);
     const key = h1.src.openFiles()[0]!.key;
-    if (when === 'at open after a restart') {
-      await h1.src.stop(); // killed before the file had content
-      appendFileSync(f, 'a-01\na-02\n');
-      const h2 = await harness(t, dir, { fingerprint_bytes: 64 }, { reg: await slow() });
-      await until('the lines, resumed under the key', () => h2.lines.length === 2);
-      assert.deepEqual(h2.lines.map((l) => l.key), [key, key]);
-      await h2.src.stop(); // killed after delivering them
-    } else {
-      appendFileSync(f, 'a-01\na-02\n');
-      await until('the lines', () => h1.lines.length === 2);
-      await h1.src.stop(); // killed after delivering them
-    }
-    // copytruncate while the agent is down.
-    writeFileSync(join(dir, 'logs', 'c-1.jsonl'), readFileSync(f));
+    if (when === 'at open after a restart') await h1.src.stop(); // killed before the file had content
+    appendFileSync(f, 'a-01\na-02\n');
+    const h2 = when === 'while reading' ? h1 : await run();
+    await until('the lines', () => h2.lines.length === 2);
+    assert.deepEqual(h2.lines.map((l) => l.key), [key, key]);
+    await h2.src.stop(); // killed after delivering them
+    writeFileSync(join(dir, 'logs', 'c-1.jsonl'), readFileSync(f)); // copytruncate while the agent is down
     truncateSync(f, 0);
-    const h3 = await harness(t, dir, { fingerprint_bytes: 64 }, { reg: await slow() });
+    const h3 = await run();
     await until('the copy read', () => h3.lines.length >= 2, 8000);
     await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(h3.lines.map((l) => [l.line.toString(), l.key === key]), [['a-01', true], ['a-02', true]], 'the copy goes on under the file\'s key: a sink sees its lines as the ones it has');
-    // The live file, empty again on the same inode as when first opened: new lines, new ids (its
-    // identity key would repeat the first one; taken, a sink would drop them as duplicates).
+    assert.deepEqual(h3.lines.map((l) => [l.line.toString(), l.key === key]), [['a-01', true], ['a-02', true]], "the copy goes on under the file's key: a sink sees its lines as the ones it has");
     appendFileSync(f, 'b-01\n');
     await until('the new line', () => h3.lines.length === 3, 8000);
-    assert.deepEqual([h3.lines[2]!.line.toString(), h3.lines[2]!.key === key, h3.lines[2]!.offset], ['b-01', false, 0]);
+    assert.deepEqual([h3.lines[2]!.line.toString(), h3.lines[2]!.key === key, h3.lines[2]!.offset], ['b-01', false, 0], 'the live file, empty again on its first inode: new lines, new ids (its identity key would repeat the first one)');
   });
 }
 

@@ -372,9 +372,9 @@ export class FileSource {
   /**
    * The registry holds the longer fingerprint before the lines it now covers are delivered: a
    * copytruncate copy (or .gz) of a short file is known by the first bytes the registry has for it,
-   * and after a kill a registry still holding the shorter one left the copy unrecognised (read
-   * again from 0 under another key: measured with the real logrotate, 18 lines twice). One atomic
-   * write per read while a file is shorter than fingerprint_bytes.
+   * and after a kill a registry still holding the shorter one (or none: a file first opened empty)
+   * left the copy unrecognised, read again from 0 under another key (source.test.ts shows it). One
+   * atomic write per read while a file is shorter than fingerprint_bytes.
    */
   private onFingerprint(ik: string, h: Harvester, fp: Fingerprint): Promise<void> | undefined {
     const k = this.known.get(ik);
