@@ -305,7 +305,7 @@ async function scenario(t: TestContext, mode: string, directives: string, seed: 
 
 /** A mode whose failure is known and open: it runs and reports, and does not fail the suite. */
 const OPEN_IN_ISSUE_11 =
-  'open in issue 11: in 1 of 16 runs here, the embedded agent stored a copy\'s lines twice (read first from the live file under its key, then from the copy under a new key); the unit cases of it pass (agent/sources/file/source.test.ts, copies.test.ts)';
+  'open in issue 11: in 1 of 28 runs here, the embedded agent stored a copy\'s lines twice (read first from the live file under its key, then from the copy under a new key); the unit cases of it pass (agent/sources/file/source.test.ts, copies.test.ts)';
 
 const MODES: [string, string, Pace, string?][] = [
   ['create', 'create', FAST],
