@@ -10,7 +10,7 @@
  * memory at its budget; copying ~350 bytes per line costs less than what it saves. Slabs are
  * transferred to the normalize worker and back without a copy (see offload.ts).
  */
-import { setImmediate } from 'node:timers/promises';
+import { timeSlice } from '../lib/time-slice.ts';
 
 /** A run of consecutive lines of one input and one file. */
 export interface Segment {
@@ -151,13 +151,10 @@ export function forEachLine(p: PackedData, fn: LineFn): void {
  */
 export async function forEachLineYielding(p: PackedData, fn: LineFn, sliceMs = 2): Promise<void> {
   const at = walkStart(p);
-  let since = performance.now();
+  const turn = timeSlice(sliceMs);
   for (let s = 0; s < p.slabs.length; s++) {
     walkSlab(p, s, at, fn);
-    if (performance.now() - since >= sliceMs) {
-      await setImmediate();
-      since = performance.now();
-    }
+    await turn();
   }
 }
 

@@ -1,22 +1,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeBatch, encodeBatchYielding, timestampText } from './encode.ts';
+import { encodeBatch, timestampText } from './encode.ts';
 import { classifyStoreError } from './retry.ts';
 import { EmbeddedStoreError } from './store.ts';
 import { makeBatch, makeDoc } from '../../../demo/documents.ts';
 
-test('encodeBatch keeps the first of repeated ids and counts the rest', () => {
+test('encodeBatch keeps the first of repeated ids and counts the rest', async () => {
   const batch = makeBatch(0, 3);
   batch.events.push(batch.events[1]!, batch.events[1]!);
-  const out = encodeBatch(batch.events);
+  const out = await encodeBatch(batch.events);
   assert.deepEqual(out.rows.map((r) => r.event_id), ['ev-0', 'ev-1', 'ev-2']);
   assert.equal(out.duplicatesInBatch, 2);
   assert.deepEqual(out.rejected, []);
 });
 
-test('encodeBatch takes the columns and the JSON parts out of the document', () => {
+test('encodeBatch takes the columns and the JSON parts out of the document', async () => {
   const doc = makeDoc(3);
-  const [row] = encodeBatch([{ id: doc.event.id, doc, bytes: 1 }]).rows;
+  const [row] = (await encodeBatch([{ id: doc.event.id, doc, bytes: 1 }])).rows;
   assert.deepEqual(row, {
     model_name: 'fraud',
     event_id: 'ev-3',
@@ -36,10 +36,10 @@ test('encodeBatch takes the columns and the JSON parts out of the document', () 
   });
 });
 
-test('encodeBatch rejects documents without model, id or usable timestamp', () => {
+test('encodeBatch rejects documents without model, id or usable timestamp', async () => {
   const noModel = makeDoc(1, { model: { name: '' } });
   const badTs = makeDoc(2, { '@timestamp': 'not a time' });
-  const out = encodeBatch([
+  const out = await encodeBatch([
     { id: 'x', doc: noModel, bytes: 1 },
     { id: '', doc: makeDoc(3), bytes: 1 },
     { id: 'y', doc: badTs, bytes: 1 },
@@ -72,15 +72,15 @@ test('DuckDB failures: conflicts and memory pressure are retried; disk full, cor
   assert.equal(classifyStoreError(wrapped('Catalog Error: Table with name prediction_text does not exist!')), 'permanent');
 });
 
-test('encodeBatchYielding gives what encodeBatch gives, across the turns it yields', async () => {
+test('encodeBatch yielding at every check gives what it gives in one go', async () => {
   const batch = makeBatch(0, 3000);
   // Repeats and a document without a model among them, after the first yield.
   batch.events.push(batch.events[10]!, batch.events[2999]!, { ...batch.events[5]!, id: 'x', doc: { ...batch.events[5]!.doc, model: { name: '', version: '1' } } });
   let turned = false;
   setImmediate(() => (turned = true));
-  const yielded = await encodeBatchYielding(batch.events, 0);
+  const yielded = await encodeBatch(batch.events, 0);
   assert.ok(turned, 'the event loop had a turn while the batch was encoded');
-  assert.deepEqual(yielded, encodeBatch(batch.events));
+  assert.deepEqual(yielded, await encodeBatch(batch.events, Infinity));
   assert.equal(yielded.rows.length, 3000);
   assert.equal(yielded.duplicatesInBatch, 2);
   assert.equal(yielded.rejected.length, 1);

@@ -5,7 +5,7 @@
  * from JavaScript. The parts are serialized apart from the whole document (V8's stringify is
  * fast; cheaper than DuckDB parsing the whole document once per part).
  */
-import { setImmediate } from 'node:timers/promises';
+import { timeSlice } from '../../lib/time-slice.ts';
 import type { OutEvent } from '../sink.ts';
 
 export interface StagedRow {
@@ -66,33 +66,20 @@ function stringOrNull(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
 }
 
-export function encodeBatch(events: readonly OutEvent[]): EncodedBatch {
-  const out = newEncoded();
-  const seen = new Set<string>();
-  for (const event of events) encodeInto(out, seen, event);
-  return out;
-}
-
 /**
- * encodeBatch, giving the event loop a turn every `sliceMs` (checked every 256 events), so that a
- * batch encoded while the store writes the previous one does not hold up that write's statements.
+ * Encodes a batch for the store, giving the event loop a turn every `sliceMs` (checked every 256
+ * events), so that a batch encoded while the store writes the previous one does not hold up that
+ * write's statements.
  */
-export async function encodeBatchYielding(events: readonly OutEvent[], sliceMs = 2): Promise<EncodedBatch> {
-  const out = newEncoded();
+export async function encodeBatch(events: readonly OutEvent[], sliceMs = 2): Promise<EncodedBatch> {
+  const out: EncodedBatch = { rows: [], duplicatesInBatch: 0, rejected: [] };
   const seen = new Set<string>();
-  let since = performance.now();
+  const turn = timeSlice(sliceMs);
   for (let i = 0; i < events.length; i++) {
     encodeInto(out, seen, events[i]!);
-    if ((i & 255) === 255 && performance.now() - since >= sliceMs) {
-      await setImmediate();
-      since = performance.now();
-    }
+    if ((i & 255) === 255) await turn();
   }
   return out;
-}
-
-function newEncoded(): EncodedBatch {
-  return { rows: [], duplicatesInBatch: 0, rejected: [] };
 }
 
 function encodeInto(out: EncodedBatch, seen: Set<string>, event: OutEvent): void {

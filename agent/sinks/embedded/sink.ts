@@ -21,7 +21,7 @@ import { DriftbeatError, SinkError } from '../../errors.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { deadLetters, docsDuplicate, docsIndexed, outputErrors, retries } from '../../telemetry/metrics.ts';
 import type { Batch, DeadLetterWriter, DeliveryReport, Sink } from '../sink.ts';
-import { encodeBatchYielding, type StagedRow } from './encode.ts';
+import { encodeBatch, type StagedRow } from './encode.ts';
 import { backoffDelay } from '../../lib/backoff.ts';
 import { classifyStoreError } from './retry.ts';
 import { PREDICTIONS, PREDICTION_MISSING, PREDICTION_TEXT, PREDICTION_VALUES } from './schema.ts';
@@ -166,7 +166,7 @@ export class EmbeddedSink implements Sink {
   async send(batch: Batch, signal?: AbortSignal): Promise<DeliveryReport> {
     if (this.#stopped) throw new SinkError('ERR_EMBEDDED_STOPPED', `output "embedded": send() after stop()`, { permanent: true });
     const store = await this.#ready();
-    const encoded = await encodeBatchYielding(batch.events);
+    const encoded = await encodeBatch(batch.events);
     for (const r of encoded.rejected) {
       this.#opts.deadLetter?.write({
         reason: r.reason,

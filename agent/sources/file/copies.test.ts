@@ -24,17 +24,7 @@ for (const copy of ['gz', 'plain'] as const) {
     mkdirSync(logs);
     const reg = await Registry.open(join(dir, 'data'));
     const got: string[] = [];
-    const src = new FileSource({
-      input: InputSchema.parse({ paths: [join(logs, 'pred.jsonl*')], model: { name: 'm' }, scan_frequency: '50ms', fingerprint_bytes: 64 }),
-      inputId: 'in1',
-      registry: reg,
-      pollMin: 10,
-      pollMax: 50,
-      watch: false,
-      onLines: (ls) => {
-        for (const l of ls) got.push(l.line.toString());
-      },
-    });
+    const src = source(dir, 'pred.jsonl*', reg, got);
     t.after(async () => {
       await src.stop();
       await reg.close();
@@ -50,9 +40,9 @@ for (const copy of ['gz', 'plain'] as const) {
   });
 }
 
-/** A source over `logs` matching `glob`; lines are collected as text. The test stops it. */
-async function source(dir: string, glob: string, reg: Registry, got: string[], onLines?: (n: number) => void): Promise<FileSource> {
-  const src = new FileSource({
+/** A source over `<dir>/logs` matching `glob`, not started (readToEnd starts it); lines are collected as text. The test stops it. */
+function source(dir: string, glob: string, reg: Registry, got: string[]): FileSource {
+  return new FileSource({
     input: InputSchema.parse({ paths: [join(dir, 'logs', glob)], model: { name: 'm' }, scan_frequency: '50ms', fingerprint_bytes: 64 }),
     inputId: 'in1',
     registry: reg,
@@ -61,11 +51,8 @@ async function source(dir: string, glob: string, reg: Registry, got: string[], o
     watch: false,
     onLines: (ls) => {
       for (const l of ls) got.push(l.line.toString());
-      onLines?.(ls.length);
     },
   });
-  await src.start();
-  return src;
 }
 
 test('copies: a file shorter than fingerprint_bytes, read, then renamed and compressed (the plain file deleted): its .gz is not read again', async (t) => {
@@ -73,7 +60,7 @@ test('copies: a file shorter than fingerprint_bytes, read, then renamed and comp
   mkdirSync(join(dir, 'logs'));
   const reg = await Registry.open(join(dir, 'data'));
   const got: string[] = [];
-  const src = await source(dir, 'pred.jsonl*', reg, got);
+  const src = source(dir, 'pred.jsonl*', reg, got);
   t.after(async () => {
     await src.stop();
     await reg.close();
@@ -102,7 +89,7 @@ test('copies: at start, a short file compressed while the agent was down is fini
   // First run: every line read, only the first acknowledged (the rest was in flight at the kill).
   const reg1 = await Registry.open(join(dir, 'data'));
   const first: string[] = [];
-  const src1 = await source(dir, 'pred.jsonl', reg1, first);
+  const src1 = source(dir, 'pred.jsonl', reg1, first);
   await src1.readToEnd();
   await src1.stop();
   const e = reg1.list('in1')[0]!;
@@ -115,7 +102,7 @@ test('copies: at start, a short file compressed while the agent was down is fini
   unlinkSync(`${live}.1`);
   const reg2 = await Registry.open(join(dir, 'data'));
   const again: string[] = [];
-  const src2 = await source(dir, 'pred.jsonl', reg2, again);
+  const src2 = source(dir, 'pred.jsonl', reg2, again);
   t.after(async () => {
     await src2.stop();
     await reg2.close();

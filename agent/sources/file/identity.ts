@@ -51,6 +51,15 @@ export function fingerprintOf(head: Buffer): Fingerprint {
 }
 
 /**
+ * Whether a copy that starts with the bytes `fp` was taken of may go on from `offset`: a whole
+ * fingerprint is trusted (as Filebeat trusts it); one taken while the file was shorter only as far
+ * as it reaches, so that what is skipped is byte for byte what was read.
+ */
+export function vouchesFor(fp: Fingerprint, offset: number, fingerprintBytes: number): boolean {
+  return fp.length >= fingerprintBytes || offset <= fp.length;
+}
+
+/**
  * The first bytes of a file about to be opened, to tell whether it is a copy of one we know: it
  * is when it starts with the bytes a known fingerprint was taken of. A fingerprint of 0 bytes is
  * a prefix of anything and never matches.

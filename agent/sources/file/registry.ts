@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { DriftbeatError } from '../../errors.ts';
 import { writeFileAtomic } from '../../lib/atomic-write.ts';
 import { silentLogger, type Logger } from '../../telemetry/logger.ts';
-import type { Head } from './identity.ts';
+import type { Fingerprint, Head } from './identity.ts';
 
 export interface RegistryEntry {
   key: string;
@@ -40,6 +40,11 @@ export interface RegistryOptions {
 }
 
 const FILE_VERSION = 1;
+
+/** An entry's fingerprint as identity.ts takes it. */
+export function entryFingerprint(e: RegistryEntry): Fingerprint {
+  return { hash: e.fingerprint, length: e.fingerprintLength };
+}
 
 export class Registry {
   readonly file: string;
@@ -134,7 +139,7 @@ export class Registry {
   findCopied(input: string, head: Head): RegistryEntry[] {
     const out: RegistryEntry[] = [];
     for (const e of this.entries.values()) {
-      if (e.input === input && head.startsWith({ hash: e.fingerprint, length: e.fingerprintLength })) out.push(e);
+      if (e.input === input && head.startsWith(entryFingerprint(e))) out.push(e);
     }
     return out.sort((a, b) => b.fingerprintLength - a.fingerprintLength);
   }

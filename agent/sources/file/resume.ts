@@ -12,8 +12,8 @@ import { dirname, join } from 'node:path';
 import type { Logger } from '../../telemetry/logger.ts';
 import { PathMatcher } from './discovery.ts';
 import { gzipHead, isGzip } from './gzip.ts';
-import { Head, inodeKey } from './identity.ts';
-import type { RegistryEntry } from './registry.ts';
+import { Head, inodeKey, vouchesFor } from './identity.ts';
+import { entryFingerprint, type RegistryEntry } from './registry.ts';
 
 export interface Located {
   path: string;
@@ -25,9 +25,8 @@ export interface Located {
  * first bytes) lies in the entry's folder or matches a `rotated` glob -> that copy's path.
  */
 export async function locateCompressed(entries: readonly RegistryEntry[], rotated: PathMatcher | undefined, fingerprintBytes: number, logger: Logger): Promise<Map<string, string>> {
-  // A fingerprint taken while the file was shorter vouches for the bytes it covers only (start.ts copyOf).
   const wanted = entries
-    .filter((e) => e.fingerprintLength > 0 && (e.fingerprintLength >= fingerprintBytes || e.offset <= e.fingerprintLength))
+    .filter((e) => vouchesFor(entryFingerprint(e), e.offset, fingerprintBytes))
     .sort((a, b) => b.fingerprintLength - a.fingerprintLength);
   const found = new Map<string, string>();
   if (wanted.length === 0) return found;
@@ -46,7 +45,7 @@ export async function locateCompressed(entries: readonly RegistryEntry[], rotate
       try {
         if (!(await isGzip(fh))) continue;
         const head = new Head(await gzipHead(fh, fingerprintBytes));
-        const e = wanted.find((w) => !found.has(w.key) && head.startsWith({ hash: w.fingerprint, length: w.fingerprintLength }));
+        const e = wanted.find((w) => !found.has(w.key) && head.startsWith(entryFingerprint(w)));
         if (e) found.set(e.key, p);
       } finally {
         await fh.close();

@@ -8,8 +8,8 @@ import type { FileHandle } from 'node:fs/promises';
 import type { InputConfig } from '../../config/schema.ts';
 import type { Logger } from '../../telemetry/logger.ts';
 import { gzipHead, gzipSize } from './gzip.ts';
-import { fingerprintMatches, Head, identityKey, inodeKey, readHead, truncatedKey, type Fingerprint, type FileIno } from './identity.ts';
-import type { Registry } from './registry.ts';
+import { fingerprintMatches, Head, identityKey, inodeKey, readHead, truncatedKey, vouchesFor, type Fingerprint, type FileIno } from './identity.ts';
+import { entryFingerprint, type Registry } from './registry.ts';
 
 /** Where a file about to be opened starts; defer: not now (its original is still being read); done: nothing left. */
 export type Start =
@@ -58,7 +58,7 @@ export async function resolveStart(c: StartContext, fh: FileHandle, path: string
     return { kind: 'read', key: truncatedKey(mem.key, fingerprint), offset: 0, fingerprint };
   }
   for (const e of c.registry.findByInode(c.inputId, ino.dev, ino.ino)) {
-    if (await fingerprintMatches(fh, { hash: e.fingerprint, length: e.fingerprintLength })) {
+    if (await fingerprintMatches(fh, entryFingerprint(e))) {
       if (size >= e.offset) return { kind: 'read', key: e.key, offset: e.offset, fingerprint };
       c.registry.detach(e.key);
       c.logger.info({ 'file.path': path }, `input "${c.inputId}": ${path} is shorter (${size} bytes) than its acknowledged offset ${e.offset}: truncated; reading it from the start`);
@@ -105,12 +105,11 @@ function freshKey(c: StartContext, key: string, fp: Fingerprint): string {
 export function copyOf(c: StartContext, head: Head, path: string, size: number): Start | undefined {
   const fingerprint = head.fingerprint;
   for (const e of c.registry.findCopied(c.inputId, head)) {
-    const whole = e.fingerprintLength >= c.input.fingerprintBytes;
     if (isRead(c, e.key)) return { kind: 'defer' };
     const offset = Math.max(e.offset, c.readTo.get(e.key) ?? 0);
-    if (!whole && offset > e.fingerprintLength) continue;
+    if (!vouchesFor(entryFingerprint(e), offset, c.input.fingerprintBytes)) continue;
     if (size <= offset) return { kind: 'done', key: e.key, offset, fingerprint };
-    const as = whole ? 'same first bytes' : `starts with all ${e.fingerprintLength} bytes it had when read`;
+    const as = e.fingerprintLength >= c.input.fingerprintBytes ? 'same first bytes' : `starts with all ${e.fingerprintLength} bytes it had when read`;
     c.logger.info({ 'file.path': path, 'log.offset': offset }, `input "${c.inputId}": ${path} is a copy of ${e.path} (${as}); reading it on from offset ${offset}`);
     return { kind: 'read', key: e.key, offset, fingerprint, size };
   }
