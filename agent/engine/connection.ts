@@ -1,6 +1,6 @@
 /**
  * The one HTTP connection to the search engine (Elasticsearch 8.x/9.x or OpenSearch 2.x), on
- * undici: a keep-alive pool per host, round-robin across hosts, TLS with a CA file or the CA's
+ * Node's http and https modules: a keep-alive pool per host, round-robin across hosts, TLS with a CA file or the CA's
  * SHA-256 fingerprint, API key or basic auth.
  *
  * Why not the official clients: `@elastic/elasticsearch` refuses every server that does not send
@@ -12,10 +12,13 @@
  * No retries here: the callers own their retry loops (the sink's backoff, setup's read-compare-
  * write, the lease's renew timer). A failure is one of the error classes below.
  */
-import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
-import { Pool, buildConnector, errors as undiciErrors } from 'undici';
+import { readFileSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions as HttpsAgentOptions } from 'node:https';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions, type TLSSocket } from 'node:tls';
 import type { ElasticsearchOutputConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import { backoffDelay } from '../lib/backoff.ts';
@@ -41,7 +44,7 @@ export class EngineResponseError extends Error {
   }
 }
 
-/** No answer: refused, reset, DNS, TLS. `code` is the system or undici code (ECONNREFUSED...). */
+/** No answer: refused, reset, DNS, TLS. `code` is the system code (ECONNREFUSED, ECONNRESET...). */
 export class EngineConnectionError extends Error {
   readonly code: string | undefined;
   constructor(message: string, code: string | undefined, cause: unknown) {
@@ -104,7 +107,11 @@ export interface EngineResponse<T = unknown> {
 }
 
 interface Host {
-  pool: Pool;
+  agent: HttpAgent;
+  /** `http:` or `https:`. */
+  request: typeof httpRequest;
+  hostname: string;
+  port: number;
   origin: string;
   basePath: string;
   /** Epoch ms until which this host is skipped after a connection failure. */
@@ -120,10 +127,31 @@ export interface ConnectionOptions {
 }
 
 const VERSION = '0.1.0';
+/** An idle keep-alive socket is closed after this long (the engine may close it first: then it is dropped). */
+const IDLE_SOCKET_MS = 30_000;
+
+/** A free socket times out after IDLE_SOCKET_MS and the agent destroys it; a request sets its own timeout when it takes one. */
+function closeWhenIdle(socket: Duplex): void {
+  (socket as Duplex & { setTimeout(ms: number): void }).setTimeout(IDLE_SOCKET_MS);
+}
+
+class IdleClosingAgent extends HttpAgent {
+  override keepSocketAlive(socket: Duplex): boolean {
+    super.keepSocketAlive(socket);
+    closeWhenIdle(socket);
+    return true;
+  }
+}
+
+/** Why a request was given up on, attached to the error that destroys it. */
+const TIMED_OUT = Symbol('driftbeat.timedOut');
+type Timeout = 'connect' | 'answer';
 
 /**
- * One pool of keep-alive sockets per host. Built once per process (agent/outputs.ts) and shared by
- * every component that talks to the engine.
+ * One pool of keep-alive sockets per host (Node's own http.Agent: its parser is native, where
+ * undici's is WebAssembly compiled in the process, ~10 MiB of the ship path's peak RSS:
+ * bench/RESULTS.md). Built once per process (agent/outputs.ts) and shared by every component
+ * that talks to the engine.
  */
 export class EngineConnection {
   readonly hosts: readonly string[];
@@ -141,19 +169,18 @@ export class EngineConnection {
       accept: 'application/json',
       ...authHeader(config),
     };
-    const connect = connector(config);
+    const tls = tlsOptions(config);
     const connections = options.connections ?? config.maxInFlight + 2;
     this.pools = config.hosts.map((h) => {
       const u = new URL(h);
+      const https = u.protocol === 'https:';
+      // No agent-wide `timeout`: it would override each request's own (see exchange).
+      const agentOptions = { keepAlive: true, maxSockets: connections, maxFreeSockets: connections, scheduling: 'lifo' as const };
       return {
-        pool: new Pool(u.origin, {
-          connections,
-          pipelining: 1,
-          keepAliveTimeout: 30_000,
-          // Bodies are bounded by bulk_max_bytes; responses by filter_path. No per-pool timeouts:
-          // each request sets its own below.
-          ...(connect ? { connect } : {}),
-        }),
+        agent: https ? new TlsAgent({ ...agentOptions, ...tls }) : new IdleClosingAgent(agentOptions),
+        request: https ? httpsRequest : httpRequest,
+        hostname: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: u.port ? Number(u.port) : https ? 443 : 80,
         origin: u.origin,
         basePath: u.pathname.replace(/\/+$/, ''),
         deadUntil: 0,
@@ -178,8 +205,7 @@ export class EngineConnection {
   async request<T = unknown>(req: EngineRequest, opts: EngineRequestOptions = {}): Promise<EngineResponse<T>> {
     if (this.closed) throw new EngineConnectionError('connection closed', 'ERR_CLOSED', undefined);
     const host = this.pick();
-    const timeout = opts.timeoutMs ?? this.timeoutMs;
-    const headers: Record<string, string> = { ...this.headers };
+    const headers: Record<string, string | number> = { ...this.headers };
     let body: string | Buffer | undefined;
     if (req.bulkBody !== undefined) {
       body = req.bulkBody;
@@ -188,29 +214,17 @@ export class EngineConnection {
       body = JSON.stringify(req.body);
       headers['content-type'] = 'application/json';
     }
+    if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
     const path = host.basePath + req.path + queryString(req.querystring);
-    let res;
+    let res: { statusCode: number; headers: IncomingHttpHeaders; text: string };
     try {
-      res = await host.pool.request({
-        method: req.method,
-        path,
-        headers,
-        body: body ?? null,
-        headersTimeout: timeout,
-        bodyTimeout: timeout,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-    } catch (err) {
-      throw this.failure(err, host, req, opts.signal);
-    }
-    let text: string;
-    try {
-      text = req.method === 'HEAD' ? '' : await res.body.text();
+      res = await exchange(host, req.method, path, headers, body, opts.timeoutMs ?? this.timeoutMs, opts.signal);
     } catch (err) {
       throw this.failure(err, host, req, opts.signal);
     }
     host.failures = 0;
     host.deadUntil = 0;
+    const text = res.text;
     let parsed: unknown = text;
     if (text.length > 0 && String(res.headers['content-type'] ?? '').includes('json')) {
       try {
@@ -229,17 +243,14 @@ export class EngineConnection {
 
   private failure(err: unknown, host: Host, req: EngineRequest, signal?: AbortSignal): Error {
     if (signal?.aborted) return new EngineAbortError(`${req.method} ${req.path}: aborted`);
-    const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string; message?: string } };
-    const code = e.code ?? e.cause?.code;
-    if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
-      return new EngineTimeoutError(`${req.method} ${req.path}: no answer from ${host.origin} within the timeout`);
-    }
+    const timedOut = (err as { [TIMED_OUT]?: Timeout } | undefined)?.[TIMED_OUT];
+    if (timedOut === 'answer') return new EngineTimeoutError(`${req.method} ${req.path}: no answer from ${host.origin} within the timeout`);
     // A dead host is skipped for a while (1 s, 2 s, ... up to 30 s) when there is another to try.
     host.failures++;
     host.deadUntil = Date.now() + backoffDelay(host.failures - 1, { initial: 1000, max: 30_000, jitter: 0 });
-    if (err instanceof undiciErrors.ConnectTimeoutError) {
-      return new EngineTimeoutError(`${req.method} ${req.path}: connecting to ${host.origin} timed out`);
-    }
+    if (timedOut === 'connect') return new EngineTimeoutError(`${req.method} ${req.path}: connecting to ${host.origin} timed out`);
+    const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+    const code = e.code ?? e.cause?.code;
     const why = e.cause?.message ?? e.message ?? String(err);
     return new EngineConnectionError(`${req.method} ${req.path}: cannot reach ${host.origin}: ${code ? `${code} ` : ''}${why}`.slice(0, 400), code, err);
   }
@@ -247,8 +258,39 @@ export class EngineConnection {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.pools.map((h) => h.pool.close().catch(() => undefined)));
+    for (const h of this.pools) h.agent.destroy();
   }
+}
+
+/**
+ * One request and its whole answer. `timeoutMs` bounds every wait (connecting, the answer's
+ * head, each pause in its body), as the socket's idle timeout.
+ */
+function exchange(
+  host: Host, method: HttpMethod, path: string, headers: Record<string, string | number>,
+  body: string | Buffer | undefined, timeoutMs: number, signal: AbortSignal | undefined,
+): Promise<{ statusCode: number; headers: IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = host.request({
+      agent: host.agent, hostname: host.hostname, port: host.port, method, path, headers, timeout: timeoutMs,
+      ...(signal ? { signal } : {}),
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+      res.on('close', () => {
+        if (!res.complete) reject(Object.assign(new Error('the engine closed the connection in the middle of its answer'), { code: 'ECONNRESET' }));
+      });
+    });
+    request.on('timeout', () => {
+      // An https socket is handed over connected (TlsAgent); an http one may still be connecting.
+      const connecting = !request.socket || request.socket.connecting;
+      request.destroy(Object.assign(new Error('timed out'), { [TIMED_OUT]: (connecting ? 'connect' : 'answer') as Timeout }));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 function queryString(q: EngineRequest['querystring']): string {
@@ -280,11 +322,12 @@ export function normalizeFingerprint(f: string): string {
 /**
  * TLS for https hosts. With `ca_fingerprint` (and no `ca`), the server's chain is trusted when one
  * of its certificates has that SHA-256 fingerprint, as Beats' `ca_trusted_fingerprint` and the
- * official client's `caFingerprint` do; Node's own chain check is then replaced by that check.
+ * official client's `caFingerprint` do; Node's own chain check is then replaced by that check,
+ * made before the socket carries a request (so no credentials reach a server that fails it).
  */
-function connector(config: ElasticsearchOutputConfig): ReturnType<typeof buildConnector> | undefined {
-  if (!config.hosts.some((h) => h.startsWith('https:'))) return undefined;
-  const tls: { ca?: Buffer; rejectUnauthorized?: boolean } = {};
+function tlsOptions(config: ElasticsearchOutputConfig): TlsAgentOptions {
+  if (!config.hosts.some((h) => h.startsWith('https:'))) return {};
+  const tls: TlsAgentOptions = {};
   if (config.ca) {
     try {
       tls.ca = readFileSync(config.ca);
@@ -299,17 +342,55 @@ function connector(config: ElasticsearchOutputConfig): ReturnType<typeof buildCo
   }
   const fingerprint = config.caFingerprint && !config.ca ? normalizeFingerprint(config.caFingerprint) : undefined;
   if (!config.tlsVerify || fingerprint) tls.rejectUnauthorized = false;
-  const base = buildConnector(tls);
-  if (!fingerprint || !config.tlsVerify) return base;
-  return (opts, callback) =>
-    base(opts, (err, socket) => {
-      if (err || !socket) return callback(err, null as never);
-      if (!chainHasFingerprint(socket as TLSSocket, fingerprint)) {
-        socket.destroy();
-        return callback(new Error(`the server's certificate chain has no certificate with the SHA-256 fingerprint of output.elasticsearch.ca_fingerprint`), null as never);
-      }
-      callback(null, socket);
-    });
+  if (fingerprint && config.tlsVerify) tls.caFingerprint = fingerprint;
+  return tls;
+}
+
+interface TlsAgentOptions extends HttpsAgentOptions {
+  caFingerprint?: string;
+}
+
+/**
+ * An https.Agent whose sockets are handed to a request only after the TLS handshake (and the
+ * fingerprint check, when there is one), so a hung handshake times out as a connect and no request
+ * is written to a server that fails the check.
+ */
+class TlsAgent extends HttpsAgent {
+  private readonly caFingerprint: string | undefined;
+  constructor(options: TlsAgentOptions) {
+    const { caFingerprint, ...rest } = options;
+    super(rest);
+    this.caFingerprint = caFingerprint;
+  }
+
+  override keepSocketAlive(socket: Duplex): boolean {
+    super.keepSocketAlive(socket);
+    closeWhenIdle(socket);
+    return true;
+  }
+
+  override createConnection(options: TlsConnectionOptions, callback: (err: Error | null, socket?: Duplex) => void): undefined {
+    const name = options.servername || options.host || '';
+    const socket = tlsConnect({ ...options, servername: isIP(name) ? '' : name });
+    if (options.timeout) socket.setTimeout(options.timeout);
+    const fingerprint = this.caFingerprint;
+    const settle = (err: Error | null) => {
+      socket.off('error', settle);
+      socket.off('timeout', onTimeout);
+      socket.off('secureConnect', onSecure);
+      if (err) socket.destroy();
+      callback(err, err ? undefined : socket);
+    };
+    const onTimeout = () => settle(Object.assign(new Error('TLS handshake timed out'), { [TIMED_OUT]: 'connect' as Timeout }));
+    const onSecure = () => {
+      if (!fingerprint || chainHasFingerprint(socket, fingerprint)) return settle(null);
+      settle(Object.assign(new Error(`the server's certificate chain has no certificate with the SHA-256 fingerprint of output.elasticsearch.ca_fingerprint`), { code: 'ERR_TLS_CA_FINGERPRINT' }));
+    };
+    socket.on('error', settle);
+    socket.on('timeout', onTimeout);
+    socket.on('secureConnect', onSecure);
+    return undefined;
+  }
 }
 
 function chainHasFingerprint(socket: TLSSocket, fingerprint: string): boolean {

@@ -281,7 +281,7 @@ test('a hung node: the request timeout fires and the documents are sent again, o
 test('a slow node answering after the timeout: the documents it indexed answer 409 on the resend, none twice', async () => {
   const p = await proxy();
   // Forwarded late: the engine indexes them after the client gave up. The gaps are wide because
-  // undici's timeouts are coarse (a 300 ms timeout let a 600 ms answer through in 2 of 3 runs).
+  // the timeout is the socket's idle timeout (it restarts while the body is being written).
   p.failNext({ kind: 'delay', ms: 2_500 }, 1, isBulk);
   const { sink: s } = sink(config(p.url, { timeout: 500, backoff: { initial: 3_500, max: 3_500 } }), { random: () => 0.99 });
   const report = await s.send(batch('late', 0, 5));
