@@ -11,11 +11,12 @@ import { REJECT_CODES } from '../normalize/reject.ts';
 import type { BulkEncoder } from '../sinks/elasticsearch/encode.ts';
 import type { EncodedItems } from '../sinks/sink.ts';
 import { DEAD_LETTER_LINE_BYTES } from './deadletter.ts';
-import { forEachLine, type PackedData } from './packed.ts';
+import { forEachLine, itemEndsOf, type PackedData } from './packed.ts';
 
-/** A line that did not become a document (index into the batch). */
+/** A line that did not become a document (index into the batch, offset in its file). */
 export interface LineRejection {
   index: number;
+  offset: number;
   reason: string;
   code: string;
   /** Blank line: settle it, do not dead-letter it. */
@@ -25,6 +26,8 @@ export interface LineRejection {
 }
 
 export interface EncodedBatch extends EncodedItems {
+  /** The batch's line table, which `ends` is a view of: back to the pool once the body is sent. */
+  table: ArrayBuffer;
   rejects: LineRejection[];
   /** Growth of each input's NormalizeContext stats (values unparsed, features overflowed). */
   stats: Record<string, { unparsed: number; overflow: number }>;
@@ -48,7 +51,7 @@ export function encodePacked(p: PackedData, contexts: ReadonlyMap<string, Normal
   // Documents come out ~1.5x the size of their lines (event, host, log fields); grown if not enough.
   let body = alloc(Math.ceil(lineBytes * 1.7) + n * 64 + 1024);
   let used = 0;
-  const itemEnds = new Uint32Array(n);
+  const itemEnds = itemEndsOf(p);
   let items = 0;
   const rejects: LineRejection[] = [];
   const before = new Map<string, { unparsed: number; overflow: number }>();
@@ -56,13 +59,14 @@ export function encodePacked(p: PackedData, contexts: ReadonlyMap<string, Normal
 
   forEachLine(p, (i, line, seg) => {
     const ctx = contexts.get(seg.input);
+    const offset = p.offsets[i]!;
     if (ctx === undefined) {
-      rejects.push({ index: i, reason: `no input "${seg.input}" in the normalize worker`, code: REJECT_CODES.INTERNAL, line: preview(line) });
+      rejects.push({ index: i, offset, reason: `no input "${seg.input}" in the normalize worker`, code: REJECT_CODES.INTERNAL, line: preview(line) });
       return;
     }
-    const r = normalizeLine(line, { key: seg.key, path: seg.path, offset: p.offsets[i]! }, ctx);
+    const r = normalizeLine(line, { key: seg.key, path: seg.path, offset }, ctx);
     if (!r.ok) {
-      rejects.push(r.skip ? { index: i, reason: r.reason, code: r.code, skip: true } : { index: i, reason: r.reason, code: r.code, line: preview(line) });
+      rejects.push(r.skip ? { index: i, offset, reason: r.reason, code: r.code, skip: true } : { index: i, offset, reason: r.reason, code: r.code, line: preview(line) });
       return;
     }
     const item = encoder.encode(r.event);
@@ -84,7 +88,7 @@ export function encodePacked(p: PackedData, contexts: ReadonlyMap<string, Normal
       stats[id] = { unparsed: ctx.stats.unparsed - b.unparsed, overflow: ctx.stats.overflow - b.overflow };
     }
   }
-  return { body: body.subarray(0, used), ends: itemEnds.subarray(0, items), rejects, stats };
+  return { body: body.subarray(0, used), ends: itemEnds.subarray(0, items), table: p.table, rejects, stats };
 }
 
 function preview(line: Buffer): string {

@@ -102,7 +102,8 @@ export class NormalizeWorker {
     const p = new Promise<EncodedBatch>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
     // Ref'd while it holds work: an idle worker must not keep the process alive, a busy one must.
     if (this.waiting.size === 1) this.worker.ref();
-    this.post({ type: 'encode', seq, packed }, packed.slabs.filter((b) => b.byteLength > 0));
+    // Moved, not copied: the slabs and the line table (the worker sends them back with the body).
+    this.post({ type: 'encode', seq, packed }, [...packed.slabs, packed.table].filter((b) => b.byteLength > 0));
     lines.slabs = [];
     return p;
   }

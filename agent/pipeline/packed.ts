@@ -9,6 +9,11 @@
  * so the process kept ~2x the queue's size resident. Slabs of one size, reused, keep the queue's
  * memory at its budget; copying ~350 bytes per line costs less than what it saves. Slabs are
  * transferred to the normalize worker and back without a copy (see offload.ts).
+ *
+ * The per-line numbers live in one pooled ArrayBuffer per batch as well, the line table: file
+ * offsets, line ends, and room for the bulk items' ends that the encoder writes. Typed arrays made
+ * per batch instead (~56 KiB of them in two threads) are freed only when V8 collects their
+ * old-generation wrappers, which it does late: they kept ~20 MiB more resident (bench/RESULTS.md).
  */
 import { timeSlice } from '../lib/time-slice.ts';
 
@@ -20,23 +25,48 @@ export interface Segment {
   count: number;
 }
 
-/** What crosses to the worker: plain data and typed arrays only (structured-clone friendly). */
+/** What crosses to the worker: plain data and ArrayBuffers only (structured-clone friendly). */
 export interface PackedData {
   slabs: ArrayBuffer[];
   /** Lines in each slab. */
-  slabLines: Uint32Array;
+  slabLines: number[];
   /** End of line i within its slab (a line starts where the previous one of its slab ended, or at 0). */
   ends: Uint32Array;
   /** Byte offset of each line's start in its file. */
   offsets: Float64Array;
+  /** The buffer behind `ends` and `offsets` (transferred with the slabs, given back to the pool). */
+  table: ArrayBuffer;
   segments: Segment[];
 }
 
 export const SLAB_BYTES = 64 * 1024;
 
-/** Free slabs, reused batch after batch; a line longer than a slab gets a buffer of its own (not pooled). */
+/** A line table holds, per line: its file offset (8 bytes), its end (4), its bulk item's end (4). */
+const TABLE_BYTES_PER_LINE = 16;
+
+interface TableViews { offsets: Float64Array; ends: Uint32Array; items: Uint32Array }
+
+function tableViews(table: ArrayBuffer): TableViews {
+  const lines = table.byteLength / TABLE_BYTES_PER_LINE;
+  return { offsets: new Float64Array(table, 0, lines), ends: new Uint32Array(table, 8 * lines, lines), items: new Uint32Array(table, 12 * lines, lines) };
+}
+
+/** Where the encoder writes the end of each bulk item (at most one per line). */
+export function itemEndsOf(p: PackedData): Uint32Array {
+  return tableViews(p.table).items;
+}
+
+/** Free tables kept per size, beyond which given-back ones are left to the GC (one per batch is in use). */
+const MAX_FREE_TABLES = 32;
+
+/**
+ * Free slabs and line tables, reused batch after batch. A line longer than a slab gets a buffer of
+ * its own, and a table grown or cut to size is allocated as such; neither is pooled.
+ */
 export class SlabPool {
   private readonly free: ArrayBuffer[] = [];
+  /** Free line tables by byte size: only the sizes asked of takeTable. */
+  private readonly freeTables = new Map<number, ArrayBuffer[]>();
   constructor(private readonly max: number) {}
 
   take(): ArrayBuffer {
@@ -47,6 +77,21 @@ export class SlabPool {
     if (slab.byteLength === SLAB_BYTES && this.free.length < this.max) this.free.push(slab);
   }
 
+  /** A line table for `lines` lines. */
+  takeTable(lines: number): ArrayBuffer {
+    const bytes = lines * TABLE_BYTES_PER_LINE;
+    let free = this.freeTables.get(bytes);
+    if (free === undefined) this.freeTables.set(bytes, (free = []));
+    return free.pop() ?? new ArrayBuffer(bytes);
+  }
+
+  /** Gives back a table no batch uses any more (an empty or detached one is ignored, one given twice kept once). */
+  giveTable(table: ArrayBuffer): void {
+    const free = this.freeTables.get(table.byteLength);
+    if (table.byteLength === 0 || free === undefined || free.length >= MAX_FREE_TABLES || free.includes(table)) return;
+    free.push(table);
+  }
+
   get size(): number {
     return this.free.length;
   }
@@ -55,6 +100,8 @@ export class SlabPool {
 export class PackedLines {
   slabs: ArrayBuffer[] = [];
   slabLines: number[] = [];
+  /** This batch's line table (from the pool) and its views. */
+  table: ArrayBuffer;
   ends: Uint32Array;
   offsets: Float64Array;
   segments: Segment[] = [];
@@ -65,9 +112,10 @@ export class PackedLines {
   private curUsed = 0;
   private last: Segment | undefined;
 
+  /** `linesHint` 0: an empty batch that takes no table until a line comes. */
   constructor(private readonly pool: SlabPool, linesHint = 256) {
-    this.ends = new Uint32Array(Math.max(16, linesHint));
-    this.offsets = new Float64Array(this.ends.length);
+    this.table = pool.takeTable(linesHint === 0 ? 0 : Math.max(16, linesHint));
+    ({ ends: this.ends, offsets: this.offsets } = tableViews(this.table));
   }
 
   /** Copies one line in; returns the memory newly taken (0 while the current slab has room). */
@@ -112,6 +160,7 @@ export class PackedLines {
     this.pool.give(this.slabs[0]!);
     this.slabs[0] = small;
     this.cur = new Uint8Array(small);
+    this.moveTable(this.count);
     const released = this.memory - small.byteLength;
     this.memory = small.byteLength;
     return released;
@@ -121,20 +170,28 @@ export class PackedLines {
   toData(): PackedData {
     return {
       slabs: this.slabs,
-      slabLines: Uint32Array.from(this.slabLines),
-      ends: this.ends.slice(0, this.count),
-      offsets: this.offsets.slice(0, this.count),
+      slabLines: this.slabLines,
+      ends: this.ends.subarray(0, this.count),
+      offsets: this.offsets.subarray(0, this.count),
+      table: this.table,
       segments: this.segments,
     };
   }
 
   private growLines(): void {
-    const ends = new Uint32Array(this.ends.length * 2);
-    ends.set(this.ends);
-    const offsets = new Float64Array(ends.length);
-    offsets.set(this.offsets);
-    this.ends = ends;
-    this.offsets = offsets;
+    this.moveTable(Math.max(16, this.ends.length * 2));
+  }
+
+  /** Moves the lines' numbers to a table for `lines` lines (grown, or cut to size) and gives the old one back. */
+  private moveTable(lines: number): void {
+    const old = this.table;
+    const from = { ends: this.ends, offsets: this.offsets };
+    if (lines === from.ends.length) return;
+    this.table = new ArrayBuffer(lines * TABLE_BYTES_PER_LINE);
+    ({ ends: this.ends, offsets: this.offsets } = tableViews(this.table));
+    this.ends.set(from.ends.subarray(0, this.count));
+    this.offsets.set(from.offsets.subarray(0, this.count));
+    this.pool.giveTable(old);
   }
 }
 

@@ -132,6 +132,36 @@ test('packed lines: slabs keep every byte, file offset and file of each line; a 
   forEachLine(small.toData(), (_i, line) => assert.equal(line.toString(), record(9)));
 });
 
+test('line tables: given back, a table serves the next batch; grown or cut to size, every offset and end is kept; given twice, kept once', () => {
+  const pool = new SlabPool(8);
+  const first = new PackedLines(pool, 16);
+  const table = first.table;
+  for (let i = 0; i < 40; i++) first.push('fraud', KEY, PATH, i * 100, Buffer.from(record(i)));
+  assert.notEqual(first.table, table, 'grown past 16 lines');
+  const data = first.toData();
+  assert.deepEqual([...data.offsets], Array.from({ length: 40 }, (_, i) => i * 100));
+  const lines: string[] = [];
+  forEachLine(data, (_i, line) => lines.push(line.toString()));
+  assert.deepEqual(lines, Array.from({ length: 40 }, (_, i) => record(i)));
+  // The 16-line table went back to the pool when the batch grew: the next batch of that size takes it.
+  assert.equal(new PackedLines(pool, 16).table, table);
+  const reused = new PackedLines(pool, 16);
+  assert.notEqual(reused.table, table);
+  pool.giveTable(reused.table);
+  pool.giveTable(reused.table);
+  const a = new PackedLines(pool, 16);
+  const b = new PackedLines(pool, 16);
+  assert.equal(a.table, reused.table);
+  assert.notEqual(b.table, reused.table, 'a table given twice is handed out once');
+
+  // A trickle batch (one short line) keeps a table of its size while it waits, not 16 lines' worth.
+  const small = new PackedLines(pool, 16);
+  small.push('fraud', KEY, PATH, 7, Buffer.from(record(1)));
+  small.compact();
+  assert.equal(small.table.byteLength, 16);
+  assert.deepEqual([...small.toData().offsets], [7]);
+});
+
 test('encodePacked gives the same bulk items as normalizing and encoding one event at a time; rejects keep index and text', () => {
   const texts = [record(0), '{"broken', record(1), '   ', record(2), '[1,2]'];
   const pool = new SlabPool(4);
@@ -157,6 +187,8 @@ test('encodePacked gives the same bulk items as normalizing and encoding one eve
   assert.equal(r.ends.length, 3);
   assert.equal(r.ends[2], r.body.length);
   assert.deepEqual(r.rejects.map((x) => [x.index, x.skip ?? false]), [[1, false], [3, true], [5, false]]);
+  // Each reject carries its file offset (the dead letter's; the batch's table is in the worker then).
+  assert.deepEqual(r.rejects.map((x) => x.offset), [1, 3, 5].map((i) => texts.slice(0, i).reduce((n, t) => n + Buffer.byteLength(t) + 1, 0)));
   assert.match(r.rejects[0]!.reason, /not valid JSON/);
   assert.equal(r.rejects[0]!.line, '{"broken');
   assert.equal(r.rejects[1]!.line, undefined);

@@ -72,6 +72,8 @@ interface OpenBatch extends Batch {
   lineBytes: number;
   /** Memory the batch holds of the budget: its slabs (what queue_bytes and the budget count). */
   memBytes: number;
+  /** The line table the encoded body's item ends are a view of, once the worker gave it back. */
+  table?: ArrayBuffer;
   openedAt: number;
 }
 
@@ -204,6 +206,7 @@ export class Pipeline {
     });
     // Documents do not point into the slabs (normalize decodes each line to a string first).
     for (const slab of p.slabs) this.pool.give(slab);
+    this.pool.giveTable(p.table);
     b.lines = EMPTY_LINES;
   }
 
@@ -216,9 +219,10 @@ export class Pipeline {
       if (rej.skip) continue;
       // Rejects come in line order: walk the segments along to find each one's file.
       while (rej.index >= segEnd && seg < p.segments.length - 1) segEnd += p.segments[++seg]!.count;
-      this.deadLetterLine(p.segments[seg]!.path, p.offsets[rej.index]!, rej.line ?? '', rej.reason, rej.code);
+      this.deadLetterLine(p.segments[seg]!.path, rej.offset, rej.line ?? '', rej.reason, rej.code);
     }
     b.encoded = { body: r.body, ends: r.ends };
+    b.table = r.table;
     b.bytes = r.body.length;
     this.stats.eventsOut += r.ends.length;
     b.lines = EMPTY_LINES;
@@ -288,6 +292,8 @@ export class Pipeline {
       const entry: InflightBatch = { batch, done: false };
       this.inflight.push(entry);
       if (batch.lines.count === 0) {
+        this.pool.giveTable(batch.lines.table);
+        batch.lines = EMPTY_LINES;
         this.ready.push(entry);
         continue;
       }
@@ -325,7 +331,9 @@ export class Pipeline {
           // Free the documents or the body now: the entry may wait for earlier batches to settle.
           batch.events = [];
           if (batch.encoded) this.o.offload?.release(batch.encoded.body);
+          if (batch.table) this.pool.giveTable(batch.table);
           delete batch.encoded;
+          delete batch.table;
           this.stats.indexed += report.indexed;
           this.stats.duplicates += report.duplicates;
           this.stats.deadLettered += report.deadLettered;

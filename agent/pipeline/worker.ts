@@ -75,7 +75,8 @@ port.on('message', (m: ToWorker) => {
   const packed = m.packed;
   const result = encodePacked(packed, contexts, encoder, allocBody);
   const reply: FromWorker = { type: 'encoded', seq: m.seq, result, slabs: packed.slabs };
-  const transfer = [result.body.buffer as ArrayBuffer, result.ends.buffer as ArrayBuffer, ...packed.slabs].filter((b) => b.byteLength > 0);
+  // result.ends is a view of packed.table: the table goes back once, with the body it indexes.
+  const transfer = [result.body.buffer as ArrayBuffer, packed.table, ...packed.slabs].filter((b) => b.byteLength > 0);
   port.postMessage(reply, transfer);
   if (Object.keys(result.stats).length > 0) sendMetricDeltas();
 });
