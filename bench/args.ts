@@ -1,6 +1,6 @@
 /** What the end-to-end benchmarks share: numeric flags and where the agent's CLI is. */
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,6 +14,13 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The compiled bin, as production runs it (package.json `bin`). */
 export const CLI = join(ROOT, 'dist', 'agent', 'cli', 'driftbeat.js');
 /** Node arguments that run the CLI from its TypeScript sources instead (a bench's --tsx). */
+/** The V8 flags the agent runs with in production: those of the bin's shebang (agent/cli/driftbeat.ts). */
+export const AGENT_NODE_FLAGS: readonly string[] = readFileSync(join(ROOT, 'agent', 'cli', 'driftbeat.ts'), 'utf8')
+  .split('\n')[0]!
+  .replace(/^#!\/usr\/bin\/env -S node/, '')
+  .split(' ')
+  .filter(Boolean);
+
 export const SOURCE_CLI = ['--import', 'tsx', join(ROOT, 'agent', 'cli', 'driftbeat.ts')];
 
 /** `npm run build` (tsc -p tsconfig.build.json): dist/ from the sources as they are now. */

@@ -26,7 +26,7 @@ import { dropStored, EmbeddedSink, INSERT_DOCUMENTS, INSERT_MISSING, INSERT_TEXT
 import { openStore } from '../agent/sinks/embedded/store.ts';
 import { makeBatch } from '../demo/documents.ts';
 import { writeLinesOnce } from '../demo/generate.ts';
-import { arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
+import { AGENT_NODE_FLAGS, arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
 import { procStatusBytes as procStatus } from './proc.ts';
 
@@ -63,7 +63,7 @@ logging: { level: warn }
     const t0 = Date.now();
     const env = { ...process.env };
     // BENCH_NODE_ARGS replaces the bin's V8 flags (e.g. "--max-semi-space-size=4 --max-old-space-size=128").
-    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+    const nodeArgs = process.env.BENCH_NODE_ARGS !== undefined ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : [...AGENT_NODE_FLAGS];
     console.log(`agent node flags: ${nodeArgs.join(' ')}`);
     const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--once', '-c', cfg], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
     const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));

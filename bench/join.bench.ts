@@ -31,7 +31,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildAgent, CLI, MiB, ROOT } from './args.ts';
+import { AGENT_NODE_FLAGS, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { createGenerator } from '../demo/generate.ts';
 import { machineLine } from './machine.ts';
 import { cpuOf, rssOf } from './proc.ts';
@@ -119,7 +119,7 @@ async function runPhase(ctx: Ctx, name: string, inputs: string, want: Partial<Co
   const port = await freePort();
   const cfg = join(ctx.dir, 'bench.yml');
   writeFileSync(cfg, `inputs:\n${inputs}\noutput:\n${ctx.output}\npath: { data: "${join(ctx.dir, 'data')}" }\nhttp: { enabled: true, port: ${port} }\nlogging: { level: warn }\n`);
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=4', ...nodeArgs, CLI, 'run', '-c', cfg], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [...AGENT_NODE_FLAGS, ...nodeArgs, CLI, 'run', '-c', cfg], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   let ended: unknown;
   const exited = new Promise((r) => child.on('exit', (code, sig) => { ended = code ?? sig; r(ended); }));
   const r: Phase = { peakRss: 0 };

@@ -15,7 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEngine } from '../test/engine/launch.mjs';
 import { writeLines } from '../demo/generate.ts';
-import { arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
+import { AGENT_NODE_FLAGS, arg, buildAgent, CLI, MiB, ROOT } from './args.ts';
 import { machineLine } from './machine.ts';
 import { cpuOf } from './proc.ts';
 
@@ -54,7 +54,7 @@ logging: { level: ${process.env.BENCH_LOG_LEVEL ?? 'error'} }
     const usageFile = join(work, 'usage.json');
     const engineCpu0 = cpuOf(engine.pid);
     const t0 = Date.now();
-    const code = await run(['--max-semi-space-size=4', '--import', join(ROOT, 'bench', 'usage-report.mjs'), CLI, 'run', '-c', cfg, '--once'], { DRIFTBEAT_BENCH_USAGE: usageFile });
+    const code = await run([...AGENT_NODE_FLAGS, '--import', join(ROOT, 'bench', 'usage-report.mjs'), CLI, 'run', '-c', cfg, '--once'], { DRIFTBEAT_BENCH_USAGE: usageFile });
     const wallS = (Date.now() - t0) / 1000;
     const engineCpu = cpuOf(engine.pid) - engineCpu0;
     if (code !== 0) throw new Error(`the agent exited with ${code}`);

@@ -9,7 +9,7 @@
  *
  * The agent runs from dist/, compiled first (tsc -p tsconfig.build.json) as `npm ci` does; --tsx runs
  * the TypeScript sources through tsx instead. Extra node flags for the agent: BENCH_NODE_ARGS
- * (e.g. "--max-semi-space-size=4"); BENCH_RSS_TIMELINE=1 prints the agent's RSS every second.
+ * (e.g. "--max-semi-space-size=4"; default: the bin's shebang flags); BENCH_RSS_TIMELINE=1 prints the agent's RSS every second.
  * Reports lines/s and MB/s (first to last bulk request, and end to end with start-up), CPU seconds
  * per 100k lines (every thread of the agent process, user + system) and the agent's peak RSS.
  * With --outage-seconds, the endpoint drops connections for that long while a writer keeps growing
@@ -25,15 +25,13 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGenerator, writeLinesOnce } from '../demo/generate.ts';
-import { arg, buildAgent, CLI, MiB, ROOT, SOURCE_CLI } from './args.ts';
+import { AGENT_NODE_FLAGS, arg, buildAgent, CLI, MiB, ROOT, SOURCE_CLI } from './args.ts';
 import { machineLine } from './machine.ts';
 import { rssOf } from './proc.ts';
 
 const LINES = arg('lines', 1_000_000);
 const OUTAGE_S = arg('outage-seconds', 0);
 const BUDGET = arg('budget-mib', 8);
-/** V8 flags production runs the agent with (see agent/cli/driftbeat.ts). */
-const AGENT_NODE_FLAGS = ['--max-semi-space-size=4'];
 const RUNS = arg('runs', 1);
 /** output.elasticsearch.bulk_max_docs and max_in_flight for the run (0: the agent's defaults). */
 const BULK_DOCS = arg('bulk-docs', 0);

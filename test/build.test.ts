@@ -31,7 +31,15 @@ function runBin(args: string[], cwd: string): { status: number | null; stdout: s
 
 test('package.json bin is the compiled file, with the V8 flag on its shebang', () => {
   assert.equal(join(REPO_ROOT, pkg.bin['driftbeat']!), BIN);
-  assert.equal(readFileSync(BIN, 'utf8').split('\n')[0], '#!/usr/bin/env -S node --max-semi-space-size=4');
+  assert.equal(readFileSync(BIN, 'utf8').split('\n')[0], '#!/usr/bin/env -S node --max-semi-space-size=1');
+});
+
+test('every documented way to start the agent gives node the shebang\'s V8 flags: Dockerfile, npm start, the systemd unit', () => {
+  const flags = readFileSync(join(REPO_ROOT, 'agent', 'cli', 'driftbeat.ts'), 'utf8').split('\n')[0]!.replace('#!/usr/bin/env -S node ', '');
+  const scripts = (pkg as unknown as { scripts: Record<string, string> }).scripts;
+  assert.equal(scripts['start'], `node ${flags} dist/agent/cli/driftbeat.js demo`);
+  assert.ok(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8').includes(`ENTRYPOINT ["node", ${flags.split(' ').map((f) => JSON.stringify(f)).join(', ')}, "agent/cli/driftbeat.js"]`));
+  assert.ok(readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').includes(`ExecStart=/usr/bin/node ${flags} /opt/driftbeat/dist/agent/cli/driftbeat.js run`));
 });
 
 test('the built bin runs from another folder: version, usage errors, setup --dry-run reads kibana/', { timeout: 120_000 }, () => {

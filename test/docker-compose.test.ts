@@ -96,7 +96,7 @@ describe('docker-compose.yml', () => {
     // Compiled to dist/ in a build stage, then production dependencies only.
     assert.match(docker, /RUN npm run build && npm prune --omit=dev/);
     assert.match(docker, /COPY --from=build \/app \/app/);
-    assert.match(docker, /ENTRYPOINT \["node", "--max-semi-space-size=4", "agent\/cli\/driftbeat\.js"\]/);
+    assert.match(docker, /ENTRYPOINT \["node", "--max-semi-space-size=1", "agent\/cli\/driftbeat\.js"\]/);
     assert.match(docker, /CMD \["run", "-c", "\/etc\/driftbeat\/driftbeat\.yml"\]/);
     assert.match(docker, /^USER node$/m);
     const ignore = read('.dockerignore').split('\n');
