@@ -1,7 +1,7 @@
 /**
  * The one HTTP connection to the search engine (Elasticsearch 8.x/9.x or OpenSearch 2.x), on
- * Node's http and https modules: a keep-alive pool per host, round-robin across hosts, TLS with a CA file or the CA's
- * SHA-256 fingerprint, API key or basic auth.
+ * Node's http and https modules: a keep-alive pool per host, round-robin across hosts, TLS with a
+ * CA file or the CA's SHA-256 fingerprint, API key or basic auth.
  *
  * Why not the official clients: `@elastic/elasticsearch` refuses every server that does not send
  * `x-elastic-product: Elasticsearch` and sends `compatible-with=8` media types that OpenSearch
@@ -108,7 +108,7 @@ export interface EngineResponse<T = unknown> {
 
 interface Host {
   agent: HttpAgent;
-  /** `http:` or `https:`. */
+  /** http.request or https.request, by the host's scheme. */
   request: typeof httpRequest;
   hostname: string;
   port: number;
